@@ -1,0 +1,171 @@
+/* libsrvd public API: load zones, answer DNS queries from them.
+ *
+ * The library is a pure function from query bytes plus an immutable zone set
+ * to response bytes. It does no I/O on the query path and allocates nothing
+ * per query: each thread owns one srvd_responder_t with its buffers.
+ *
+ * Conventions: functions return 0 (SRVD_OK) or a negative SRVD_E* code;
+ * out-params come last and are written only on success. Types are opaque.
+ */
+#ifndef SRVD_SRVD_H
+#define SRVD_SRVD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SRVD_API __attribute__((visibility("default")))
+#else
+#define SRVD_API
+#endif
+
+#define SRVD_VERSION_STRING "0.1.0"
+
+/* ---- errors ---------------------------------------------------------- */
+
+enum {
+	SRVD_OK = 0,
+	SRVD_DROP = 1, /* srvd_respond: send nothing back */
+	SRVD_XFR = 2,  /* srvd_respond: an allowed transfer, stream it with srvd_xfr_* */
+	SRVD_ENOMEM = -1,
+	SRVD_EINVAL = -2,
+	SRVD_EIO = -3,
+	SRVD_EPARSE = -4,   /* syntax error in a zone or config file */
+	SRVD_EZONE = -5,    /* zone content fails a check that is an error */
+	SRVD_ESPACE = -6,   /* output buffer too small */
+	SRVD_EMALFORM = -7, /* malformed wire data */
+	SRVD_ENOENT = -8,
+	SRVD_EEXIST = -9,
+	SRVD_ELIMIT = -10, /* a configured bound was hit */
+};
+
+SRVD_API const char *srvd_strerror(int err);
+
+/* ---- diagnostics ----------------------------------------------------- */
+
+typedef enum { SRVD_DIAG_WARNING = 1, SRVD_DIAG_ERROR = 2 } srvd_diag_level_t;
+
+/* Called once per finding while a zone loads. file may be NULL (no file),
+ * line is 0 when the finding is about the zone as a whole. */
+typedef void (*srvd_diag_fn)(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
+                             unsigned line, const char *msg);
+
+/* Caller-owned; the loader counts findings into it. fn may be NULL. */
+typedef struct srvd_diag {
+	srvd_diag_fn fn;
+	void *ctx;
+	unsigned errors;
+	unsigned warnings;
+} srvd_diag_t;
+
+/* ---- zones ------------------------------------------------------------ */
+
+typedef struct srvd_zone srvd_zone_t;       /* one immutable zone version */
+typedef struct srvd_zoneset srvd_zoneset_t; /* an immutable set of zones */
+
+/* An address prefix, for transfer ACLs. family is 4 or 6. */
+typedef struct srvd_prefix {
+	uint8_t family;
+	uint8_t bits;
+	uint8_t addr[16];
+} srvd_prefix_t;
+
+/* Where a zone comes from, and its serving options. */
+typedef struct srvd_zone_src {
+	const char *origin; /* "example.com" or "example.com." */
+	const char *path;   /* master file; $INCLUDE is relative to the including file */
+	const srvd_prefix_t *allow_transfer; /* AXFR/IXFR clients; NULL = nobody */
+	size_t n_allow_transfer;
+} srvd_zone_src_t;
+
+/* Parse and check one zone file. Every finding goes to diag. A zone with an
+ * error is not built: the call returns SRVD_EPARSE or SRVD_EZONE. */
+SRVD_API int srvd_zone_load(const srvd_zone_src_t *src, srvd_zone_t **out, srvd_diag_t *diag);
+SRVD_API void srvd_zone_ref(srvd_zone_t *z);
+SRVD_API void srvd_zone_unref(srvd_zone_t *z);
+
+typedef struct srvd_zone_info {
+	char origin[256]; /* presentation form, trailing dot */
+	uint32_t serial;
+	size_t records; /* RRs, counting glue */
+	size_t names;   /* owner names including empty non-terminals */
+	size_t memory;  /* bytes owned by this version */
+} srvd_zone_info_t;
+
+SRVD_API int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out);
+
+/* A set takes a reference on each zone. Origins must be distinct. */
+SRVD_API int srvd_zoneset_new(srvd_zone_t *const *zones, size_t n, srvd_zoneset_t **out);
+/* Convenience: load every source; fails (and loads nothing) if any zone fails. */
+SRVD_API int srvd_zoneset_load(const srvd_zone_src_t *srcs, size_t n, srvd_zoneset_t **out,
+                               srvd_diag_t *diag);
+SRVD_API void srvd_zoneset_ref(srvd_zoneset_t *zs);
+SRVD_API void srvd_zoneset_unref(srvd_zoneset_t *zs);
+SRVD_API size_t srvd_zoneset_count(const srvd_zoneset_t *zs);
+/* Borrowed pointer to the i-th zone (sorted by canonical name), or NULL. */
+SRVD_API srvd_zone_t *srvd_zoneset_at(const srvd_zoneset_t *zs, size_t i);
+
+/* ---- answering ------------------------------------------------------- */
+
+typedef struct srvd_responder srvd_responder_t;
+
+typedef struct srvd_responder_opts {
+	uint16_t udp_payload; /* our EDNS UDP size; 0 = 1232 */
+	const char *nsid;     /* NSID option payload (RFC 5001); NULL = off */
+	const char *identity; /* CH TXT id.server / hostname.bind; NULL = REFUSED */
+	const char *version;  /* CH TXT version.bind / version.server; NULL = REFUSED */
+} srvd_responder_opts_t;
+
+/* One per thread; it owns the per-query scratch space. opts may be NULL. */
+SRVD_API int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out);
+SRVD_API void srvd_responder_free(srvd_responder_t *r);
+
+typedef enum { SRVD_UDP = 0, SRVD_TCP = 1 } srvd_transport_t;
+
+typedef struct srvd_query {
+	const uint8_t *wire;
+	size_t len;
+	srvd_transport_t transport;
+	const void *src_addr; /* struct sockaddr of the client, or NULL */
+} srvd_query_t;
+
+/* Answer q from zs into resp[cap]. Returns SRVD_OK with *resp_len set,
+ * SRVD_DROP when nothing must be sent, SRVD_XFR for an allowed zone transfer
+ * (see srvd_xfr_new), or a negative error (cap too small for a header). */
+SRVD_API int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *q,
+                          uint8_t *resp, size_t cap, size_t *resp_len);
+
+/* Counters kept by one responder; sum them across threads. */
+enum { SRVD_STAT_QTYPES = 64 }; /* qtypes 0..62 counted one by one, 63 = others */
+typedef struct srvd_stats {
+	uint64_t queries[2]; /* by transport */
+	uint64_t qtype[SRVD_STAT_QTYPES];
+	uint64_t rcode[16];
+	uint64_t truncated;
+	uint64_t dropped;
+	uint64_t formerr;
+	uint64_t xfr;
+} srvd_stats_t;
+
+SRVD_API void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out);
+
+/* ---- zone transfer out (AXFR, and IXFR answered in AXFR form) ---------- */
+
+typedef struct srvd_xfr srvd_xfr_t;
+
+/* Start streaming the transfer that srvd_respond answered with SRVD_XFR.
+ * The cursor holds a reference on the zone version, so reloads don't
+ * disturb it. */
+SRVD_API int srvd_xfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_xfr_t **out);
+/* Fill one message. *more is set to 0 after the last one. */
+SRVD_API int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *more);
+SRVD_API void srvd_xfr_free(srvd_xfr_t *x);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,95 @@
+/* Daemon configuration: the YAML file (libyaml) -> a validated struct.
+ *
+ * Every error names the file and line. Unknown keys, bad values and duplicate
+ * zones are errors. The struct owns all its strings; conf_free() releases it.
+ *
+ * File shape (see docs/srvd.conf.5.md):
+ *   server:
+ *     listen: [127.0.0.1@5353, "::1@5353"]   # address@port; port defaults to 53
+ *     workers: 2                  # default: one per core
+ *     udp-payload: 1232           # 512..4096
+ *     tcp-idle-timeout: 10        # seconds
+ *     tcp-max-clients: 1000
+ *     identity: ns1.example.com   # CH TXT id.server / hostname.bind
+ *     version: "srvd 0.1.0"       # CH TXT version.bind / version.server
+ *     nsid: ns1                   # EDNS NSID (RFC 5001)
+ *     user: srvd
+ *     group: srvd
+ *     pidfile: /run/srvd.pid
+ *     control: /run/srvd.sock     # control socket path
+ *     log-level: info             # error | warning | info | debug
+ *     log-target: stderr          # stderr | syslog
+ *     allow-transfer: [127.0.0.1, 192.0.2.0/24]   # default for every zone
+ *   zones:
+ *     - name: example.com
+ *       file: example.com.zone    # relative to the config file's folder
+ *       allow-transfer: [127.0.0.1]
+ *       notify: [192.0.2.2@53]
+ *   zones-dir: /etc/srvd/zones    # every *.zone or db.* file; origin from the name
+ */
+#ifndef SRVD_CONF_CONF_H
+#define SRVD_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "srvd/srvd.h"
+
+typedef struct conf_addr {
+	char host[64]; /* numeric IPv4 or IPv6, no brackets */
+	uint16_t port;
+} conf_addr_t;
+
+typedef struct conf_zone {
+	char *name; /* as written, e.g. "example.com" */
+	char *file; /* absolute, or relative to the working directory */
+	srvd_prefix_t *allow_transfer;
+	size_t n_allow_transfer;
+	bool allow_transfer_set; /* false: inherit server: allow-transfer */
+	conf_addr_t *notify;
+	size_t n_notify;
+	unsigned line; /* where it was declared, 0 for zones-dir */
+} conf_zone_t;
+
+typedef struct conf {
+	conf_addr_t *listen;
+	size_t n_listen;
+	unsigned workers; /* 0 = one per core */
+	uint16_t udp_payload;
+	unsigned tcp_idle_timeout; /* seconds */
+	unsigned tcp_max_clients;
+	char *identity, *version, *nsid;
+	char *user, *group, *pidfile, *control;
+	char *log_level; /* "info" by default */
+	bool log_syslog;
+	srvd_prefix_t *allow_transfer;
+	size_t n_allow_transfer;
+	char *zones_dir;    /* NULL when not set */
+	conf_zone_t *zones; /* from zones: and from zones-dir, after conf_load */
+	size_t n_zones;
+	char *path; /* the file this came from */
+} conf_t;
+
+/* Defaults: listen 127.0.0.1@53 and ::1@53 only when the file names no
+ * listen, udp-payload 1232, tcp-idle-timeout 10, tcp-max-clients 1000,
+ * log-level info to stderr. On error, returns SRVD_EPARSE (or SRVD_EIO) and
+ * writes "file:line: message" into err. */
+int conf_load(const char *path, conf_t **out, char *err, size_t errlen);
+
+/* The no-config default: serve every zone file in zones_dir on
+ * 127.0.0.1@port and [::1]@port. */
+int conf_default(const char *zones_dir, uint16_t port, conf_t **out, char *err, size_t errlen);
+
+/* Scan a folder for zone files: "NAME.zone" or "db.NAME". Appends zones to c.
+ * Duplicate origins are an error. */
+int conf_scan_zones_dir(conf_t *c, const char *dir, char *err, size_t errlen);
+
+/* Parse "address@port" (IPv6 may be written [::1]@53) or "address". */
+int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
+/* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full length). */
+int conf_parse_prefix(const char *s, srvd_prefix_t *out);
+
+void conf_free(conf_t *c);
+
+#endif

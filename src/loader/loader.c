@@ -1,0 +1,258 @@
+/* Zone-file loader: RFC 1035 master files -> zone builder, through ldns.
+ *
+ * ldns parses the records; this file owns the directives, because ldns
+ * reports $INCLUDE without its argument: we read one logical line at a time
+ * (ldns joins parentheses and strips comments), handle $ORIGIN, $TTL and
+ * $INCLUDE ourselves, and hand every other line to ldns_rr_new_frm_str().
+ * That also gives every diagnostic its file and starting line. Parsing goes
+ * on after an error so that the caller gets every finding in one run.
+ */
+#include <errno.h>
+#include <ldns/ldns.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "loader/loader.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+#include "zone/zone.h"
+
+enum { INCLUDE_DEPTH_MAX = 8 };
+
+typedef struct path_list {
+	struct path_list *next;
+	char path[];
+} path_list_t;
+
+typedef struct loader {
+	zone_builder_t *b;
+	path_list_t *paths; /* file names that diagnostics point at */
+	uint32_t ttl;       /* $TTL, or the default */
+	bool ttl_set;
+	ldns_rdf *prev; /* previous owner, for lines that start with blanks */
+	char line[LDNS_MAX_LINELEN + 1];
+} loader_t;
+
+static const char *keep_path(loader_t *l, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	path_list_t *p = malloc(sizeof(*p) + n);
+	if (!p)
+		return NULL;
+	memcpy(p->path, path, n);
+	p->next = l->paths;
+	l->paths = p;
+	return p->path;
+}
+
+static int load_file(loader_t *l, const char *path, ldns_rdf *origin, int depth);
+
+/* "$INCLUDE file [origin]": the file name is relative to the including file. */
+static void directive_include(loader_t *l, const char *file, int line, char *args, ldns_rdf *origin,
+                              int depth)
+{
+	char *save = NULL;
+	char *name = strtok_r(args, " \t", &save);
+	char *org = strtok_r(NULL, " \t", &save);
+	if (!name) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "$INCLUDE needs a file name");
+		return;
+	}
+	char full[4096];
+	const char *slash = strrchr(file, '/');
+	if (name[0] == '/' || !slash)
+		snprintf(full, sizeof(full), "%s", name);
+	else
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - file), file, name);
+	ldns_rdf *inc_origin = ldns_rdf_clone(origin);
+	if (org) {
+		ldns_rdf_deep_free(inc_origin);
+		inc_origin = NULL;
+		if (ldns_str2rdf_dname(&inc_origin, org) != LDNS_STATUS_OK) {
+			zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+			                  "$INCLUDE: bad origin %s", org);
+			return;
+		}
+	}
+	if (depth >= INCLUDE_DEPTH_MAX)
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "$INCLUDE nested more than %d deep", INCLUDE_DEPTH_MAX);
+	else if (load_file(l, full, inc_origin, depth + 1) == SRVD_EIO)
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "$INCLUDE %s: cannot open: %s", full, strerror(errno));
+	ldns_rdf_deep_free(inc_origin);
+}
+
+static void directive_origin(loader_t *l, const char *file, int line, char *arg, ldns_rdf **origin)
+{
+	char *save = NULL;
+	char *tok = strtok_r(arg, " \t", &save);
+	ldns_rdf *o = NULL;
+	size_t n = tok ? strlen(tok) : 0;
+	if (!tok || tok[n - 1] != '.' || ldns_str2rdf_dname(&o, tok) != LDNS_STATUS_OK) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "$ORIGIN needs an absolute name");
+		return;
+	}
+	ldns_rdf_deep_free(*origin);
+	*origin = o;
+}
+
+static void directive_ttl(loader_t *l, const char *file, int line, char *arg)
+{
+	char *save = NULL;
+	char *tok = strtok_r(arg, " \t", &save);
+	const char *end = NULL;
+	uint32_t ttl = tok ? ldns_str2period(tok, &end) : 0;
+	if (!tok || *end) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "$TTL needs a TTL");
+		return;
+	}
+	l->ttl = ttl;
+	l->ttl_set = true;
+}
+
+static void add_rr(loader_t *l, const char *file, int line, const ldns_rr *rr)
+{
+	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "only class IN is served");
+		return;
+	}
+	uint8_t rdata[65535];
+	size_t len = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		size_t n = ldns_rdf_size(f);
+		if (len + n > sizeof(rdata)) {
+			zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+			                  "record data longer than 65535 bytes");
+			return;
+		}
+		memcpy(rdata + len, ldns_rdf_data(f), n);
+		len += n;
+	}
+	const uint8_t *owner = ldns_rdf_data(ldns_rr_owner(rr));
+	zone_builder_add(l->b, owner, ldns_rr_get_type(rr), ldns_rr_ttl(rr), rdata, (uint16_t)len,
+	                 file, (unsigned)line);
+}
+
+static void parse_line(loader_t *l, const char *file, int line, ldns_rdf **origin, int depth)
+{
+	char *s = l->line;
+	if (s[0] == '$') {
+		char *save = NULL;
+		char *word = strtok_r(s, " \t", &save);
+		char *rest = save ? save : (char *)"";
+		if (strcasecmp(word, "$INCLUDE") == 0)
+			directive_include(l, file, line, rest, *origin, depth);
+		else if (strcasecmp(word, "$ORIGIN") == 0)
+			directive_origin(l, file, line, rest, origin);
+		else if (strcasecmp(word, "$TTL") == 0)
+			directive_ttl(l, file, line, rest);
+		else
+			zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+			                  "unknown directive %s", word);
+		return;
+	}
+	ldns_rr *rr = NULL;
+	ldns_status st = ldns_rr_new_frm_str(&rr, s, l->ttl, *origin, &l->prev);
+	if (st != LDNS_STATUS_OK) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "%s",
+		                  ldns_get_errorstr_by_id(st));
+		return;
+	}
+	add_rr(l, file, line, rr);
+	ldns_rr_free(rr);
+}
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ' && *s != '\t')
+			return false;
+	return true;
+}
+
+static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int depth)
+{
+	FILE *fp = fopen(path, "r");
+	if (!fp)
+		return SRVD_EIO;
+	const char *file = keep_path(l, path);
+	ldns_rdf *origin = ldns_rdf_clone(origin_in);
+	if (!file || !origin) {
+		fclose(fp);
+		ldns_rdf_deep_free(origin);
+		return SRVD_ENOMEM;
+	}
+	int line_nr = 0;
+	for (;;) {
+		int start = line_nr + 1;
+		ssize_t n = ldns_fget_token_l(fp, l->line, LDNS_PARSE_SKIP_SPACE, LDNS_MAX_LINELEN,
+		                              &line_nr);
+		if (n < 0) {
+			if (!feof(fp))
+				zone_builder_diag(
+				    l->b, SRVD_DIAG_ERROR, file, (unsigned)start,
+				    "line too long or unbalanced parentheses or quotes");
+			break;
+		}
+		if (n == 0 || blank(l->line)) {
+			if (feof(fp))
+				break;
+			continue;
+		}
+		parse_line(l, file, start, &origin, depth);
+	}
+	ldns_rdf_deep_free(origin);
+	fclose(fp);
+	return 0;
+}
+
+int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+{
+	uint8_t origin[255];
+	size_t olen;
+	char ostr[1024];
+	snprintf(ostr, sizeof(ostr), "%s", src->origin);
+	if (wire_name_from_str(ostr, origin, &olen) != 0)
+		return SRVD_EINVAL;
+	loader_t *l = calloc(1, sizeof(*l));
+	if (!l)
+		return SRVD_ENOMEM;
+	l->ttl = 3600;
+	int rc = zone_builder_new(origin, diag, &l->b);
+	ldns_rdf *org = NULL;
+	if (rc == 0) {
+		size_t n = strlen(ostr);
+		if (n == 0 || ostr[n - 1] != '.')
+			strncat(ostr, ".", sizeof(ostr) - n - 1);
+		if (ldns_str2rdf_dname(&org, ostr) != LDNS_STATUS_OK)
+			rc = SRVD_EINVAL;
+	}
+	if (rc == 0 && load_file(l, src->path, org, 0) == SRVD_EIO) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, src->path, 0, "cannot open: %s",
+		                  strerror(errno));
+	}
+	zone_t *z = NULL;
+	if (rc == 0) {
+		rc = zone_builder_finish(l->b, &z);
+		l->b = NULL;
+	}
+	zone_builder_free(l->b);
+	ldns_rdf_deep_free(org);
+	ldns_rdf_deep_free(l->prev);
+	while (l->paths) {
+		path_list_t *p = l->paths->next;
+		free(l->paths);
+		l->paths = p;
+	}
+	free(l);
+	if (rc == 0)
+		*out = z;
+	return rc;
+}

@@ -1,0 +1,251 @@
+/* The authoritative answer algorithm: RFC 1034 4.3.2 as refined by RFC 2181
+ * (RRsets whole), 2308 (negative answers), 4592 (wildcards), 6672 (DNAME),
+ * 8020 (empty non-terminals are NODATA), 8482 (minimal ANY) and 9471 (glue).
+ *
+ * One loop walks the chain of names: the query name, then each CNAME or
+ * DNAME-synthesized target that lies in a zone we serve. Each step is one
+ * zone_lookup(), which already says whether the name is at or below a cut
+ * or a DNAME, matches exactly, matches a wildcard, or does not exist.
+ * Additional-section addresses come last, from the links the builder made,
+ * and only whole RRsets that fit go in (RFC 2181 9: no TC for those).
+ */
+#include <string.h>
+
+#include "respond/resp.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+
+typedef struct ans {
+	srvd_responder_t *r;
+	const srvd_zoneset_t *zs;
+	const resp_query_t *q;
+	msg_t *m;
+	bool tc;
+	int rcode;
+} ans_t;
+
+static bool put_or_tc(ans_t *a, msg_sec_t sec, const uint8_t *owner, const zone_t *z,
+                      const zone_rrset_t *s, uint32_t ttl)
+{
+	if (msg_put_rrset(a->m, sec, owner, DNS_C_IN, z, s, ttl))
+		return true;
+	a->tc = true;
+	return false;
+}
+
+/* Remember the in-zone address targets of an answer RRset. */
+static void note_links(ans_t *a, const zone_t *z, const zone_rrset_t *s)
+{
+	if (s->links == ZONE_NONE)
+		return;
+	srvd_responder_t *r = a->r;
+	for (uint16_t i = 0; i < s->count; i++) {
+		uint32_t node = z->links[s->links + i];
+		if (node == ZONE_NONE)
+			continue;
+		bool seen = false;
+		for (unsigned k = 0; k < r->n_addl && !seen; k++)
+			seen = r->addl[k] == node && r->addl_zone[k] == z;
+		if (!seen && r->n_addl < RESP_ADDL_MAX) {
+			r->addl[r->n_addl] = node;
+			r->addl_zone[r->n_addl++] = z;
+		}
+	}
+}
+
+/* Both address RRsets of a node; false if one that exists did not fit. */
+static bool put_addresses(ans_t *a, const zone_t *z, uint32_t node)
+{
+	const zone_node_t *n = &z->nodes[node];
+	const uint8_t *owner = zone_node_name(z, n);
+	bool ok = true;
+	const zone_rrset_t *s = zone_node_rrset(z, n, DNS_T_A);
+	if (s)
+		ok &= msg_put_rrset(a->m, SEC_AR, owner, DNS_C_IN, z, s, s->ttl);
+	s = zone_node_rrset(z, n, DNS_T_AAAA);
+	if (s)
+		ok &= msg_put_rrset(a->m, SEC_AR, owner, DNS_C_IN, z, s, s->ttl);
+	return ok;
+}
+
+static void put_additional(ans_t *a)
+{
+	for (unsigned i = 0; i < a->r->n_addl && !a->tc; i++)
+		put_addresses(a, a->r->addl_zone[i], a->r->addl[i]);
+}
+
+static void negative(ans_t *a, const zone_t *z, int rcode)
+{
+	a->rcode = rcode;
+	const zone_rrset_t *soa = &z->rrsets[z->soa_rrset];
+	put_or_tc(a, SEC_NS, z->origin, z, soa, z->neg_ttl);
+}
+
+/* Referral to the cut at node `cut`: NS in authority, glue in additional.
+ * Glue for names below the cut is required: if it does not fit, TC
+ * (RFC 9471 3); other addresses are optional. */
+static void referral(ans_t *a, const zone_t *z, uint32_t cut)
+{
+	const zone_node_t *c = &z->nodes[cut];
+	const uint8_t *owner = zone_node_name(z, c);
+	const zone_rrset_t *ns = zone_node_rrset(z, c, DNS_T_NS);
+	if (!put_or_tc(a, SEC_NS, owner, z, ns, ns->ttl) || ns->links == ZONE_NONE)
+		return;
+	for (uint16_t i = 0; i < ns->count; i++) {
+		uint32_t g = z->links[ns->links + i];
+		if (g == ZONE_NONE)
+			continue;
+		bool dup = false;
+		for (uint16_t k = 0; k < i && !dup; k++)
+			dup = z->links[ns->links + k] == g;
+		if (dup)
+			continue;
+		bool required = wire_name_is_sub(zone_node_name(z, &z->nodes[g]), owner);
+		if (!put_addresses(a, z, g) && required)
+			a->tc = true;
+	}
+}
+
+/* Has this name been an owner earlier in the chain? Stops CNAME loops. */
+static bool seen_before(const srvd_responder_t *r, unsigned n, const uint8_t *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (wire_name_eq(r->chain[i], name))
+			return true;
+	return false;
+}
+
+typedef enum { STEP_DONE, STEP_FOLLOW } step_t;
+
+/* Make `target` the next name of the chain if it is in a zone we serve and
+ * not a loop. */
+static step_t follow(ans_t *a, unsigned *n, const uint8_t *target, const zone_t **z)
+{
+	srvd_responder_t *r = a->r;
+	if (*n + 1 >= RESP_CHAIN_MAX || seen_before(r, *n + 1, target))
+		return STEP_DONE;
+	size_t len = wire_name_len(target);
+	uint8_t lname[255];
+	wire_name_lower(lname, target, len);
+	const zone_t *nz =
+	    wire_name_is_sub(lname, (*z)->origin_lower) ? *z : zone_set_find(a->zs, lname, len);
+	if (!nz)
+		return STEP_DONE;
+	/* A more specific zone of ours may hold the target. */
+	const zone_t *best = zone_set_find(a->zs, lname, len);
+	*z = best ? best : nz;
+	memcpy(r->chain[++*n], target, len);
+	return STEP_FOLLOW;
+}
+
+/* RFC 6672: answer with the DNAME and a CNAME synthesized from it. */
+static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
+{
+	const zone_t *zz = *z;
+	const zone_node_t *d = &zz->nodes[node];
+	const zone_rrset_t *s = zone_node_rrset(zz, d, DNS_T_DNAME);
+	const uint8_t *name = a->r->chain[*n];
+	if (!put_or_tc(a, SEC_AN, zone_node_name(zz, d), zz, s, s->ttl))
+		return STEP_DONE;
+	const uint8_t *target = zz->rdata + s->data + 2;
+	unsigned keep = wire_name_labels(name) - wire_name_labels(zone_node_name(zz, d));
+	size_t plen = (size_t)(wire_name_skip(name, keep) - name);
+	size_t tlen = wire_name_len(target);
+	if (plen + tlen > DNS_NAME_MAX) {
+		a->rcode = DNS_RC_YXDOMAIN;
+		return STEP_DONE;
+	}
+	uint8_t syn[255];
+	memcpy(syn, name, plen);
+	memcpy(syn + plen, target, tlen);
+	if (!msg_put_rr(a->m, SEC_AN, name, DNS_T_CNAME, DNS_C_IN, s->ttl, syn,
+	                (uint16_t)(plen + tlen))) {
+		a->tc = true;
+		return STEP_DONE;
+	}
+	return follow(a, n, syn, z);
+}
+
+/* RFC 8482: one RRset of the name; the first in type order. */
+static void any(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_t *owner)
+{
+	if (node->n_rrset == 0) {
+		negative(a, z, DNS_RC_NOERROR);
+		return;
+	}
+	const zone_rrset_t *s = &z->rrsets[node->rrset];
+	if (put_or_tc(a, SEC_AN, owner, z, s, s->ttl))
+		note_links(a, z, s);
+}
+
+/* Answer from a node that matched exactly or as a wildcard. */
+static step_t at_node(ans_t *a, const zone_t **z, const zone_node_t *node, unsigned *n)
+{
+	const zone_t *zz = *z;
+	const uint8_t *owner = a->r->chain[*n];
+	uint16_t qtype = a->q->qtype;
+	if (qtype == DNS_T_ANY) {
+		any(a, zz, node, owner);
+		return STEP_DONE;
+	}
+	const zone_rrset_t *s = zone_node_rrset(zz, node, qtype);
+	if (s) {
+		if (put_or_tc(a, SEC_AN, owner, zz, s, s->ttl))
+			note_links(a, zz, s);
+		return STEP_DONE;
+	}
+	s = (node->flags & NODE_CNAME) ? zone_node_rrset(zz, node, DNS_T_CNAME) : NULL;
+	if (!s) {
+		negative(a, zz, DNS_RC_NOERROR);
+		return STEP_DONE;
+	}
+	if (!put_or_tc(a, SEC_AN, owner, zz, s, s->ttl))
+		return STEP_DONE;
+	return follow(a, n, zz->rdata + s->data + 2, z);
+}
+
+static step_t step(ans_t *a, const zone_t **z, unsigned *n, bool *aa)
+{
+	const zone_t *zz = *z;
+	uint8_t lname[255];
+	size_t len = wire_name_len(a->r->chain[*n]);
+	wire_name_lower(lname, a->r->chain[*n], len);
+	zone_lookup_t lk;
+	zone_lookup(zz, lname, len, &lk);
+	if (lk.stop != ZONE_NONE) {
+		const zone_node_t *s = &zz->nodes[lk.stop];
+		bool ds_at_cut = lk.exact && lk.node == lk.stop && a->q->qtype == DNS_T_DS;
+		if ((s->flags & NODE_DELEG) && !ds_at_cut) {
+			if (*n == 0)
+				*aa = false;
+			referral(a, zz, lk.stop);
+			return STEP_DONE;
+		}
+		if (!(s->flags & NODE_DELEG))
+			return dname(a, z, lk.stop, n);
+	}
+	if (lk.exact)
+		return at_node(a, z, &zz->nodes[lk.node], n);
+	if (lk.wild != ZONE_NONE)
+		return at_node(a, z, &zz->nodes[lk.wild], n);
+	negative(a, zz, DNS_RC_NXDOMAIN);
+	return STEP_DONE;
+}
+
+int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
+                const resp_query_t *q, msg_t *m, bool *aa, bool *tc)
+{
+	ans_t a = {.r = r, .zs = zs, .q = q, .m = m, .rcode = DNS_RC_NOERROR};
+	r->n_addl = 0;
+	memcpy(r->chain[0], q->qname, q->qname_len);
+	unsigned n = 0;
+	*aa = true;
+	/* A new step starts with a fresh rcode: the answer's rcode is that
+	 * of the last name in the chain (RFC 6604 2.1). */
+	while (step(&a, &z, &n, aa) == STEP_FOLLOW && !a.tc)
+		a.rcode = DNS_RC_NOERROR;
+	if (!a.tc)
+		put_additional(&a);
+	*tc = a.tc;
+	return a.rcode;
+}

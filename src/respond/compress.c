@@ -1,0 +1,208 @@
+/* Response message writer and name compression. See msg.h.
+ *
+ * Compression keeps the offsets of labels written literally. To write a
+ * name, each suffix (longest first) is compared with the names already in
+ * the message at those offsets; the first hit becomes a pointer. Names in
+ * RDATA are compressed only for the RFC 1035 types (RFC 3597 4); SRV
+ * targets are not (RFC 2782).
+ */
+#include <string.h>
+
+#include "common/buf.h"
+#include "respond/msg.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+
+void msg_init(msg_t *m, uint8_t *buf, size_t limit)
+{
+	m->buf = buf;
+	m->len = DNS_HDR_LEN;
+	m->limit = limit;
+	m->count[0] = m->count[1] = m->count[2] = 0;
+	m->ncptr = 0;
+}
+
+void msg_mark(const msg_t *m, msg_mark_t *mark)
+{
+	mark->len = m->len;
+	memcpy(mark->count, m->count, sizeof(mark->count));
+	mark->ncptr = m->ncptr;
+}
+
+void msg_rollback(msg_t *m, const msg_mark_t *mark)
+{
+	m->len = mark->len;
+	memcpy(m->count, mark->count, sizeof(mark->count));
+	m->ncptr = mark->ncptr;
+}
+
+/* Does the name in the message at off equal the wire name s? */
+static bool msg_name_eq(const msg_t *m, size_t off, const uint8_t *s)
+{
+	for (unsigned hops = 0; hops < 64;) {
+		uint8_t c = m->buf[off];
+		if ((c & 0xC0) == 0xC0) {
+			off = (size_t)(c & 0x3F) << 8 | m->buf[off + 1];
+			hops++;
+			continue;
+		}
+		if (c != *s)
+			return false;
+		if (c == 0)
+			return true;
+		for (uint8_t i = 1; i <= c; i++)
+			if (wire_lower(m->buf[off + i]) != wire_lower(s[i]))
+				return false;
+		off += c + 1u;
+		s += c + 1;
+	}
+	return false;
+}
+
+static int find_suffix(const msg_t *m, const uint8_t *s)
+{
+	for (uint16_t i = 0; i < m->ncptr; i++)
+		if (m->buf[m->cptr[i]] == *s && msg_name_eq(m, m->cptr[i], s))
+			return m->cptr[i];
+	return -1;
+}
+
+static void remember(msg_t *m, size_t off)
+{
+	if (m->ncptr < MSG_CPTR_MAX && off < 0x4000)
+		m->cptr[m->ncptr++] = (uint16_t)off;
+}
+
+bool msg_put_name(msg_t *m, const uint8_t *name)
+{
+	const uint8_t *s = name;
+	size_t start = m->len;
+	uint16_t ncptr = m->ncptr;
+	while (*s) {
+		int hit = find_suffix(m, s);
+		if (hit >= 0) {
+			if (m->len + 2 > m->limit)
+				goto full;
+			put_u16(m->buf + m->len, (uint16_t)(0xC000 | hit));
+			m->len += 2;
+			return true;
+		}
+		if (m->len + 1u + *s > m->limit)
+			goto full;
+		remember(m, m->len);
+		memcpy(m->buf + m->len, s, 1u + *s);
+		m->len += 1u + *s;
+		s += 1 + *s;
+	}
+	if (m->len + 1 > m->limit)
+		goto full;
+	m->buf[m->len++] = 0;
+	return true;
+full:
+	m->len = start;
+	m->ncptr = ncptr;
+	return false;
+}
+
+bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen)
+{
+	if (m->len + qlen > m->limit)
+		return false;
+	size_t at = m->len;
+	memcpy(m->buf + at, qwire, qlen);
+	m->len += qlen;
+	for (const uint8_t *p = qwire; *p; p += *p + 1)
+		remember(m, at + (size_t)(p - qwire));
+	return true;
+}
+
+/* Names in RDATA that may be compressed: RFC 1035 types only. */
+static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
+{
+	size_t fixed = 0; /* bytes before the first name */
+	unsigned names = 0;
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+	case DNS_T_MB:
+	case DNS_T_MD:
+	case DNS_T_MF:
+	case DNS_T_MG:
+	case DNS_T_MR: names = 1; break;
+	case DNS_T_MX: fixed = 2, names = 1; break;
+	case DNS_T_SOA:
+	case DNS_T_MINFO: names = 2; break;
+	default: break;
+	}
+	if (!names) {
+		if (m->len + len > m->limit)
+			return false;
+		memcpy(m->buf + m->len, rd, len);
+		m->len += len;
+		return true;
+	}
+	if (m->len + fixed > m->limit)
+		return false;
+	memcpy(m->buf + m->len, rd, fixed);
+	m->len += fixed;
+	size_t off = fixed;
+	for (unsigned i = 0; i < names; i++) {
+		if (!msg_put_name(m, rd + off))
+			return false;
+		off += wire_name_len(rd + off);
+	}
+	if (m->len + (len - off) > m->limit)
+		return false;
+	memcpy(m->buf + m->len, rd + off, len - off);
+	m->len += len - off;
+	return true;
+}
+
+static bool put_one(msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                    const uint8_t *rd, uint16_t rdlen)
+{
+	if (!msg_put_name(m, owner) || m->len + 10 > m->limit)
+		return false;
+	uint8_t *h = m->buf + m->len;
+	put_u16(h, type);
+	put_u16(h + 2, rclass);
+	put_u32(h + 4, ttl);
+	m->len += 10;
+	size_t rstart = m->len;
+	if (!put_rdata(m, type, rd, rdlen))
+		return false;
+	put_u16(h + 8, (uint16_t)(m->len - rstart));
+	return true;
+}
+
+bool msg_put_rrset(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t rclass, const zone_t *z,
+                   const zone_rrset_t *s, uint32_t ttl)
+{
+	msg_mark_t mark;
+	msg_mark(m, &mark);
+	const uint8_t *p = z->rdata + s->data;
+	for (uint16_t i = 0; i < s->count; i++) {
+		uint16_t len = get_u16(p);
+		if (!put_one(m, owner, s->type, rclass, ttl, p + 2, len)) {
+			msg_rollback(m, &mark);
+			return false;
+		}
+		p += 2 + len;
+	}
+	m->count[sec] += s->count;
+	return true;
+}
+
+bool msg_put_rr(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                uint32_t ttl, const uint8_t *rdata, uint16_t rdlen)
+{
+	msg_mark_t mark;
+	msg_mark(m, &mark);
+	if (!put_one(m, owner, type, rclass, ttl, rdata, rdlen)) {
+		msg_rollback(m, &mark);
+		return false;
+	}
+	m->count[sec]++;
+	return true;
+}

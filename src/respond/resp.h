@@ -1,0 +1,76 @@
+/* Responder internals: the parsed query and the per-thread responder.
+ *
+ * resp_parse() reads the whole request through the bounds-checked reader
+ * once; everything after it works on resp_query_t and never looks at the
+ * request bytes again, except to echo the question verbatim.
+ */
+#ifndef SRVD_RESPOND_RESP_H
+#define SRVD_RESPOND_RESP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "respond/msg.h"
+#include "srvd/srvd.h"
+#include "zone/zone.h"
+
+enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64 };
+
+typedef enum {
+	PARSE_OK = 0,
+	PARSE_DROP,      /* QR set or shorter than a header */
+	PARSE_FORMERR,   /* question unusable: answer without it */
+	PARSE_FORMERR_Q, /* question fine, the rest is not */
+	PARSE_MULTI_Q,   /* QDCOUNT > 1 (RFC 9619) */
+} resp_parse_t;
+
+typedef struct resp_query {
+	uint16_t id;
+	uint16_t flags;
+	unsigned opcode;
+	uint16_t qdcount;
+	const uint8_t *qwire; /* question entry in the request */
+	size_t qwire_len;
+	uint8_t qname[255]; /* as sent (case kept) */
+	uint8_t lname[255]; /* lower case */
+	size_t qname_len;
+	uint16_t qtype;
+	uint16_t qclass;
+	/* EDNS */
+	bool edns;
+	bool edns_bad; /* more than one OPT, OPT outside additional, owner not root */
+	uint8_t edns_version;
+	bool edns_do;
+	uint16_t edns_payload;
+	bool want_nsid;
+	/* IXFR: the client's serial from the authority SOA */
+	bool has_soa;
+	uint32_t soa_serial;
+	bool tsig;
+} resp_query_t;
+
+struct srvd_responder {
+	uint16_t udp_payload;
+	char *nsid;
+	size_t nsid_len;
+	char *identity;
+	char *version;
+	srvd_stats_t stats;
+	/* Per-query scratch, reused: nothing is allocated while answering. */
+	uint8_t chain[RESP_CHAIN_MAX][255];
+	uint32_t addl[RESP_ADDL_MAX];
+	const zone_t *addl_zone[RESP_ADDL_MAX];
+	unsigned n_addl;
+};
+
+resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
+
+/* The authoritative answer for a QUERY of class IN or ANY in zone z.
+ * Fills m and returns the rcode; sets *aa. */
+int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
+                const resp_query_t *q, msg_t *m, bool *aa, bool *tc);
+
+/* Is the client allowed to transfer z? */
+bool resp_acl_allows(const zone_t *z, const void *sockaddr);
+
+#endif

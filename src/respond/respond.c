@@ -1,0 +1,508 @@
+/* srvd_respond(): request parsing, the dispatch on opcode, class and type,
+ * EDNS(0) (RFC 6891), truncation limits, and the response header.
+ *
+ * The answer algorithm itself is in answer.c. Decisions that the RFCs leave
+ * open, and what we chose:
+ *  - QDCOUNT > 1: FORMERR (RFC 9619 4) without parsing further, so without
+ *    OPT and question. QDCOUNT = 0 is well-formed: FORMERR, with OPT.
+ *  - A broken OPT (two of them, one outside the additional section, an owner
+ *    other than root): FORMERR without OPT (RFC 6891 6.1.1).
+ *  - Opcodes other than QUERY and NOTIFY: NOTIMP, UPDATE included (we have no
+ *    dynamic updates; RFC 2136 3.1). NOTIFY for a zone we are primary for,
+ *    or do not serve: NOTAUTH (until secondary zones exist).
+ *  - Class other than IN, ANY or CH: REFUSED. CH answers only the
+ *    configured version.bind/version.server and id.server/hostname.bind.
+ *  - AXFR over UDP: NOTIMP. A transfer refused by ACL: REFUSED (RFC 1035
+ *    4.1.1); a zone we do not serve: NOTAUTH (RFC 5936 2.2.1). IXFR over UDP
+ *    is always the single current SOA (RFC 1995 2: allowed when the answer
+ *    would not fit, and without a journal it never fits usefully).
+ */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "common/buf.h"
+#include "respond/resp.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+
+/* ---- request parsing --------------------------------------------------- */
+
+static void parse_opt(rd_t *r, size_t rr_start, resp_query_t *q, bool owner_root)
+{
+	uint16_t payload = rd_u16(r);
+	uint32_t ttl = rd_u32(r);
+	uint16_t rdlen = rd_u16(r);
+	const uint8_t *rd = rd_ptr(r, rdlen);
+	(void)rr_start;
+	if (r->err)
+		return;
+	if (q->edns || !owner_root) {
+		q->edns_bad = true;
+		return;
+	}
+	q->edns = true;
+	q->edns_payload = payload;
+	q->edns_version = (uint8_t)(ttl >> 16);
+	q->edns_do = (ttl & EDNS_DO) != 0;
+	rd_t o;
+	rd_init(&o, rd, rdlen);
+	while (rd_left(&o) > 0) {
+		uint16_t code = rd_u16(&o);
+		uint16_t olen = rd_u16(&o);
+		rd_skip(&o, olen);
+		if (code == EDNS_OPT_NSID && !o.err)
+			q->want_nsid = true;
+	}
+	if (o.err)
+		q->edns_bad = true; /* option lengths overrun the RDATA */
+}
+
+/* Walk answer, authority and additional: find the OPT, the IXFR SOA, TSIG. */
+static bool parse_records(rd_t *r, const uint8_t *hdr, resp_query_t *q)
+{
+	uint16_t counts[3] = {get_u16(hdr + 6), get_u16(hdr + 8), get_u16(hdr + 10)};
+	uint8_t name[255];
+	for (int sec = 0; sec < 3; sec++) {
+		for (uint16_t i = 0; i < counts[sec]; i++) {
+			size_t start = r->pos;
+			size_t nlen = wire_name_read(r, true, name);
+			uint16_t type = rd_u16(r);
+			if (r->err)
+				return false;
+			if (type == DNS_T_OPT) {
+				if (sec != 2)
+					q->edns_bad = true;
+				parse_opt(r, start, q, nlen == 1);
+				continue;
+			}
+			rd_skip(r, 6); /* class, ttl */
+			uint16_t rdlen = rd_u16(r);
+			const uint8_t *rd = rd_ptr(r, rdlen);
+			if (r->err)
+				return false;
+			if (type == DNS_T_TSIG)
+				q->tsig = true;
+			if (sec == 1 && type == DNS_T_SOA && !q->has_soa) {
+				rd_t s;
+				rd_init(&s, r->base, r->len);
+				rd_seek(&s, (size_t)(rd - r->base));
+				wire_name_read(&s, true, name);
+				wire_name_read(&s, true, name);
+				uint32_t serial = rd_u32(&s);
+				if (!s.err) {
+					q->has_soa = true;
+					q->soa_serial = serial;
+				}
+			}
+		}
+	}
+	return true;
+}
+
+resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
+{
+	memset(q, 0, sizeof(*q));
+	if (len < DNS_HDR_LEN)
+		return PARSE_DROP;
+	q->id = get_u16(wire);
+	q->flags = get_u16(wire + 2);
+	if (q->flags & DNS_QR)
+		return PARSE_DROP;
+	q->opcode = dns_opcode(q->flags);
+	q->qdcount = get_u16(wire + 4);
+	if (q->qdcount > 1)
+		return PARSE_MULTI_Q;
+	rd_t r;
+	rd_init(&r, wire, len);
+	rd_seek(&r, DNS_HDR_LEN);
+	if (q->qdcount == 1) {
+		size_t start = r.pos;
+		q->qname_len = wire_name_read(&r, false, q->qname);
+		q->qtype = rd_u16(&r);
+		q->qclass = rd_u16(&r);
+		if (r.err)
+			return PARSE_FORMERR;
+		q->qwire = wire + start;
+		q->qwire_len = r.pos - start;
+		wire_name_lower(q->lname, q->qname, q->qname_len);
+	}
+	if (!parse_records(&r, wire, q))
+		return q->qdcount ? PARSE_FORMERR_Q : PARSE_FORMERR;
+	return PARSE_OK;
+}
+
+/* ---- responder object ------------------------------------------------- */
+
+static char *dup_opt(const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = strlen(s) + 1;
+	char *d = malloc(n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out)
+{
+	if (!out)
+		return SRVD_EINVAL;
+	srvd_responder_t *r = calloc(1, sizeof(*r));
+	if (!r)
+		return SRVD_ENOMEM;
+	srvd_responder_opts_t o = {0};
+	if (opts)
+		o = *opts;
+	r->udp_payload = o.udp_payload >= DNS_UDP_MIN ? o.udp_payload : 1232;
+	if (o.udp_payload && o.udp_payload < DNS_UDP_MIN)
+		r->udp_payload = DNS_UDP_MIN;
+	r->nsid = dup_opt(o.nsid);
+	r->identity = dup_opt(o.identity);
+	r->version = dup_opt(o.version);
+	r->nsid_len = r->nsid ? strlen(r->nsid) : 0;
+	if ((o.nsid && !r->nsid) || (o.identity && !r->identity) || (o.version && !r->version)) {
+		srvd_responder_free(r);
+		return SRVD_ENOMEM;
+	}
+	*out = r;
+	return 0;
+}
+
+void srvd_responder_free(srvd_responder_t *r)
+{
+	if (!r)
+		return;
+	free(r->nsid);
+	free(r->identity);
+	free(r->version);
+	free(r);
+}
+
+void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out)
+{
+	if (r && out)
+		*out = r->stats;
+}
+
+/* ---- response assembly ------------------------------------------------- */
+
+typedef struct reply {
+	msg_t m;
+	size_t cap; /* the hard size limit for this reply */
+	bool aa, tc, opt, question;
+	int rcode;
+} reply_t;
+
+static size_t opt_size(const srvd_responder_t *r, const resp_query_t *q)
+{
+	size_t n = 11;
+	if (q->want_nsid && r->nsid)
+		n += 4 + r->nsid_len;
+	return n;
+}
+
+/* The most a reply may hold: the client's limit over UDP (RFC 6891 6.2.5,
+ * RFC 1035 4.2.1), 64 KiB over TCP, never more than the caller's buffer. */
+static size_t reply_cap(const srvd_responder_t *r, const resp_query_t *q, srvd_transport_t t,
+                        size_t cap)
+{
+	size_t lim = DNS_TCP_MAX;
+	if (t == SRVD_UDP) {
+		lim = DNS_UDP_MIN;
+		if (q->edns && q->edns_payload > DNS_UDP_MIN)
+			lim = q->edns_payload < r->udp_payload ? q->edns_payload : r->udp_payload;
+	}
+	return lim < cap ? lim : cap;
+}
+
+static void reply_begin(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
+                        size_t cap, bool with_opt, bool with_question)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->cap = cap;
+	rp->opt = with_opt;
+	size_t reserve = with_opt ? opt_size(r, q) : 0;
+	msg_init(&rp->m, buf, cap > reserve ? cap - reserve : DNS_HDR_LEN);
+	if (with_question && q->qwire && msg_put_question(&rp->m, q->qwire, q->qwire_len))
+		rp->question = true;
+}
+
+static void put_opt(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q)
+{
+	msg_t *m = &rp->m;
+	m->limit = rp->cap; /* the space held back is ours now */
+	uint8_t *p = m->buf + m->len;
+	bool nsid = q->want_nsid && r->nsid;
+	uint16_t rdlen = nsid ? (uint16_t)(4 + r->nsid_len) : 0;
+	p[0] = 0;
+	put_u16(p + 1, DNS_T_OPT);
+	put_u16(p + 3, r->udp_payload);
+	uint32_t ttl = (uint32_t)(rp->rcode >> 4) << 24 | (q->edns_do ? EDNS_DO : 0);
+	put_u32(p + 5, ttl);
+	put_u16(p + 9, rdlen);
+	if (nsid) {
+		put_u16(p + 11, EDNS_OPT_NSID);
+		put_u16(p + 13, (uint16_t)r->nsid_len);
+		memcpy(p + 15, r->nsid, r->nsid_len);
+	}
+	m->len += 11u + rdlen;
+	m->count[SEC_AR]++;
+}
+
+static size_t reply_end(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q)
+{
+	msg_t *m = &rp->m;
+	if (rp->opt)
+		put_opt(rp, r, q);
+	uint8_t *h = m->buf;
+	uint16_t flags = DNS_QR | (uint16_t)(q->opcode << 11) | (q->flags & DNS_RD) |
+	                 (rp->aa ? DNS_AA : 0) | (rp->tc ? DNS_TC : 0) |
+	                 (uint16_t)(rp->rcode & 0xF);
+	put_u16(h, q->id);
+	put_u16(h + 2, flags);
+	put_u16(h + 4, rp->question ? 1 : 0);
+	put_u16(h + 6, m->count[SEC_AN]);
+	put_u16(h + 8, m->count[SEC_NS]);
+	put_u16(h + 10, m->count[SEC_AR]);
+	return m->len;
+}
+
+/* An error reply: header, question when we have one, OPT when it is usable. */
+static size_t reply_error(const srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
+                          size_t cap, int rcode, bool opt)
+{
+	reply_t rp;
+	reply_begin(&rp, r, q, buf, cap, opt, true);
+	rp.rcode = rcode;
+	return reply_end(&rp, r, q);
+}
+
+/* ---- CHAOS ------------------------------------------------------------- */
+
+static const char *chaos_text(const srvd_responder_t *r, const resp_query_t *q)
+{
+	static const struct {
+		const char *name;
+		int which;
+	} names[] = {{"\7version\4bind", 0},
+	             {"\7version\6server", 0},
+	             {"\2id\6server", 1},
+	             {"\10hostname\4bind", 1}};
+	if (q->qtype != DNS_T_TXT)
+		return NULL;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t n = strlen(names[i].name) + 1; /* with the root label */
+		if (q->qname_len == n && memcmp(q->lname, names[i].name, n) == 0)
+			return names[i].which ? r->identity : r->version;
+	}
+	return NULL;
+}
+
+static void answer_chaos(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q)
+{
+	const char *text = chaos_text(r, q);
+	if (!text) {
+		rp->rcode = DNS_RC_REFUSED;
+		return;
+	}
+	uint8_t rd[256];
+	size_t n = strlen(text);
+	if (n > 255)
+		n = 255;
+	rd[0] = (uint8_t)n;
+	memcpy(rd + 1, text, n);
+	if (!msg_put_rr(&rp->m, SEC_AN, q->qname, DNS_T_TXT, DNS_C_CH, 0, rd, (uint16_t)(n + 1)))
+		rp->tc = true;
+}
+
+/* ---- transfers ---------------------------------------------------------- */
+
+static bool prefix_match(const srvd_prefix_t *p, const uint8_t *addr, int family)
+{
+	if (p->family != family)
+		return false;
+	unsigned bits = p->bits, full = bits / 8, rest = bits % 8;
+	if (memcmp(p->addr, addr, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	uint8_t mask = (uint8_t)(0xFF << (8 - rest));
+	return (p->addr[full] & mask) == (addr[full] & mask);
+}
+
+bool resp_acl_allows(const zone_t *z, const void *sa_)
+{
+	const struct sockaddr *sa = sa_;
+	if (!sa || !z->n_acl)
+		return false;
+	uint8_t addr[16];
+	int family;
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &((const struct sockaddr_in *)sa_)->sin_addr, 4);
+		family = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		const uint8_t *a6 = ((const struct sockaddr_in6 *)sa_)->sin6_addr.s6_addr;
+		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
+		if (memcmp(a6, mapped, 12) == 0) {
+			memcpy(addr, a6 + 12, 4);
+			family = 4;
+		} else {
+			memcpy(addr, a6, 16);
+			family = 6;
+		}
+	} else {
+		return false;
+	}
+	for (size_t i = 0; i < z->n_acl; i++)
+		if (prefix_match(&z->acl[i], addr, family))
+			return true;
+	return false;
+}
+
+/* RFC 1982 serial arithmetic: is a older than b? */
+static bool serial_lt(uint32_t a, uint32_t b)
+{
+	return a != b && (uint32_t)(b - a) < 0x80000000u;
+}
+
+/* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
+static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t *q,
+                      const srvd_query_t *sq)
+{
+	rp->aa = true;
+	if (q->qtype == DNS_T_AXFR && sq->transport == SRVD_UDP) {
+		rp->rcode = DNS_RC_NOTIMP;
+		return 0;
+	}
+	if (q->qtype == DNS_T_IXFR && !q->has_soa) {
+		rp->rcode = DNS_RC_FORMERR; /* RFC 1995 3: the SOA is mandatory */
+		return 0;
+	}
+	const zone_t *z = zone_set_find(zs, q->lname, q->qname_len);
+	if (!z || z->origin_len != q->qname_len) {
+		rp->aa = false;
+		rp->rcode = DNS_RC_NOTAUTH;
+		return 0;
+	}
+	if (!resp_acl_allows(z, sq->src_addr)) {
+		rp->aa = false;
+		rp->rcode = DNS_RC_REFUSED;
+		return 0;
+	}
+	/* IXFR from a current serial, or any IXFR over UDP: the single SOA. */
+	if (q->qtype == DNS_T_IXFR &&
+	    (sq->transport == SRVD_UDP || !serial_lt(q->soa_serial, z->serial))) {
+		const zone_rrset_t *soa = &z->rrsets[z->soa_rrset];
+		if (!msg_put_rrset(&rp->m, SEC_AN, q->qname, DNS_C_IN, z, soa, soa->ttl))
+			rp->tc = true;
+		return 0;
+	}
+	return SRVD_XFR;
+}
+
+/* ---- dispatch ---------------------------------------------------------- */
+
+static const zone_t *zone_for_query(const srvd_zoneset_t *zs, const resp_query_t *q)
+{
+	const zone_t *z = zone_set_find(zs, q->lname, q->qname_len);
+	/* DS lives on the parent side of a cut (RFC 4035 3.1.4.1). */
+	if (z && q->qtype == DNS_T_DS && z->origin_len == q->qname_len) {
+		const zone_t *p = zone_set_parent(zs, z);
+		if (p)
+			z = p;
+	}
+	return z;
+}
+
+static void answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
+                         const resp_query_t *q)
+{
+	const zone_t *z = zone_for_query(zs, q);
+	if (!z) {
+		rp->rcode = DNS_RC_REFUSED;
+		return;
+	}
+	rp->rcode = resp_answer(r, zs, z, q, &rp->m, &rp->aa, &rp->tc);
+}
+
+static void count(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+                  const reply_t *rp)
+{
+	srvd_stats_t *s = &r->stats;
+	s->queries[sq->transport == SRVD_TCP]++;
+	s->qtype[q->qtype < SRVD_STAT_QTYPES - 1 ? q->qtype : SRVD_STAT_QTYPES - 1]++;
+	s->rcode[rp->rcode & 0xF]++;
+	s->truncated += rp->tc;
+	s->formerr += rp->rcode == DNS_RC_FORMERR;
+}
+
+/* The well-formed single-question cases. Returns SRVD_OK or SRVD_XFR. */
+static int dispatch(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
+                    const resp_query_t *q, const srvd_query_t *sq)
+{
+	if (q->opcode == DNS_OP_NOTIFY) {
+		rp->rcode = DNS_RC_NOTAUTH;
+		return 0;
+	}
+	if (q->qclass == DNS_C_CH) {
+		answer_chaos(rp, r, q);
+		return 0;
+	}
+	if (q->qclass != DNS_C_IN && q->qclass != DNS_C_ANY) {
+		rp->rcode = DNS_RC_REFUSED;
+		return 0;
+	}
+	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
+		return answer_xfr(rp, zs, q, sq);
+	answer_query(r, rp, zs, q);
+	return 0;
+}
+
+int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,
+                 uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	if (!r || !zs || !sq || !sq->wire || !resp || !resp_len)
+		return SRVD_EINVAL;
+	if (cap < DNS_UDP_MIN)
+		return SRVD_ESPACE;
+	resp_query_t q;
+	resp_parse_t pr = resp_parse(sq->wire, sq->len, &q);
+	if (pr == PARSE_DROP) {
+		r->stats.dropped++;
+		return SRVD_DROP;
+	}
+	size_t lim = reply_cap(r, &q, sq->transport, cap);
+	bool usable_opt = q.edns && !q.edns_bad;
+	reply_t rp;
+	int rc = 0;
+	if (pr == PARSE_MULTI_Q || pr == PARSE_FORMERR) {
+		q.qwire = NULL;
+		*resp_len = reply_error(r, &q, resp, lim, DNS_RC_FORMERR,
+		                        pr == PARSE_FORMERR && usable_opt);
+		r->stats.formerr++;
+		return 0;
+	}
+	if (q.opcode != DNS_OP_QUERY && q.opcode != DNS_OP_NOTIFY) {
+		reply_begin(&rp, r, &q, resp, lim, usable_opt, true);
+		rp.rcode = DNS_RC_NOTIMP;
+	} else if (pr == PARSE_FORMERR_Q || q.qdcount == 0 || q.edns_bad) {
+		reply_begin(&rp, r, &q, resp, lim, usable_opt, true);
+		rp.rcode = DNS_RC_FORMERR;
+	} else if (q.edns && q.edns_version > 0) {
+		reply_begin(&rp, r, &q, resp, lim, true, true);
+		rp.rcode = DNS_RC_BADVERS;
+	} else {
+		reply_begin(&rp, r, &q, resp, lim, q.edns, true);
+		rc = dispatch(r, &rp, zs, &q, sq);
+	}
+	count(r, &q, sq, &rp);
+	if (rc == SRVD_XFR) {
+		r->stats.xfr++;
+		return SRVD_XFR;
+	}
+	*resp_len = reply_end(&rp, r, &q);
+	return 0;
+}

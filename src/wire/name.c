@@ -1,0 +1,224 @@
+/* Domain name handling in wire form. See name.h. */
+#include "wire/name.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wire/dns.h"
+
+size_t wire_name_read(rd_t *r, bool allow_ptr, uint8_t out[255])
+{
+	size_t len = 0;
+	size_t pos = r->pos;
+	size_t resume = 0; /* where r continues after the first pointer */
+	unsigned jumps = 0;
+	for (;;) {
+		if (r->err || pos >= r->len)
+			goto bad;
+		uint8_t c = r->base[pos];
+		if ((c & 0xC0) == 0xC0) {
+			if (!allow_ptr || pos + 1 >= r->len)
+				goto bad;
+			size_t target = (size_t)(c & 0x3F) << 8 | r->base[pos + 1];
+			/* Forward pointers or loops are malformed: every pointer
+			 * must go strictly back, which also bounds the walk. */
+			if (target >= pos || ++jumps > 126)
+				goto bad;
+			if (!resume)
+				resume = pos + 2;
+			pos = target;
+			continue;
+		}
+		if (c & 0xC0) /* 0x40 and 0x80: extended label types */
+			goto bad;
+		if (pos + 1 + c > r->len || len + 1 + c > DNS_NAME_MAX)
+			goto bad;
+		memcpy(out + len, r->base + pos, 1 + (size_t)c);
+		len += 1 + (size_t)c;
+		pos += 1 + (size_t)c;
+		if (c == 0)
+			break;
+	}
+	r->pos = resume ? resume : pos;
+	return len;
+bad:
+	r->err = true;
+	return 0;
+}
+
+size_t wire_name_len(const uint8_t *name)
+{
+	const uint8_t *p = name;
+	while (*p)
+		p += *p + 1;
+	return (size_t)(p - name) + 1;
+}
+
+unsigned wire_name_labels(const uint8_t *name)
+{
+	unsigned n = 0;
+	while (*name) {
+		name += *name + 1;
+		n++;
+	}
+	return n;
+}
+
+void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		uint8_t l = src[i];
+		dst[i++] = l;
+		for (uint8_t k = 0; k < l && i < len; k++, i++)
+			dst[i] = wire_lower(src[i]);
+		if (l == 0)
+			break;
+	}
+}
+
+bool wire_name_eq(const uint8_t *a, const uint8_t *b)
+{
+	for (;;) {
+		if (*a != *b)
+			return false;
+		uint8_t l = *a;
+		if (l == 0)
+			return true;
+		for (uint8_t i = 1; i <= l; i++)
+			if (wire_lower(a[i]) != wire_lower(b[i]))
+				return false;
+		a += l + 1;
+		b += l + 1;
+	}
+}
+
+const uint8_t *wire_name_skip(const uint8_t *name, unsigned drop)
+{
+	while (drop-- && *name)
+		name += *name + 1;
+	return name;
+}
+
+bool wire_name_is_sub(const uint8_t *name, const uint8_t *parent)
+{
+	unsigned a = wire_name_labels(name), b = wire_name_labels(parent);
+	if (a < b)
+		return false;
+	return wire_name_eq(wire_name_skip(name, a - b), parent);
+}
+
+static int label_cmp(const uint8_t *a, const uint8_t *b)
+{
+	uint8_t la = *a, lb = *b;
+	uint8_t n = la < lb ? la : lb;
+	for (uint8_t i = 1; i <= n; i++) {
+		int d = wire_lower(a[i]) - wire_lower(b[i]);
+		if (d)
+			return d;
+	}
+	return (int)la - (int)lb;
+}
+
+int wire_name_cmp(const uint8_t *a, const uint8_t *b)
+{
+	const uint8_t *la[128], *lb[128];
+	int na = 0, nb = 0;
+	for (const uint8_t *p = a; *p; p += *p + 1)
+		la[na++] = p;
+	for (const uint8_t *p = b; *p; p += *p + 1)
+		lb[nb++] = p;
+	while (na > 0 && nb > 0) {
+		int d = label_cmp(la[--na], lb[--nb]);
+		if (d)
+			return d;
+	}
+	return na - nb;
+}
+
+int wire_name_to_str(const uint8_t *name, char *dst, size_t cap)
+{
+	size_t o = 0;
+	if (*name == 0) {
+		if (cap < 2)
+			return -1;
+		dst[0] = '.';
+		dst[1] = 0;
+		return 1;
+	}
+	while (*name) {
+		uint8_t l = *name++;
+		for (uint8_t i = 0; i < l; i++) {
+			uint8_t c = name[i];
+			char tmp[5];
+			int n;
+			if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' ||
+			    c == '@' || c == '$') {
+				tmp[0] = '\\';
+				tmp[1] = (char)c;
+				n = 2;
+			} else if (c <= 0x20 || c >= 0x7f) {
+				n = snprintf(tmp, sizeof(tmp), "\\%03u", c);
+			} else {
+				tmp[0] = (char)c;
+				n = 1;
+			}
+			if (o + (size_t)n + 2 > cap)
+				return -1;
+			memcpy(dst + o, tmp, (size_t)n);
+			o += (size_t)n;
+		}
+		dst[o++] = '.';
+		name += l;
+	}
+	dst[o] = 0;
+	return (int)o;
+}
+
+int wire_name_from_str(const char *s, uint8_t out[255], size_t *len)
+{
+	uint8_t buf[DNS_NAME_MAX];
+	size_t o = 0;
+	if (strcmp(s, ".") == 0 || *s == 0) {
+		out[0] = 0;
+		*len = 1;
+		return 0;
+	}
+	while (*s) {
+		size_t lpos = o++;
+		uint8_t l = 0;
+		while (*s && *s != '.') {
+			unsigned c = (unsigned char)*s++;
+			if (c == '\\') {
+				if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+				    isdigit((unsigned char)s[2])) {
+					c = (unsigned)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
+					               (s[2] - '0'));
+					s += 3;
+					if (c > 255)
+						return -1;
+				} else if (*s) {
+					c = (unsigned char)*s++;
+				} else {
+					return -1;
+				}
+			}
+			if (l == DNS_LABEL_MAX || o >= DNS_NAME_MAX - 1)
+				return -1;
+			buf[o++] = (uint8_t)c;
+			l++;
+		}
+		if (l == 0)
+			return -1; /* empty label */
+		buf[lpos] = l;
+		if (*s == '.')
+			s++;
+	}
+	if (o >= DNS_NAME_MAX)
+		return -1;
+	buf[o++] = 0;
+	memcpy(out, buf, o);
+	*len = o;
+	return 0;
+}

@@ -1,0 +1,151 @@
+/* Zone transfer out: a cursor that fills one AXFR message per call
+ * (RFC 5936), so a slow reader never holds a worker: the network layer asks
+ * for the next message only when the previous one has been written.
+ *
+ * The cursor holds a reference on the zone version it started with, so a
+ * reload during the transfer does not change what is sent. Messages carry
+ * whole RRs; RRsets may span messages (RFC 5936 2.2). The question is in the
+ * first message only; OPT, when the request had one, is in every message.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "respond/msg.h"
+#include "respond/resp.h"
+#include "wire/dns.h"
+
+typedef enum { XS_SOA_FIRST, XS_BODY, XS_SOA_LAST, XS_DONE } xfr_state_t;
+
+struct srvd_xfr {
+	zone_t *z;
+	xfr_state_t state;
+	uint32_t node, set, rr; /* position in the body */
+	size_t rr_off;          /* offset of the next RR's [len][rdata] */
+	uint16_t id;
+	uint16_t rd;
+	bool edns, edns_do;
+	uint8_t question[260];
+	size_t question_len;
+	bool first;
+};
+
+int srvd_xfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_xfr_t **out)
+{
+	if (!zs || !q || !q->wire || !out)
+		return SRVD_EINVAL;
+	resp_query_t pq;
+	if (resp_parse(q->wire, q->len, &pq) != PARSE_OK || pq.qdcount != 1)
+		return SRVD_EMALFORM;
+	const zone_t *z = zone_set_find(zs, pq.lname, pq.qname_len);
+	if (!z || z->origin_len != pq.qname_len)
+		return SRVD_ENOENT;
+	srvd_xfr_t *x = calloc(1, sizeof(*x));
+	if (!x)
+		return SRVD_ENOMEM;
+	x->z = (zone_t *)z;
+	srvd_zone_ref(x->z);
+	x->id = pq.id;
+	x->rd = pq.flags & DNS_RD;
+	x->edns = pq.edns && !pq.edns_bad;
+	x->edns_do = pq.edns_do;
+	memcpy(x->question, pq.qwire, pq.qwire_len);
+	x->question_len = pq.qwire_len;
+	x->first = true;
+	*out = x;
+	return 0;
+}
+
+void srvd_xfr_free(srvd_xfr_t *x)
+{
+	if (!x)
+		return;
+	srvd_zone_unref(x->z);
+	free(x);
+}
+
+static bool put_soa(msg_t *m, const zone_t *z)
+{
+	return msg_put_rrset(m, SEC_AN, z->origin, DNS_C_IN, z, &z->rrsets[z->soa_rrset],
+	                     z->rrsets[z->soa_rrset].ttl);
+}
+
+/* Advance to the next RR of the body, skipping the apex SOA. */
+static bool body_next(srvd_xfr_t *x, const zone_node_t **n, const zone_rrset_t **s)
+{
+	const zone_t *z = x->z;
+	for (; x->node < z->n_nodes; x->node++, x->set = 0, x->rr = 0) {
+		const zone_node_t *nd = &z->nodes[x->node];
+		for (; x->set < nd->n_rrset; x->set++, x->rr = 0) {
+			const zone_rrset_t *rs = &z->rrsets[nd->rrset + x->set];
+			if (nd->rrset + x->set == z->soa_rrset || x->rr >= rs->count)
+				continue;
+			if (x->rr == 0)
+				x->rr_off = rs->data;
+			*n = nd;
+			*s = rs;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void fill_body(srvd_xfr_t *x, msg_t *m)
+{
+	const zone_t *z = x->z;
+	const zone_node_t *n;
+	const zone_rrset_t *s;
+	while (body_next(x, &n, &s)) {
+		const uint8_t *p = z->rdata + x->rr_off;
+		uint16_t len = get_u16(p);
+		if (!msg_put_rr(m, SEC_AN, zone_node_name(z, n), s->type, DNS_C_IN, s->ttl, p + 2,
+		                len))
+			return;
+		x->rr_off += 2u + len;
+		x->rr++;
+	}
+	x->state = XS_SOA_LAST;
+}
+
+int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *more)
+{
+	if (!x || !buf || !len || !more)
+		return SRVD_EINVAL;
+	if (cap < DNS_UDP_MIN || x->state == XS_DONE)
+		return cap < DNS_UDP_MIN ? SRVD_ESPACE : SRVD_EINVAL;
+	if (cap > DNS_TCP_MAX)
+		cap = DNS_TCP_MAX;
+	msg_t m;
+	msg_init(&m, buf, cap - (x->edns ? 11 : 0));
+	uint16_t qd = 0;
+	if (x->first) {
+		msg_put_question(&m, x->question, x->question_len);
+		qd = 1;
+		x->first = false;
+	}
+	if (x->state == XS_SOA_FIRST && put_soa(&m, x->z))
+		x->state = XS_BODY;
+	if (x->state == XS_BODY)
+		fill_body(x, &m);
+	if (x->state == XS_SOA_LAST && put_soa(&m, x->z))
+		x->state = XS_DONE;
+	if (x->edns) {
+		uint8_t *p = buf + m.len;
+		p[0] = 0;
+		put_u16(p + 1, DNS_T_OPT);
+		put_u16(p + 3, 1232);
+		put_u32(p + 5, x->edns_do ? EDNS_DO : 0);
+		put_u16(p + 9, 0);
+		m.len += 11;
+		m.count[SEC_AR]++;
+	}
+	put_u16(buf, x->id);
+	put_u16(buf + 2, DNS_QR | DNS_AA | x->rd);
+	put_u16(buf + 4, qd);
+	put_u16(buf + 6, m.count[SEC_AN]);
+	put_u16(buf + 8, 0);
+	put_u16(buf + 10, m.count[SEC_AR]);
+	*len = m.len;
+	*more = x->state != XS_DONE;
+	return 0;
+}

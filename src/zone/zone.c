@@ -1,0 +1,206 @@
+/* Zone versions and zone sets: lookup, reference counting, public API. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire/dns.h"
+#include "wire/name.h"
+#include "zone/zone.h"
+
+uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len)
+{
+	uint32_t h = zone_hash(lname, len);
+	for (uint32_t i = h & z->table_mask;; i = (i + 1) & z->table_mask) {
+		uint32_t v = z->table[i];
+		if (!v)
+			return ZONE_NONE;
+		const zone_node_t *n = &z->nodes[v - 1];
+		if (n->hash != h || n->name_len != len)
+			continue;
+		const uint8_t *s = z->names + n->name;
+		size_t k = 0;
+		while (k < len && wire_lower(s[k]) == lname[k])
+			k++;
+		if (k == len)
+			return v - 1;
+	}
+}
+
+void zone_lookup(const zone_t *z, const uint8_t *lname, size_t len, zone_lookup_t *out)
+{
+	bool exact = true;
+	uint32_t idx;
+	/* Strip labels until a node matches: that is the closest encloser.
+	 * Empty non-terminals are nodes, so the walk ends at the right place
+	 * and at the apex at the latest. */
+	while ((idx = zone_find(z, lname, len)) == ZONE_NONE && len > z->origin_len) {
+		len -= lname[0] + 1u;
+		lname += lname[0] + 1;
+		exact = false;
+	}
+	if (idx == ZONE_NONE)
+		idx = 0;
+	const zone_node_t *n = &z->nodes[idx];
+	uint32_t stop = n->stop;
+	/* A DNAME redirects the names below its owner, not the owner itself. */
+	if (exact && stop == idx && !(n->flags & NODE_DELEG))
+		stop = ZONE_NONE;
+	out->node = idx;
+	out->exact = exact;
+	out->stop = stop;
+	out->wild = (!exact && stop == ZONE_NONE) ? n->wild : ZONE_NONE;
+}
+
+const zone_rrset_t *zone_node_rrset(const zone_t *z, const zone_node_t *n, uint16_t type)
+{
+	const zone_rrset_t *s = z->rrsets + n->rrset;
+	for (uint16_t i = 0; i < n->n_rrset; i++)
+		if (s[i].type == type)
+			return &s[i];
+	return NULL;
+}
+
+/* ---- public zone API ------------------------------------------------------ */
+
+void srvd_zone_ref(srvd_zone_t *z)
+{
+	if (z)
+		atomic_fetch_add(&z->refs, 1);
+}
+
+void srvd_zone_unref(srvd_zone_t *z)
+{
+	if (!z || atomic_fetch_sub(&z->refs, 1) != 1)
+		return;
+	free(z->acl);
+	arena_deinit(&z->arena);
+	free(z);
+}
+
+int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out)
+{
+	if (!z || !out)
+		return SRVD_EINVAL;
+	srvd_zone_info_t i;
+	memset(&i, 0, sizeof(i));
+	wire_name_to_str(z->origin, i.origin, sizeof(i.origin));
+	i.serial = z->serial;
+	i.records = z->n_records;
+	i.names = z->n_nodes;
+	i.memory = z->arena.total + sizeof(*z);
+	*out = i;
+	return 0;
+}
+
+/* ---- zone sets ----------------------------------------------------------- */
+
+static int origin_cmp(const void *a, const void *b)
+{
+	const zone_t *x = *(zone_t *const *)a, *y = *(zone_t *const *)b;
+	return wire_name_cmp(x->origin, y->origin);
+}
+
+int srvd_zoneset_new(srvd_zone_t *const *zones, size_t n, srvd_zoneset_t **out)
+{
+	if ((!zones && n) || !out)
+		return SRVD_EINVAL;
+	srvd_zoneset_t *zs = calloc(1, sizeof(*zs));
+	uint32_t size = 8;
+	while (size < n * 2)
+		size *= 2;
+	if (zs) {
+		zs->zones = calloc(n + 1, sizeof(*zs->zones));
+		zs->table = calloc(size, sizeof(*zs->table));
+	}
+	if (!zs || !zs->zones || !zs->table) {
+		if (zs) {
+			free(zs->zones);
+			free(zs->table);
+		}
+		free(zs);
+		return SRVD_ENOMEM;
+	}
+	memcpy(zs->zones, zones, n * sizeof(*zones));
+	qsort(zs->zones, n, sizeof(*zs->zones), origin_cmp);
+	for (size_t i = 1; i < n; i++) {
+		if (wire_name_eq(zs->zones[i]->origin, zs->zones[i - 1]->origin)) {
+			free(zs->zones);
+			free(zs->table);
+			free(zs);
+			return SRVD_EEXIST;
+		}
+	}
+	atomic_init(&zs->refs, 1);
+	zs->n = n;
+	zs->mask = size - 1;
+	for (size_t i = 0; i < n; i++) {
+		srvd_zone_ref(zs->zones[i]);
+		const zone_t *z = zs->zones[i];
+		uint32_t h = zone_hash(z->origin_lower, z->origin_len) & zs->mask;
+		while (zs->table[h])
+			h = (h + 1) & zs->mask;
+		zs->table[h] = (uint32_t)i + 1;
+	}
+	*out = zs;
+	return 0;
+}
+
+void srvd_zoneset_ref(srvd_zoneset_t *zs)
+{
+	if (zs)
+		atomic_fetch_add(&zs->refs, 1);
+}
+
+void srvd_zoneset_unref(srvd_zoneset_t *zs)
+{
+	if (!zs || atomic_fetch_sub(&zs->refs, 1) != 1)
+		return;
+	for (size_t i = 0; i < zs->n; i++)
+		srvd_zone_unref(zs->zones[i]);
+	free(zs->zones);
+	free(zs->table);
+	free(zs);
+}
+
+size_t srvd_zoneset_count(const srvd_zoneset_t *zs)
+{
+	return zs ? zs->n : 0;
+}
+
+srvd_zone_t *srvd_zoneset_at(const srvd_zoneset_t *zs, size_t i)
+{
+	return zs && i < zs->n ? zs->zones[i] : NULL;
+}
+
+static const zone_t *set_exact(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len)
+{
+	uint32_t h = zone_hash(lname, len);
+	for (uint32_t i = h & zs->mask;; i = (i + 1) & zs->mask) {
+		uint32_t v = zs->table[i];
+		if (!v)
+			return NULL;
+		const zone_t *z = zs->zones[v - 1];
+		if (z->origin_len == len && memcmp(z->origin_lower, lname, len) == 0)
+			return z;
+	}
+}
+
+const zone_t *zone_set_find(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len)
+{
+	if (zs->n == 0)
+		return NULL;
+	for (;;) {
+		const zone_t *z = set_exact(zs, lname, len);
+		if (z || len <= 1)
+			return z;
+		len -= lname[0] + 1u;
+		lname += lname[0] + 1;
+	}
+}
+
+const zone_t *zone_set_parent(const srvd_zoneset_t *zs, const zone_t *z)
+{
+	if (z->origin_len <= 1)
+		return NULL;
+	const uint8_t *up = z->origin_lower + z->origin_lower[0] + 1;
+	return zone_set_find(zs, up, z->origin_len - z->origin_lower[0] - 1u);
+}

@@ -1,0 +1,139 @@
+/* Zone version: the immutable, wire-ready form of one zone that the
+ * responder reads, and the one-call lookup over it.
+ *
+ * Layout: every piece lives in one arena owned by the version. Nodes (owner
+ * names, including empty non-terminals) are an array ordered parents first;
+ * a hash table maps lower-case wire names to nodes. Each node points at its
+ * RRsets, sorted by type; RRset data is a run of [u16 rdlength][rdata] in
+ * uncompressed wire form, so the responder copies bytes and only compresses
+ * names. Additional-section targets (NS, MX, SRV -> in-zone address nodes)
+ * are resolved to node indices at build time.
+ */
+#ifndef SRVD_ZONE_ZONE_H
+#define SRVD_ZONE_ZONE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "srvd/srvd.h"
+
+#define ZONE_NONE UINT32_MAX
+
+enum {
+	NODE_DELEG = 1 << 0,    /* NS below the apex: a zone cut */
+	NODE_DNAME = 1 << 1,    /* owns a DNAME */
+	NODE_CNAME = 1 << 2,    /* owns a CNAME */
+	NODE_OCCLUDED = 1 << 3, /* below a cut or DNAME: glue or hidden data */
+	NODE_ADDR = 1 << 4,     /* owns A or AAAA */
+	NODE_WILD = 1 << 5,     /* first label is "*" */
+};
+
+typedef struct zone_node {
+	uint32_t name;   /* offset into zone->names: wire name as written in the file */
+	uint32_t hash;   /* of the lower-case name */
+	uint32_t parent; /* ZONE_NONE for the apex */
+	uint32_t stop;   /* topmost cut or DNAME owner at or above, or ZONE_NONE */
+	uint32_t wild;   /* the "*" child, or ZONE_NONE */
+	uint32_t rrset;  /* first RRset in zone->rrsets */
+	uint16_t n_rrset;
+	uint8_t flags;
+	uint8_t name_len;
+} zone_node_t;
+
+typedef struct zone_rrset {
+	uint16_t type;
+	uint16_t count;
+	uint32_t ttl;
+	uint32_t data;  /* offset into zone->rdata of count [u16 len][rdata] runs */
+	uint32_t links; /* offset into zone->links of count node ids, or ZONE_NONE */
+} zone_rrset_t;
+
+struct srvd_zone {
+	atomic_uint refs;
+	arena_t arena;
+	const uint8_t *origin; /* wire, original case */
+	uint8_t origin_lower[255];
+	size_t origin_len;
+	unsigned origin_labels;
+	uint32_t serial;
+	uint32_t neg_ttl; /* min(SOA TTL, SOA MINIMUM), RFC 2308 3 */
+	uint32_t soa_rrset;
+	uint32_t ns_rrset;
+
+	const uint8_t *names;
+	const zone_node_t *nodes;
+	uint32_t n_nodes;
+	const zone_rrset_t *rrsets;
+	uint32_t n_rrsets;
+	const uint8_t *rdata;
+	const uint32_t *links;
+	const uint32_t *table; /* hash -> node index + 1, 0 = empty */
+	uint32_t table_mask;
+	size_t n_records;
+
+	srvd_prefix_t *acl;
+	size_t n_acl;
+};
+
+typedef srvd_zone_t zone_t;
+
+static inline const uint8_t *zone_node_name(const zone_t *z, const zone_node_t *n)
+{
+	return z->names + n->name;
+}
+
+uint32_t zone_hash(const uint8_t *lname, size_t len);
+
+/* Exact node for a lower-case wire name, or ZONE_NONE. */
+uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len);
+
+typedef struct zone_lookup {
+	uint32_t node; /* exact match, or the closest encloser */
+	bool exact;
+	uint32_t stop; /* cut or DNAME that takes the name out of this zone's data */
+	uint32_t wild; /* wildcard candidate when not exact and no stop */
+} zone_lookup_t;
+
+/* lname must be lower case and at or below the apex. */
+void zone_lookup(const zone_t *z, const uint8_t *lname, size_t len, zone_lookup_t *out);
+
+/* The RRset of a type at a node, or NULL. */
+const zone_rrset_t *zone_node_rrset(const zone_t *z, const zone_node_t *n, uint16_t type);
+
+/* ---- builder: fed by the zone-file loader and by transfers in ---------- */
+
+typedef struct zone_builder zone_builder_t;
+
+/* Findings go to diag (may be NULL) as they are found. */
+int zone_builder_new(const uint8_t *origin, srvd_diag_t *diag, zone_builder_t **out);
+void zone_builder_free(zone_builder_t *b);
+/* file/line are kept for diagnostics only; file must outlive the builder.
+ * A record outside the origin is reported and skipped (SRVD_EZONE). */
+int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
+                     const uint8_t *rdata, uint16_t rdlen, const char *file, unsigned line);
+/* Report a finding of the feeder (a syntax error, say) through the builder,
+ * so that it counts and carries the zone name. */
+void zone_builder_diag(zone_builder_t *b, srvd_diag_level_t lvl, const char *file, unsigned line,
+                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Check and build. Consumes b in every case. SRVD_EZONE when any error
+ * was reported, by the checks or by the feeder. */
+int zone_builder_finish(zone_builder_t *b, zone_t **out);
+
+/* ---- zone set ---------------------------------------------------------- */
+
+struct srvd_zoneset {
+	atomic_uint refs;
+	size_t n;
+	zone_t **zones;
+	uint32_t *table; /* hash of lower-case origin -> index + 1 */
+	uint32_t mask;
+};
+
+/* Zone holding lname (lower case): the longest matching origin, or NULL. */
+const zone_t *zone_set_find(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len);
+/* The zone above z in the set (for DS at a cut), or NULL. */
+const zone_t *zone_set_parent(const srvd_zoneset_t *zs, const zone_t *z);
+
+#endif
