@@ -372,7 +372,6 @@ static bool serial_lt(uint32_t a, uint32_t b)
 static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t *q,
                       const srvd_query_t *sq)
 {
-	rp->aa = true;
 	if (q->qtype == DNS_T_AXFR && sq->transport == SRVD_UDP) {
 		rp->rcode = DNS_RC_NOTIMP;
 		return 0;
@@ -383,15 +382,14 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 	}
 	const zone_t *z = zone_set_find(zs, q->lname, q->qname_len);
 	if (!z || z->origin_len != q->qname_len) {
-		rp->aa = false;
 		rp->rcode = DNS_RC_NOTAUTH;
 		return 0;
 	}
 	if (!resp_acl_allows(z, sq->src_addr)) {
-		rp->aa = false;
 		rp->rcode = DNS_RC_REFUSED;
 		return 0;
 	}
+	rp->aa = true;
 	/* IXFR from a current serial, or any IXFR over UDP: the single SOA. */
 	if (q->qtype == DNS_T_IXFR &&
 	    (sq->transport == SRVD_UDP || !serial_lt(q->soa_serial, z->serial))) {
