@@ -6,10 +6,17 @@
 
 #include "srvd/srvd.h"
 
+enum { DIAG_PRINT_MAX = 100 }; /* a broken generator can produce millions */
+
 static void print_diag(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
                        unsigned line, const char *msg)
 {
-	(void)ctx;
+	unsigned *printed = ctx;
+	if (++*printed > DIAG_PRINT_MAX) {
+		if (*printed == DIAG_PRINT_MAX + 1)
+			fprintf(stderr, "%s: more findings not shown\n", zone);
+		return;
+	}
 	const char *lvl = level == SRVD_DIAG_ERROR ? "error" : "warning";
 	if (file && line)
 		fprintf(stderr, "%s:%u: %s: %s\n", file, line, lvl, msg);
@@ -41,7 +48,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	srvd_zone_src_t src = {.origin = argv[1], .path = argv[2]};
-	srvd_diag_t diag = {.fn = print_diag};
+	unsigned printed = 0;
+	srvd_diag_t diag = {.fn = print_diag, .ctx = &printed};
 	srvd_zone_t *z = NULL;
 	int rc = srvd_zone_load(&src, &z, &diag);
 	if (rc) {
@@ -51,8 +59,9 @@ int main(int argc, char **argv)
 	}
 	srvd_zone_info_t info;
 	srvd_zone_info(z, &info);
-	printf("%s: serial %u, %zu records, %zu names, %u warnings\n", info.origin, info.serial,
-	       info.records, info.names, diag.warnings);
+	printf("%s: serial %u, %zu records, %zu names, %zu bytes (%.1f per record), %u warnings\n",
+	       info.origin, info.serial, info.records, info.names, info.memory,
+	       info.records ? (double)info.memory / (double)info.records : 0.0, diag.warnings);
 	srvd_zone_unref(z);
 	return 0;
 }
