@@ -1,0 +1,143 @@
+"""Zone transfer out (RFC 5936): AXFR over TCP to an allowed client is the
+whole zone between two SOAs with AA=1; other clients and other zones get
+REFUSED; AXFR over UDP gets NOTIMP."""
+
+import socket
+import struct
+import time
+
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.zone
+import pytest
+
+from srvdtest import bundled_zone, make_query
+
+XFR_TIMEOUT = 15.0
+
+
+def zone_rrs(path, origin):
+    """The zone's records as a set of (name, ttl, type, rdata) texts."""
+    z = dns.zone.from_file(str(path), origin=origin, relativize=False)
+    out = set()
+    for name, ttl, rd in z.iterate_rdatas():
+        out.add((name.to_text().lower(), ttl, dns.rdatatype.to_text(rd.rdtype), rd.to_text()))
+    return out
+
+
+def rr_key(rrset, rd):
+    return (rrset.name.to_text().lower(), rrset.ttl, dns.rdatatype.to_text(rd.rdtype),
+            rd.to_text())
+
+
+def read_msg(sock, deadline):
+    def exact(n):
+        buf = b""
+        while len(buf) < n:
+            left = deadline - time.monotonic()
+            assert left > 0, "transfer timed out"
+            sock.settimeout(left)
+            chunk = sock.recv(n - len(buf))
+            assert chunk, "connection closed mid-transfer"
+            buf += chunk
+        return buf
+    (ln,) = struct.unpack("!H", exact(2))
+    return dns.message.from_wire(exact(ln), xfr=True, one_rr_per_rrset=True)
+
+
+def axfr(port, zone, addr="127.0.0.1", source=None):
+    """Run an AXFR over TCP; returns (messages, records in order)."""
+    q = make_query(zone, "AXFR", edns=False)
+    fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    msgs, rrs = [], []
+    with socket.socket(fam, socket.SOCK_STREAM) as s:
+        if source:
+            s.bind((source, 0))
+        s.settimeout(5)
+        s.connect((addr, port))
+        w = q.to_wire()
+        s.sendall(struct.pack("!H", len(w)) + w)
+        deadline = time.monotonic() + XFR_TIMEOUT
+        for _ in range(10000):
+            m = read_msg(s, deadline)
+            assert m.id == q.id
+            msgs.append(m)
+            if m.rcode() != dns.rcode.NOERROR:
+                break
+            for rrset in m.answer:
+                for rd in rrset:
+                    rrs.append((rrset, rd))
+            if len(rrs) >= 2 and rrs[-1][1].rdtype == dns.rdatatype.SOA:
+                break
+        else:
+            pytest.fail("transfer never ended")
+    return msgs, rrs
+
+
+@pytest.fixture
+def xfr_srvd(srvd_factory, tmp_path):
+    ex = tmp_path / "example.com.zone"
+    ex.write_text(bundled_zone().read_text())
+    other = tmp_path / "other.test.zone"
+    other.write_text("$ORIGIN other.test.\n$TTL 300\n"
+                     "@ IN SOA ns.other.test. h.other.test. 7 3600 600 86400 60\n"
+                     "@ IN NS ns\nns IN A 192.0.2.7\n")
+    return srvd_factory(zones=[("example.com", ex, ["127.0.0.1"]), ("other.test", other, None)])
+
+
+def test_axfr_tcp_allowed(xfr_srvd):
+    msgs, rrs = axfr(xfr_srvd.port, "example.com")
+    assert all(m.rcode() == dns.rcode.NOERROR for m in msgs)
+    for m in msgs:
+        assert m.flags & dns.flags.AA, "AXFR responses need AA=1 (RFC 5936 2.2.1)"
+        assert not m.flags & dns.flags.TC
+    assert rrs[0][1].rdtype == dns.rdatatype.SOA, "must start with the SOA"
+    assert rrs[-1][1].rdtype == dns.rdatatype.SOA, "must end with the SOA"
+    assert rrs[0][1] == rrs[-1][1]
+    body = [rr_key(rs, rd) for rs, rd in rrs[:-1]]
+    want = zone_rrs(bundled_zone(), "example.com.")
+    assert len(body) == len(want), f"{len(body)} records transferred, zone has {len(want)}"
+    assert set(body) == want
+    assert len(set(body)) == len(body), "duplicate records"
+
+
+def test_axfr_refused_for_other_client(xfr_srvd):
+    """allow-transfer is 127.0.0.1 only: 127.0.0.2 and ::1 are refused."""
+    for addr, source in (("127.0.0.1", "127.0.0.2"), ("::1", None)):
+        msgs, rrs = axfr(xfr_srvd.port, "example.com", addr=addr, source=source)
+        assert len(msgs) == 1
+        assert msgs[0].rcode() == dns.rcode.REFUSED, (addr, source)
+        assert rrs == []
+
+
+def test_axfr_refused_for_zone_without_acl(xfr_srvd):
+    msgs, rrs = axfr(xfr_srvd.port, "other.test")
+    assert msgs[0].rcode() == dns.rcode.REFUSED
+    assert rrs == []
+
+
+def test_axfr_refused_for_zone_not_served(xfr_srvd):
+    """Not authoritative: REFUSED like any out-of-zone query, or NOTAUTH (RFC 5936 2.2.1)."""
+    msgs, _ = axfr(xfr_srvd.port, "example.org")
+    assert msgs[0].rcode() in (dns.rcode.REFUSED, dns.rcode.NOTAUTH)
+
+
+def test_axfr_over_udp_notimp(xfr_srvd):
+    q = make_query("example.com", "AXFR", edns=False)
+    r = dns.query.udp(q, "127.0.0.1", port=xfr_srvd.port, timeout=3)
+    assert r.rcode() == dns.rcode.NOTIMP, dns.rcode.to_text(r.rcode())
+    assert r.answer == []
+
+
+def test_dnspython_inbound_xfr(xfr_srvd):
+    """A real client library accepts the transfer as a zone."""
+    z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", "example.com", port=xfr_srvd.port,
+                                        timeout=5, lifetime=XFR_TIMEOUT, relativize=False),
+                          relativize=False)
+    assert z.get_rdataset("_matrix-fed._tcp.example.com.", "SRV") is not None
+    n = sum(1 for _ in z.iterate_rdatas())
+    assert n == len(zone_rrs(bundled_zone(), "example.com."))

@@ -1,0 +1,86 @@
+"""Signals: TERM and INT stop srvd with exit 0; HUP reloads the zones, and a
+reload that fails keeps serving the previous version."""
+
+import re
+import signal
+import socket
+import time
+
+import pytest
+
+from srvdtest import ZONE_SERIAL, soa_serial, wait_for
+
+RELOAD_TIMEOUT = 10.0
+
+
+def bump(zone_path, serial, extra=""):
+    text = zone_path.read_text()
+    text, n = re.subn(r"\b\d{10}\b", str(serial), text, count=1)
+    assert n == 1, "no serial in the zone file"
+    zone_path.write_text(text + extra)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_stop_signal_exits_zero(srvd, sig):
+    srvd.signal(sig)
+    srvd.stopped = True
+    rc = srvd.proc.wait(timeout=10)
+    assert rc == 0, f"exit {rc} after {sig.name}; log:\n{srvd.log()}"
+
+
+def test_sigterm_while_tcp_client_idle(srvd):
+    """An open, idle TCP connection does not hold up a graceful stop."""
+    with socket.create_connection(("127.0.0.1", srvd.port), timeout=5):
+        time.sleep(0.2)
+        srvd.signal(signal.SIGTERM)
+        srvd.stopped = True
+        rc = srvd.proc.wait(timeout=10)
+    assert rc == 0, srvd.log()
+
+
+def test_sighup_reloads_new_serial(srvd):
+    zone = srvd.zones[0][1]
+    new = ZONE_SERIAL + 1
+    bump(zone, new, "added IN TXT \"reloaded\"\n")
+    srvd.signal(signal.SIGHUP)
+    got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port) == new, RELOAD_TIMEOUT)
+    assert got, f"still serial {soa_serial('127.0.0.1', srvd.port)}; log:\n{srvd.log()}"
+    r = srvd.q("added.example.com", "TXT")
+    assert [rd.to_text() for rd in r.answer[0]] == ['"reloaded"']
+    # and again, over ::1 this time
+    bump(zone, new + 1)
+    srvd.signal(signal.SIGHUP)
+    got = wait_for(lambda: soa_serial("::1", srvd.port) == new + 1, RELOAD_TIMEOUT)
+    assert got, srvd.log()
+
+
+def test_failed_reload_keeps_serving(srvd):
+    zone = srvd.zones[0][1]
+    good = zone.read_text()
+    zone.write_text(good + "broken IN A not-an-address\n")
+    bump(zone, ZONE_SERIAL + 5)
+    srvd.signal(signal.SIGHUP)
+    time.sleep(1.0)  # give a (wrong) reload time to happen
+    assert srvd.proc.poll() is None, f"srvd died on a bad reload; log:\n{srvd.log()}"
+    assert soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL, srvd.log()
+    # fix it: the next HUP publishes
+    zone.write_text(good)
+    bump(zone, ZONE_SERIAL + 6)
+    srvd.signal(signal.SIGHUP)
+    got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL + 6, RELOAD_TIMEOUT)
+    assert got, srvd.log()
+
+
+def test_queries_during_reloads(srvd):
+    """Answers never fail while reloads come in."""
+    zone = srvd.zones[0][1]
+    deadline = time.monotonic() + 30
+    for i in range(5):
+        bump(zone, ZONE_SERIAL + 10 + i)
+        srvd.signal(signal.SIGHUP)
+        for _ in range(20):
+            r = srvd.q("_matrix-fed._tcp.example.com", "SRV")
+            assert r.rcode() == 0 and len(r.answer) == 1
+        assert time.monotonic() < deadline
+    got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL + 14, RELOAD_TIMEOUT)
+    assert got, srvd.log()
