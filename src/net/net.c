@@ -1,0 +1,326 @@
+/* The main thread's side of the front end: the net object, signals, reload
+ * and the publication of zone sets.
+ *
+ * The main thread answers no queries. Its uv loop only watches signals
+ * (SIGHUP reloads, SIGTERM and SIGINT stop), runs reloads on the libuv
+ * thread pool so that a big zone never stalls signal handling, and retires
+ * old zone sets.
+ *
+ * Publication is RCU without a library: the served set is one _Atomic
+ * pointer that workers load once per batch. A reload swaps in the new set,
+ * samples every worker's epoch, wakes the workers (an idle loop would
+ * otherwise sleep in epoll and never reach its quiescent point) and polls
+ * the epochs with a 1 ms uv_timer. When each has moved, no worker can hold
+ * the old pointer and we drop our reference; transfers in progress hold
+ * their own references on zones, so they are not disturbed. Reloads are
+ * serialised: a SIGHUP during one is remembered and runs after it.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "net/worker.h"
+
+enum { MAX_WORKERS = 256 };
+
+static char *dup_str(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int copy_conf(net_t *n, const conf_t *c)
+{
+	n->nsid = dup_str(c->nsid);
+	n->identity = dup_str(c->identity);
+	n->version = dup_str(c->version);
+	if ((c->nsid && !n->nsid) || (c->identity && !n->identity) || (c->version && !n->version))
+		return SRVD_ENOMEM;
+	n->ropts.udp_payload = c->udp_payload > NET_UDP_SLOT ? NET_UDP_SLOT : c->udp_payload;
+	n->ropts.nsid = n->nsid;
+	n->ropts.identity = n->identity;
+	n->ropts.version = n->version;
+	unsigned workers = c->workers ? c->workers : uv_available_parallelism();
+	n->n_workers = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
+	n->idle_ms = 1000u * (uint64_t)(c->tcp_idle_timeout ? c->tcp_idle_timeout : 10);
+	size_t max = c->tcp_max_clients ? c->tcp_max_clients : 1000;
+	n->max_conns = (max + n->n_workers - 1) / n->n_workers;
+	return 0;
+}
+
+static int init_addrs(net_t *n, const conf_t *c)
+{
+	if (c->n_listen == 0) {
+		log_err("no listen address configured");
+		return SRVD_EINVAL;
+	}
+	n->addrs = calloc(c->n_listen, sizeof(*n->addrs));
+	if (!n->addrs)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < c->n_listen; i++) {
+		if (net_addr_init(&c->listen[i], &n->addrs[i]) || net_addr_probe(&n->addrs[i]))
+			return SRVD_EIO;
+		n->n_addrs++;
+	}
+	return 0;
+}
+
+static int init_workers(net_t *n)
+{
+	n->workers = calloc(n->n_workers, sizeof(*n->workers));
+	n->snap = calloc(n->n_workers, sizeof(*n->snap));
+	if (!n->workers || !n->snap)
+		return SRVD_ENOMEM;
+	for (unsigned i = 0; i < n->n_workers; i++) {
+		int rc = net_worker_new(n, i, &n->workers[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int init_loop(net_t *n)
+{
+	int rc = uv_loop_init(&n->loop);
+	if (rc) {
+		log_err("main loop: %s", uv_strerror(rc));
+		return SRVD_EIO;
+	}
+	n->loop_ok = true;
+	uv_signal_init(&n->loop, &n->sig_term);
+	uv_signal_init(&n->loop, &n->sig_int);
+	uv_signal_init(&n->loop, &n->sig_hup);
+	uv_timer_init(&n->loop, &n->grace);
+	n->sig_term.data = n->sig_int.data = n->sig_hup.data = n->grace.data = n;
+	n->work.data = n;
+	return 0;
+}
+
+int net_new(const conf_t *c, net_t **out)
+{
+	net_t *n = calloc(1, sizeof(*n));
+	if (!n)
+		return SRVD_ENOMEM;
+	atomic_init(&n->zs, NULL);
+	atomic_init(&n->stopping, false);
+	/* A peer that resets a TCP connection must not kill us on write. */
+	signal(SIGPIPE, SIG_IGN);
+	int rc = copy_conf(n, c);
+	if (rc == 0)
+		rc = init_addrs(n, c);
+	if (rc == 0)
+		rc = init_loop(n);
+	if (rc == 0)
+		rc = init_workers(n);
+	if (rc) {
+		net_free(n);
+		return rc;
+	}
+	*out = n;
+	return 0;
+}
+
+void net_log_addrs(const net_t *n)
+{
+	for (size_t i = 0; i < n->n_addrs; i++)
+		log_info("listening on %s (udp, tcp)", n->addrs[i].text);
+	log_info("%u workers, tcp-max-clients %zu per worker, tcp-idle-timeout %llu s",
+	         n->n_workers, n->max_conns, (unsigned long long)(n->idle_ms / 1000));
+}
+
+int net_start(net_t *n, srvd_zoneset_t *zs, net_reload_fn reload, void *ctx)
+{
+	atomic_store(&n->zs, zs);
+	n->reload = reload;
+	n->reload_ctx = ctx;
+	n->started = true;
+	for (unsigned i = 0; i < n->n_workers; i++) {
+		int rc = net_worker_start(n->workers[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- reload and publication ---------------------------------------------- */
+
+static void start_reload(net_t *n);
+
+static void on_grace(uv_timer_t *t)
+{
+	net_t *n = t->data;
+	for (unsigned i = 0; i < n->n_workers; i++)
+		if (atomic_load(&n->workers[i]->epoch) == n->snap[i])
+			return;
+	uv_timer_stop(t);
+	srvd_zoneset_unref(n->retired);
+	n->retired = NULL;
+	n->reloading = false;
+	log_debug("reload: previous zone set released");
+	if (n->reload_again) {
+		n->reload_again = false;
+		start_reload(n);
+	}
+}
+
+static void publish(net_t *n, srvd_zoneset_t *zs)
+{
+	n->retired = atomic_exchange(&n->zs, zs);
+	for (unsigned i = 0; i < n->n_workers; i++)
+		n->snap[i] = atomic_load(&n->workers[i]->epoch);
+	for (unsigned i = 0; i < n->n_workers; i++)
+		net_worker_wake(n->workers[i]);
+	uv_timer_start(&n->grace, on_grace, 1, 1);
+}
+
+static void do_reload(uv_work_t *req)
+{
+	net_t *n = req->data;
+	n->next = NULL;
+	n->next_rc =
+	    n->reload ? n->reload(n->reload_ctx, atomic_load(&n->zs), &n->next) : SRVD_EINVAL;
+}
+
+static void reload_done(uv_work_t *req, int status)
+{
+	net_t *n = req->data;
+	srvd_zoneset_t *zs = n->next;
+	n->next = NULL;
+	if (status == 0 && n->next_rc == 0 && !n->stopped) {
+		log_info("reload: serving %zu zones", srvd_zoneset_count(zs));
+		publish(n, zs);
+		return;
+	}
+	if (status == 0 && n->next_rc)
+		log_err("reload failed (%s): still serving the previous zones",
+		        srvd_strerror(n->next_rc));
+	srvd_zoneset_unref(zs);
+	n->reloading = false;
+}
+
+static void start_reload(net_t *n)
+{
+	if (n->stopped)
+		return;
+	if (n->reloading) {
+		n->reload_again = true;
+		return;
+	}
+	int rc = uv_queue_work(&n->loop, &n->work, do_reload, reload_done);
+	if (rc) {
+		log_err("reload: %s", uv_strerror(rc));
+		return;
+	}
+	n->reloading = true;
+}
+
+/* ---- signals and stopping ------------------------------------------------ */
+
+/* The signal handles stay open (but no longer hold the loop) so that a
+ * second SIGTERM during the drain does not kill us with the default action. */
+static void begin_stop(net_t *n)
+{
+	if (n->stopped)
+		return;
+	n->stopped = true;
+	atomic_store(&n->stopping, true);
+	for (unsigned i = 0; i < n->n_workers; i++)
+		net_worker_wake(n->workers[i]);
+	uv_unref((uv_handle_t *)&n->sig_term);
+	uv_unref((uv_handle_t *)&n->sig_int);
+	uv_unref((uv_handle_t *)&n->sig_hup);
+	uv_timer_stop(&n->grace);
+	uv_cancel((uv_req_t *)&n->work);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	net_t *n = h->data;
+	if (signum == SIGHUP) {
+		if (n->stopped)
+			return;
+		log_info("SIGHUP: reloading zones");
+		start_reload(n);
+		return;
+	}
+	if (!n->stopped)
+		log_info("%s: stopping", signum == SIGINT ? "SIGINT" : "SIGTERM");
+	begin_stop(n);
+}
+
+static void join_workers(net_t *n)
+{
+	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
+		if (n->workers[i])
+			net_worker_join(n->workers[i]);
+}
+
+int net_run(net_t *n)
+{
+	int rc = uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+	if (rc == 0)
+		rc = uv_signal_start(&n->sig_int, on_signal, SIGINT);
+	if (rc == 0)
+		rc = uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
+	if (rc) {
+		log_err("signals: %s", uv_strerror(rc));
+		begin_stop(n);
+	}
+	uv_run(&n->loop, UV_RUN_DEFAULT);
+	join_workers(n);
+	return rc ? SRVD_EIO : 0;
+}
+
+/* ---- teardown ------------------------------------------------------------- */
+
+static void close_any(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void log_counters(const net_t *n)
+{
+	uint64_t udp = 0, tcp = 0, xfr = 0, dropped = 0;
+	for (unsigned i = 0; i < n->n_workers; i++) {
+		const worker_t *w = n->workers[i];
+		udp += atomic_load(&w->stats.udp_recv);
+		dropped += atomic_load(&w->stats.udp_dropped);
+		tcp += atomic_load(&w->stats.tcp_queries);
+		xfr += atomic_load(&w->stats.xfr_started);
+	}
+	log_info("served %llu udp and %llu tcp queries, %llu transfers, %llu udp replies dropped",
+	         (unsigned long long)udp, (unsigned long long)tcp, (unsigned long long)xfr,
+	         (unsigned long long)dropped);
+}
+
+void net_free(net_t *n)
+{
+	if (!n)
+		return;
+	if (n->started && n->loop_ok) {
+		begin_stop(n);
+		uv_run(&n->loop, UV_RUN_DEFAULT);
+		join_workers(n);
+		log_counters(n);
+	}
+	for (unsigned i = 0; n->workers && i < n->n_workers; i++)
+		net_worker_free(n->workers[i]);
+	if (n->loop_ok) {
+		uv_walk(&n->loop, close_any, NULL);
+		uv_run(&n->loop, UV_RUN_DEFAULT);
+		if (uv_loop_close(&n->loop))
+			log_err("main loop still has handles at exit");
+	}
+	srvd_zoneset_unref(atomic_load(&n->zs));
+	srvd_zoneset_unref(n->retired);
+	srvd_zoneset_unref(n->next);
+	free(n->workers);
+	free(n->snap);
+	free(n->addrs);
+	free(n->nsid);
+	free(n->identity);
+	free(n->version);
+	free(n);
+}

@@ -1,0 +1,591 @@
+/* TCP (RFC 7766): connections, framing, pipelining, limits, zone transfers.
+ *
+ * Listening: every worker has its own listening socket per address, bound
+ * with SO_REUSEPORT, so the kernel spreads connections across workers and
+ * a connection lives on one worker for its whole life (no handoff, no lock).
+ * The connection cap (tcp-max-clients) is therefore split evenly between
+ * workers. At the cap the least recently active connection is closed,
+ * preferring one with nothing in flight, and the new one is still accepted:
+ * a flood of idle connections cannot lock out real clients.
+ *
+ * Input: each connection reads into its own fixed buffer (NET_TCP_RBUF),
+ * and every complete 2-byte-framed message is answered as soon as it is
+ * there (pipelining). A message longer than the buffer closes the
+ * connection. One turn answers at most NET_TCP_BUDGET messages; the rest wait
+ * for the next loop iteration (a uv_idle list), so one pipelining client
+ * cannot starve the others.
+ *
+ * Output never blocks: a response is first tried with uv_try_write straight
+ * from the worker's response buffer (the common case copies nothing). What
+ * the socket does not take is copied to a per-connection queue, written with
+ * uv_write; while more than NET_TCP_PAUSE bytes are queued the connection
+ * answers nothing more and stops reading. The queue buffers come from a
+ * per-worker pool, so steady state allocates nothing.
+ *
+ * Idle timeout: the worker keeps its connections in a list ordered by last
+ * activity (accept, the start or end of a query, a write that completed)
+ * and one timer closes those older than tcp-idle-timeout. A client that
+ * sends half a message and stalls, or stops reading our answers, is closed
+ * one timeout after its last real progress.
+ *
+ * Zone transfers allocate (the cursor and one 64 KiB message buffer) and
+ * send one message per write: the next is built only when the previous
+ * write completed, so a slow reader costs memory for one message and never
+ * blocks the worker. Queries pipelined behind a transfer wait for it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "net/worker.h"
+
+typedef struct conn {
+	uv_tcp_t tcp;
+	worker_t *w;
+	link_t lru;    /* in w->conns */
+	link_t turn;   /* in w->ready while it has queries left */
+	uint64_t last; /* uv_now() at the last activity */
+	struct sockaddr_storage peer;
+	uv_write_t wreq, xreq;
+	uint8_t *out; /* queued output; NULL when nothing is queued */
+	size_t out_len, inflight;
+	srvd_xfr_t *xfr;
+	uint8_t *xbuf;
+	bool xfr_more, xfr_writing;
+	bool reading, eof, closing;
+	size_t rlen;
+	uint8_t rbuf[NET_TCP_RBUF];
+} conn_t;
+
+static void process(conn_t *c);
+static void xfr_pump(conn_t *c);
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint8_t *pool_get(worker_t *w)
+{
+	return w->n_pool ? w->pool[--w->n_pool] : malloc(NET_TCP_OUT);
+}
+
+static void pool_put(worker_t *w, uint8_t *p)
+{
+	if (p && w->n_pool < NET_POOL)
+		w->pool[w->n_pool++] = p;
+	else
+		free(p);
+}
+
+static bool busy(const conn_t *c)
+{
+	return c->out || c->xfr;
+}
+
+static bool has_message(const conn_t *c)
+{
+	return c->rlen >= 2 && c->rlen >= 2u + get16(c->rbuf);
+}
+
+/* ---- idle timeout ------------------------------------------------------ */
+
+static void on_idle(uv_timer_t *t);
+
+static void arm_idle(worker_t *w)
+{
+	if (link_empty(&w->conns)) {
+		uv_timer_stop(&w->idle);
+		return;
+	}
+	const conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+	uint64_t due = c->last + w->idle_ms, now = uv_now(&w->loop);
+	uv_timer_start(&w->idle, on_idle, due > now ? due - now : 0, 0);
+}
+
+static void touch(conn_t *c)
+{
+	c->last = uv_now(&c->w->loop);
+	link_remove(&c->lru);
+	link_push_back(&c->w->conns, &c->lru);
+}
+
+/* ---- closing ------------------------------------------------------------ */
+
+static void on_closed(uv_handle_t *h)
+{
+	conn_t *c = h->data;
+	worker_t *w = c->w;
+	srvd_xfr_free(c->xfr);
+	free(c->xbuf);
+	pool_put(w, c->out);
+	free(c);
+	if (w->draining && w->n_conns == 0)
+		net_worker_finish(w);
+}
+
+/* Pending writes are cancelled (their callbacks see the closing flag) and
+ * the memory goes in on_closed, after the last callback. */
+static void conn_close(conn_t *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	link_remove(&c->lru);
+	link_remove(&c->turn);
+	c->w->n_conns--;
+	uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_idle(uv_timer_t *t)
+{
+	worker_t *w = t->data;
+	uint64_t now = uv_now(&w->loop);
+	while (!link_empty(&w->conns)) {
+		conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+		if (c->last + w->idle_ms > now)
+			break;
+		NET_COUNT(w, tcp_timeouts, 1);
+		conn_close(c);
+	}
+	arm_idle(w);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	conn_t *c = h->data;
+	buf->base = (char *)c->rbuf + c->rlen;
+	buf->len = NET_TCP_RBUF - c->rlen;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	conn_t *c = s->data;
+	if (nread == 0)
+		return;
+	if (nread == UV_EOF) {
+		c->eof = true; /* a half close: answer what is here, then close */
+		process(c);
+		return;
+	}
+	if (nread < 0) {
+		conn_close(c);
+		return;
+	}
+	if (c->rlen == 0)
+		touch(c);
+	c->rlen += (size_t)nread;
+	process(c);
+}
+
+static void set_reading(conn_t *c, bool on)
+{
+	if (on == c->reading)
+		return;
+	if (on && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read)) {
+		conn_close(c);
+		return;
+	}
+	if (!on)
+		uv_read_stop((uv_stream_t *)&c->tcp);
+	c->reading = on;
+}
+
+/* After a turn: read more when there is room for it, or close a connection
+ * that has nothing more to say. */
+static void update(conn_t *c)
+{
+	if (c->closing)
+		return;
+	if (c->eof || c->w->draining) {
+		set_reading(c, false);
+		if (!busy(c) && !has_message(c))
+			conn_close(c);
+		return;
+	}
+	set_reading(c, !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen < NET_TCP_RBUF);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void on_written(uv_write_t *req, int status);
+
+static void flush(conn_t *c)
+{
+	uv_buf_t b = uv_buf_init((char *)c->out, (unsigned)c->out_len);
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written)) {
+		conn_close(c);
+		return;
+	}
+	c->inflight = c->out_len;
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+	conn_t *c = req->data;
+	size_t done = c->inflight;
+	c->inflight = 0;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	touch(c);
+	c->out_len -= done;
+	memmove(c->out, c->out + done, c->out_len);
+	if (c->out_len) {
+		flush(c);
+	} else {
+		pool_put(c->w, c->out);
+		c->out = NULL;
+		if (c->xfr)
+			xfr_pump(c);
+	}
+	process(c);
+}
+
+/* Send one framed message: straight to the socket when nothing is queued,
+ * else (or for what the socket did not take) through the queue. The caller
+ * made sure the queue has room: out_len < NET_TCP_PAUSE before a query. */
+static void send_msg(conn_t *c, const uint8_t *p, size_t n)
+{
+	if (!c->out) {
+		uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+		int r = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		if (r == (int)n)
+			return;
+		if (r < 0 && r != UV_EAGAIN) {
+			conn_close(c);
+			return;
+		}
+		if (r > 0) {
+			p += r;
+			n -= (size_t)r;
+		}
+		c->out = pool_get(c->w);
+		if (!c->out) {
+			conn_close(c);
+			return;
+		}
+	}
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	if (!c->inflight)
+		flush(c);
+}
+
+/* ---- zone transfers ------------------------------------------------------ */
+
+static const char *peer_text(const conn_t *c, char *buf, size_t len)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
+	int rc = sa->sa_family == AF_INET6 ? uv_ip6_name((const struct sockaddr_in6 *)sa, buf, len)
+	                                   : uv_ip4_name((const struct sockaddr_in *)sa, buf, len);
+	return rc ? "?" : buf;
+}
+
+static void xfr_end(conn_t *c, const char *how)
+{
+	char peer[INET6_ADDRSTRLEN];
+	log_info("tcp: zone transfer to %s %s", peer_text(c, peer, sizeof(peer)), how);
+	NET_COUNT(c->w, xfr_done, 1);
+	srvd_xfr_free(c->xfr);
+	c->xfr = NULL;
+	free(c->xbuf);
+	c->xbuf = NULL;
+}
+
+static void on_xfr_written(uv_write_t *req, int status)
+{
+	conn_t *c = req->data;
+	c->xfr_writing = false;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		conn_close(c);
+		return;
+	}
+	touch(c);
+	if (c->xfr_more) {
+		xfr_pump(c);
+		return;
+	}
+	xfr_end(c, "done");
+	process(c);
+}
+
+/* Build and write the next message, once everything before it is out. */
+static void xfr_pump(conn_t *c)
+{
+	if (c->closing || c->out || c->xfr_writing)
+		return;
+	size_t len = 0;
+	int more = 0;
+	int rc = srvd_xfr_next(c->xfr, c->xbuf + 2, NET_TCP_MSG - 2, &len, &more);
+	if (rc) {
+		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
+		conn_close(c);
+		return;
+	}
+	put16(c->xbuf, len);
+	c->xfr_more = more;
+	uv_buf_t b = uv_buf_init((char *)c->xbuf, (unsigned)(len + 2));
+	if (uv_write(&c->xreq, (uv_stream_t *)&c->tcp, &b, 1, on_xfr_written)) {
+		conn_close(c);
+		return;
+	}
+	c->xfr_writing = true;
+}
+
+static void xfr_begin(conn_t *c, const srvd_zoneset_t *zs, const srvd_query_t *q)
+{
+	int rc = srvd_xfr_new(zs, q, &c->xfr);
+	if (rc == 0 && !(c->xbuf = malloc(NET_TCP_MSG)))
+		rc = SRVD_ENOMEM;
+	if (rc) {
+		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
+		srvd_xfr_free(c->xfr);
+		c->xfr = NULL;
+		conn_close(c);
+		return;
+	}
+	char peer[INET6_ADDRSTRLEN];
+	log_info("tcp: zone transfer to %s started", peer_text(c, peer, sizeof(peer)));
+	NET_COUNT(c->w, xfr_started, 1);
+	xfr_pump(c);
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size_t len)
+{
+	worker_t *w = c->w;
+	srvd_query_t q = {
+	    .wire = wire,
+	    .len = len,
+	    .transport = SRVD_TCP,
+	    .src_addr = &c->peer,
+	};
+	size_t n = 0;
+	NET_COUNT(w, tcp_queries, 1);
+	touch(c);
+	int rc = srvd_respond(w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n);
+	if (rc == SRVD_XFR) {
+		xfr_begin(c, zs, &q);
+	} else if (rc == SRVD_OK) {
+		put16(w->tx, n);
+		send_msg(c, w->tx, n + 2);
+	}
+}
+
+static void on_turn(uv_idle_t *h);
+
+static void queue_turn(conn_t *c)
+{
+	worker_t *w = c->w;
+	if (!link_empty(&c->turn))
+		return;
+	link_push_back(&w->ready, &c->turn);
+	if (!uv_is_active((uv_handle_t *)&w->turn))
+		uv_idle_start(&w->turn, on_turn);
+}
+
+/* One turn: answer up to NET_TCP_BUDGET complete messages. */
+static void process(conn_t *c)
+{
+	const srvd_zoneset_t *zs = NULL;
+	size_t off = 0;
+	unsigned budget = NET_TCP_BUDGET;
+	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen - off >= 2) {
+		size_t len = get16(c->rbuf + off);
+		if (len + 2 > NET_TCP_RBUF) {
+			log_debug("tcp: %zu-byte message is too long, closing", len);
+			conn_close(c);
+			return;
+		}
+		if (c->rlen - off < len + 2)
+			break;
+		if (budget-- == 0) {
+			queue_turn(c);
+			break;
+		}
+		if (!zs)
+			zs = net_zoneset(c->w);
+		query(c, zs, c->rbuf + off + 2, len);
+		off += len + 2;
+	}
+	if (c->closing)
+		return;
+	c->rlen -= off;
+	memmove(c->rbuf, c->rbuf + off, c->rlen);
+	update(c);
+}
+
+static void on_turn(uv_idle_t *h)
+{
+	worker_t *w = h->data;
+	link_t batch;
+	link_init(&batch);
+	if (!link_empty(&w->ready)) {
+		batch.next = w->ready.next;
+		batch.prev = w->ready.prev;
+		batch.next->prev = &batch;
+		batch.prev->next = &batch;
+		link_init(&w->ready);
+	}
+	while (!link_empty(&batch)) {
+		conn_t *c = NET_CONTAINER(batch.next, conn_t, turn);
+		link_remove(&c->turn);
+		process(c);
+	}
+	if (link_empty(&w->ready))
+		uv_idle_stop(h);
+}
+
+/* ---- accepting ---------------------------------------------------------- */
+
+/* Close the least recently active connection, preferring an idle one. */
+static void evict(worker_t *w)
+{
+	conn_t *victim = NULL;
+	for (link_t *l = w->conns.next; l != &w->conns; l = l->next) {
+		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		if (!busy(c)) {
+			victim = c;
+			break;
+		}
+	}
+	if (!victim)
+		victim = NET_CONTAINER(w->conns.next, conn_t, lru);
+	NET_COUNT(w, tcp_evicted, 1);
+	conn_close(victim);
+}
+
+static void free_handle(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	tcp_listener_t *l = server->data;
+	worker_t *w = l->w;
+	if (status < 0) {
+		log_debug("tcp: accept: %s", uv_strerror(status));
+		return;
+	}
+	conn_t *c = calloc(1, sizeof(*c));
+	if (!c || uv_tcp_init(&w->loop, &c->tcp)) {
+		log_err("tcp: out of memory for a connection");
+		free(c);
+		return;
+	}
+	c->tcp.data = c;
+	c->w = w;
+	c->wreq.data = c;
+	c->xreq.data = c;
+	link_init(&c->turn);
+	link_init(&c->lru);
+	if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+		uv_close((uv_handle_t *)&c->tcp, free_handle);
+		return;
+	}
+	if (w->n_conns >= w->max_conns && !link_empty(&w->conns))
+		evict(w);
+	int len = sizeof(c->peer);
+	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
+	uv_tcp_nodelay(&c->tcp, 1);
+	w->n_conns++;
+	touch(c);
+	NET_COUNT(w, tcp_accepted, 1);
+	if (!uv_is_active((uv_handle_t *)&w->idle))
+		arm_idle(w);
+	set_reading(c, true);
+}
+
+/* ---- worker lifecycle --------------------------------------------------- */
+
+int net_tcp_init(worker_t *w)
+{
+	link_init(&w->conns);
+	link_init(&w->ready);
+	w->tx = malloc(NET_TCP_MSG);
+	if (!w->tx)
+		return SRVD_ENOMEM;
+	uv_idle_init(&w->loop, &w->turn);
+	uv_timer_init(&w->loop, &w->idle);
+	w->turn.data = w;
+	w->idle.data = w;
+	return 0;
+}
+
+int net_tcp_open(worker_t *w, tcp_listener_t *l, int fd)
+{
+	l->w = w;
+	l->fd = fd;
+	int rc = uv_tcp_init(&w->loop, &l->tcp);
+	if (rc == 0) {
+		l->open = true;
+		l->tcp.data = l;
+		rc = uv_tcp_open(&l->tcp, fd);
+	}
+	if (rc == 0) {
+		l->fd = -1;
+		rc = uv_listen((uv_stream_t *)&l->tcp, NET_TCP_BACKLOG, on_connection);
+	}
+	if (rc) {
+		log_err("tcp: listen: %s", uv_strerror(rc));
+		return SRVD_EIO;
+	}
+	return 0;
+}
+
+static void close_listeners(worker_t *w)
+{
+	for (size_t i = 0; i < w->n_socks; i++) {
+		tcp_listener_t *l = &w->lst[i];
+		if (l->open && !uv_is_closing((uv_handle_t *)&l->tcp))
+			uv_close((uv_handle_t *)&l->tcp, NULL);
+		if (l->fd >= 0)
+			close(l->fd);
+		l->fd = -1;
+	}
+}
+
+/* Graceful stop: accept nothing more; connections finish what they hold
+ * (queued answers, a transfer, complete queries already read) and close. */
+void net_tcp_drain(worker_t *w)
+{
+	close_listeners(w);
+	link_t *l = w->conns.next;
+	while (l != &w->conns) {
+		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		l = l->next;
+		update(c);
+	}
+}
+
+void net_tcp_close(worker_t *w)
+{
+	close_listeners(w);
+	while (!link_empty(&w->conns))
+		conn_close(NET_CONTAINER(w->conns.next, conn_t, lru));
+}
+
+void net_tcp_free(worker_t *w)
+{
+	while (w->n_pool)
+		free(w->pool[--w->n_pool]);
+	free(w->tx);
+	w->tx = NULL;
+}

@@ -1,0 +1,192 @@
+/* Internals of src/net shared by its files: the net object, the worker
+ * threads and their sockets. Only src/net includes this (it pulls in uv.h).
+ *
+ * Every worker is a share-nothing server: its own uv loop, responder,
+ * buffers, sockets (SO_REUSEPORT, one per address per worker) and counters.
+ * The only shared state on the query path is the zone set pointer, read with
+ * one atomic load per batch, and the epoch each worker bumps once per loop
+ * iteration so the main thread knows when an old zone set is unreachable.
+ */
+#ifndef SRVD_NET_WORKER_H
+#define SRVD_NET_WORKER_H
+
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "net/net.h"
+
+enum {
+	NET_UDP_BATCH = 64,      /* datagrams per recvmmsg/sendmmsg */
+	NET_UDP_ROUNDS = 4,      /* batches per readable event, then yield */
+	NET_UDP_SLOT = 4096,     /* largest query and response; udp-payload max */
+	NET_TCP_RBUF = 16384,    /* per-connection input: the largest query + 2 */
+	NET_TCP_MSG = 65535 + 2, /* the largest framed message */
+	NET_TCP_PAUSE = 16384,   /* queued output that pauses reading */
+	NET_TCP_OUT = NET_TCP_PAUSE + NET_TCP_MSG,
+	NET_TCP_BUDGET = 16,   /* queries per connection per turn */
+	NET_TCP_BACKLOG = 256, /* listen() queue */
+	NET_POOL = 32,         /* output buffers kept for reuse */
+	NET_DRAIN_MS = 2000,   /* graceful stop: time left to in-flight TCP */
+};
+
+/* Intrusive circular doubly linked list with a sentinel. */
+typedef struct link {
+	struct link *prev, *next;
+} link_t;
+
+#define NET_CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
+
+static inline void link_init(link_t *l)
+{
+	l->prev = l->next = l;
+}
+
+static inline bool link_empty(const link_t *l)
+{
+	return l->next == l;
+}
+
+static inline void link_remove(link_t *l)
+{
+	l->prev->next = l->next;
+	l->next->prev = l->prev;
+	link_init(l);
+}
+
+static inline void link_push_back(link_t *head, link_t *l)
+{
+	l->prev = head->prev;
+	l->next = head;
+	head->prev->next = l;
+	head->prev = l;
+}
+
+typedef struct net_addr {
+	struct sockaddr_storage sa;
+	socklen_t len;
+	bool any; /* a wildcard: UDP replies need the pktinfo of the query */
+	char text[INET6_ADDRSTRLEN + 8];
+} net_addr_t;
+
+typedef struct worker worker_t;
+typedef struct net_batch net_batch_t; /* UDP mmsg arrays, see udp.c */
+
+typedef struct udp_sock {
+	uv_poll_t poll;
+	worker_t *w;
+	int fd;
+	bool pktinfo;
+	bool open; /* poll initialised: closing it closes fd */
+} udp_sock_t;
+
+typedef struct tcp_listener {
+	uv_tcp_t tcp;
+	worker_t *w;
+	int fd;    /* ours until uv_tcp_open takes it, then -1 */
+	bool open; /* handle initialised */
+} tcp_listener_t;
+
+/* Written by the owning worker only, read by anyone. */
+typedef struct net_counters {
+	atomic_uint_fast64_t udp_recv, udp_sent, udp_dropped;
+	atomic_uint_fast64_t tcp_accepted, tcp_queries, tcp_evicted, tcp_timeouts;
+	atomic_uint_fast64_t xfr_started, xfr_done;
+} net_counters_t;
+
+#define NET_COUNT(w, field, n)                                                                     \
+	atomic_store_explicit(&(w)->stats.field,                                                   \
+	                      atomic_load_explicit(&(w)->stats.field, memory_order_relaxed) + (n), \
+	                      memory_order_relaxed)
+
+struct worker {
+	struct net *net;
+	unsigned id;
+	uv_loop_t loop;
+	bool loop_ok;
+	uv_thread_t thread;
+	bool running;
+	uv_async_t wake;  /* stop requests and reload grace periods */
+	uv_check_t check; /* the quiescent point: bumps epoch */
+	uv_idle_t turn;   /* connections with queries left after their budget */
+	uv_timer_t idle;  /* closes TCP connections idle for idle_ms */
+	uv_timer_t drain; /* bounds the graceful stop */
+	srvd_responder_t *resp;
+	udp_sock_t *udp;
+	tcp_listener_t *lst;
+	size_t n_socks; /* of each kind: one per listen address */
+	link_t conns;   /* least recently active first */
+	link_t ready;   /* waiting for their next turn */
+	size_t n_conns, max_conns;
+	uint64_t idle_ms;
+	bool draining, finished;
+	uint8_t *pool[NET_POOL];
+	unsigned n_pool;
+	uint8_t *tx; /* one framed TCP response */
+	net_batch_t *batch;
+	net_counters_t stats;
+	_Alignas(64) atomic_uint_fast64_t epoch;
+};
+
+struct net {
+	net_addr_t *addrs;
+	size_t n_addrs;
+	worker_t **workers;
+	unsigned n_workers;
+	_Atomic(srvd_zoneset_t *) zs;
+	srvd_responder_opts_t ropts;
+	char *nsid, *identity, *version;
+	uint64_t idle_ms;
+	size_t max_conns;
+	uv_loop_t loop;
+	bool loop_ok;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t grace;
+	uv_work_t work;
+	net_reload_fn reload;
+	void *reload_ctx;
+	srvd_zoneset_t *next, *retired;
+	int next_rc;
+	uint64_t *snap;
+	bool started, reloading, reload_again, stopped;
+	atomic_bool stopping;
+};
+
+/* The zone set to answer from; load once per batch and drop it before the
+ * callback returns. */
+static inline const srvd_zoneset_t *net_zoneset(const worker_t *w)
+{
+	return atomic_load(&w->net->zs);
+}
+
+/* sock.c */
+int net_addr_init(const conf_addr_t *a, net_addr_t *out);
+int net_addr_probe(net_addr_t *a);
+int net_sock_udp(const net_addr_t *a, int *fd);
+int net_sock_tcp(const net_addr_t *a, int *fd);
+
+/* worker.c */
+int net_worker_new(struct net *n, unsigned id, worker_t **out);
+int net_worker_start(worker_t *w);
+void net_worker_wake(worker_t *w);
+void net_worker_join(worker_t *w);
+void net_worker_free(worker_t *w);
+void net_worker_finish(worker_t *w);
+
+/* udp.c */
+int net_udp_init(worker_t *w);
+int net_udp_open(worker_t *w, udp_sock_t *u, int fd, bool pktinfo);
+void net_udp_close(udp_sock_t *u);
+void net_udp_free(worker_t *w);
+
+/* tcp.c */
+int net_tcp_init(worker_t *w);
+int net_tcp_open(worker_t *w, tcp_listener_t *l, int fd);
+void net_tcp_drain(worker_t *w);
+void net_tcp_close(worker_t *w);
+void net_tcp_free(worker_t *w);
+
+#endif
