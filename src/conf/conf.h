@@ -37,13 +37,14 @@
 #include "srvd/srvd.h"
 
 typedef struct conf_addr {
-	char host[64]; /* numeric IPv4 or IPv6, no brackets */
+	char host[64]; /* numeric IPv4 or IPv6, no brackets, inet_ntop form */
 	uint16_t port;
 } conf_addr_t;
 
 typedef struct conf_zone {
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* absolute, or relative to the working directory */
+	/* The effective ACL: a zone that sets none gets a copy of the server's. */
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
 	bool allow_transfer_set; /* false: inherit server: allow-transfer */
@@ -65,8 +66,9 @@ typedef struct conf {
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
-	char *zones_dir;    /* NULL when not set */
-	conf_zone_t *zones; /* from zones: and from zones-dir, after conf_load */
+	char *zones_dir; /* NULL when not set */
+	/* zones: in file order, then zones-dir sorted by name (case-insensitive) */
+	conf_zone_t *zones;
 	size_t n_zones;
 	char *path; /* the file this came from */
 } conf_t;
@@ -74,20 +76,26 @@ typedef struct conf {
 /* Defaults: listen 127.0.0.1@53 and ::1@53 only when the file names no
  * listen, udp-payload 1232, tcp-idle-timeout 10, tcp-max-clients 1000,
  * log-level info to stderr. On error, returns SRVD_EPARSE (or SRVD_EIO) and
- * writes "file:line: message" into err. */
+ * writes "file:line: message" into err. When the file (or zones-dir) can't be
+ * read: SRVD_EIO and "file: strerror" (a zones-dir error names the config
+ * line too). Relative file, zones-dir, pidfile and control paths are joined
+ * to the config file's folder. err may be NULL. */
 int conf_load(const char *path, conf_t **out, char *err, size_t errlen);
 
 /* The no-config default: serve every zone file in zones_dir on
- * 127.0.0.1@port and [::1]@port. */
+ * 127.0.0.1@port and [::1]@port. port 0 is SRVD_EINVAL. path is NULL. */
 int conf_default(const char *zones_dir, uint16_t port, conf_t **out, char *err, size_t errlen);
 
 /* Scan a folder for zone files: "NAME.zone" or "db.NAME". Appends zones to c.
- * Duplicate origins are an error. */
+ * Duplicate origins are an error. Hidden files, backups (~, .swp, .bak, .orig,
+ * ...) and journals (.jnl, .journal) are skipped. On error c is unchanged. */
 int conf_scan_zones_dir(conf_t *c, const char *dir, char *err, size_t errlen);
 
-/* Parse "address@port" (IPv6 may be written [::1]@53) or "address". */
+/* Parse "address@port" (IPv6 may be written [::1]@53) or "address".
+ * Port 1..65535. Returns SRVD_EPARSE on bad text, SRVD_EINVAL on NULL. */
 int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
-/* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full length). */
+/* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full length).
+ * Address bits beyond the length are an error (192.0.2.1/24). SRVD_EPARSE. */
 int conf_parse_prefix(const char *s, srvd_prefix_t *out);
 
 void conf_free(conf_t *c);

@@ -1,0 +1,489 @@
+/* conf/ YAML: the libyaml document tree -> conf_t. The only file that knows
+ * the keys, their value types and their bounds (the tables below). Every
+ * error names the node's line; a list value is a sequence or one scalar. */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "conf/conf_int.h"
+
+typedef struct parse {
+	conf_t *c;
+	yaml_document_t *doc;
+	const char *dir; /* the config file's folder */
+	char *err;
+	size_t errlen;
+} parse_t;
+
+typedef enum {
+	K_STR,    /* char *, max = longest length (0: any) */
+	K_PATH,   /* char *, relative to the config file's folder */
+	K_NAME,   /* char *, a zone name */
+	K_UINT,   /* unsigned in min..max */
+	K_U16,    /* uint16_t in min..max */
+	K_LEVEL,  /* char *, a log level */
+	K_TARGET, /* bool log_syslog */
+	K_ADDRS,  /* conf_addr_t list, at least min entries */
+	K_ACL,    /* srvd_prefix_t list */
+	K_SERVER,
+	K_ZONES,
+} kind_t;
+
+typedef struct keydef {
+	const char *name;
+	kind_t kind;
+	size_t off;   /* of the field in conf_t or conf_zone_t */
+	size_t n_off; /* of the count, for lists */
+	unsigned min, max;
+} keydef_t;
+
+#define C(f) offsetof(conf_t, f)
+#define Z(f) offsetof(conf_zone_t, f)
+
+static const keydef_t top_keys[] = {
+    {"server", K_SERVER, 0, 0, 0, 0},
+    {"zones", K_ZONES, 0, 0, 0, 0},
+    {"zones-dir", K_PATH, C(zones_dir), 0, 0, 0},
+};
+
+static const keydef_t server_keys[] = {
+    {"listen", K_ADDRS, C(listen), C(n_listen), 1, 0},
+    {"workers", K_UINT, C(workers), 0, 1, 256},
+    {"udp-payload", K_U16, C(udp_payload), 0, 512, 4096},
+    {"tcp-idle-timeout", K_UINT, C(tcp_idle_timeout), 0, 1, 86400},
+    {"tcp-max-clients", K_UINT, C(tcp_max_clients), 0, 1, 1000000},
+    {"identity", K_STR, C(identity), 0, 0, 255},
+    {"version", K_STR, C(version), 0, 0, 255},
+    {"nsid", K_STR, C(nsid), 0, 0, 255},
+    {"user", K_STR, C(user), 0, 0, 0},
+    {"group", K_STR, C(group), 0, 0, 0},
+    {"pidfile", K_PATH, C(pidfile), 0, 0, 0},
+    {"control", K_PATH, C(control), 0, 0, 107}, /* sun_path holds 108 with the NUL */
+    {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
+    {"log-target", K_TARGET, C(log_syslog), 0, 0, 0},
+    {"allow-transfer", K_ACL, C(allow_transfer), C(n_allow_transfer), 0, 0},
+};
+
+static const keydef_t zone_keys[] = {
+    {"name", K_NAME, Z(name), 0, 0, 0},
+    {"file", K_PATH, Z(file), 0, 0, 0},
+    {"allow-transfer", K_ACL, Z(allow_transfer), Z(n_allow_transfer), 0, 0},
+    {"notify", K_ADDRS, Z(notify), Z(n_notify), 0, 0},
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const log_levels[] = {"error", "warning", "info", "debug"};
+
+static int fail(const parse_t *p, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(const parse_t *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s", p->c->path,
+	                 (unsigned long)n->start_mark.line + 1, msg);
+}
+
+static int oom(const parse_t *p)
+{
+	return conf_errf(p->err, p->errlen, SRVD_ENOMEM, "%s: out of memory", p->c->path);
+}
+
+static yaml_node_t *node(const parse_t *p, int i)
+{
+	return yaml_document_get_node(p->doc, i);
+}
+
+static void *field(void *obj, size_t off)
+{
+	return (char *)obj + off;
+}
+
+static const char *text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	const char *s = text(n);
+	return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
+	       !strcmp(s, "NULL");
+}
+
+static const char *type_name(const yaml_node_t *n)
+{
+	if (n->type == YAML_SEQUENCE_NODE)
+		return "a list";
+	if (n->type == YAML_MAPPING_NODE)
+		return "a mapping";
+	return is_null(n) ? "nothing" : "a scalar";
+}
+
+/* A non-empty scalar's text; `want` names the expected type for the error. */
+static int scalar(const parse_t *p, const char *key, const yaml_node_t *n, const char *want,
+                  const char **out)
+{
+	if (n->type != YAML_SCALAR_NODE || is_null(n))
+		return fail(p, n, "%s: expected %s, got %s", key, want, type_name(n));
+	if (strlen(text(n)) != n->data.scalar.length)
+		return fail(p, n, "%s: NUL character in value", key);
+	if (!*text(n))
+		return fail(p, n, "%s: empty value", key);
+	*out = text(n);
+	return 0;
+}
+
+/* ---- scalar values -------------------------------------------------------- */
+
+static int set_str(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s, *why;
+	char *v;
+	if (scalar(p, k->name, n, "a string", &s))
+		return SRVD_EPARSE;
+	if (k->kind != K_PATH && k->max && strlen(s) > k->max)
+		return fail(p, n, "%s: longer than %u characters", k->name, k->max);
+	if (k->kind == K_NAME && conf_zone_name_check(s, &why))
+		return fail(p, n, "%s: bad zone name \"%s\": %s", k->name, s, why);
+	v = k->kind == K_PATH ? conf_path_join(p->dir, s) : strdup(s);
+	if (!v)
+		return oom(p);
+	if (k->kind == K_PATH && k->max && strlen(v) > k->max) {
+		free(v);
+		return fail(p, n, "%s: path longer than %u characters", k->name, k->max);
+	}
+	*(char **)field(obj, k->off) = v;
+	return 0;
+}
+
+static int set_uint(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	unsigned long v = 0;
+	if (scalar(p, k->name, n, "an integer", &s))
+		return SRVD_EPARSE;
+	bool ok = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	for (const char *q = s; ok && *q; q++) {
+		ok = *q >= '0' && *q <= '9';
+		v = v > 100000000 ? v : v * 10 + (unsigned long)(*q - '0');
+	}
+	if (!ok)
+		return fail(p, n, "%s: expected an integer, got \"%s\"", k->name, s);
+	if (v < k->min || v > k->max)
+		return fail(p, n, "%s: %s is out of range %u..%u", k->name, s, k->min, k->max);
+	if (k->kind == K_U16)
+		*(uint16_t *)field(obj, k->off) = (uint16_t)v;
+	else
+		*(unsigned *)field(obj, k->off) = (unsigned)v;
+	return 0;
+}
+
+static int set_level(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	if (scalar(p, k->name, n, "a string", &s))
+		return SRVD_EPARSE;
+	for (size_t i = 0; i < N(log_levels); i++) {
+		if (strcmp(s, log_levels[i]) == 0)
+			return set_str(p, k, n, obj);
+	}
+	return fail(p, n, "%s: \"%s\" is not one of error, warning, info, debug", k->name, s);
+}
+
+static int set_target(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	if (scalar(p, k->name, n, "a string", &s))
+		return SRVD_EPARSE;
+	if (strcmp(s, "stderr") && strcmp(s, "syslog"))
+		return fail(p, n, "%s: \"%s\" is not one of stderr, syslog", k->name, s);
+	*(bool *)field(obj, k->off) = strcmp(s, "syslog") == 0;
+	return 0;
+}
+
+/* ---- list values ---------------------------------------------------------- */
+
+typedef int (*item_fn)(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr,
+                       size_t i);
+
+/* *out is calloc'ed, count entries long (NULL when the list is empty). */
+static int set_list(const parse_t *p, const keydef_t *k, yaml_node_t *n, size_t size,
+                    const char *want, item_fn fn, void **out, size_t *count)
+{
+	bool seq = n->type == YAML_SEQUENCE_NODE;
+	if (!seq && (n->type != YAML_SCALAR_NODE || is_null(n)))
+		return fail(p, n, "%s: expected %s, got %s", k->name, want, type_name(n));
+	size_t cnt = seq ? (size_t)(n->data.sequence.items.top - n->data.sequence.items.start) : 1;
+	if (cnt < k->min)
+		return fail(p, n, "%s: empty list", k->name);
+	void *arr = cnt ? calloc(cnt, size) : NULL;
+	if (cnt && !arr)
+		return oom(p);
+	for (size_t i = 0; i < cnt; i++) {
+		int rc = fn(p, k, seq ? node(p, n->data.sequence.items.start[i]) : n, arr, i);
+		if (rc) {
+			free(arr);
+			return rc;
+		}
+	}
+	*out = arr;
+	*count = cnt;
+	return 0;
+}
+
+static int addr_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
+{
+	conf_addr_t *a = arr;
+	const char *s, *why;
+	if (scalar(p, k->name, n, "an address", &s))
+		return SRVD_EPARSE;
+	if (conf_addr_parse(s, CONF_DEFAULT_PORT, &a[i], &why))
+		return fail(p, n, "%s: bad address \"%s\": %s", k->name, s, why);
+	for (size_t j = 0; j < i; j++) {
+		if (a[j].port == a[i].port && strcmp(a[j].host, a[i].host) == 0)
+			return fail(p, n, "%s: \"%s\" is listed twice", k->name, s);
+	}
+	return 0;
+}
+
+static int acl_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
+{
+	srvd_prefix_t *a = arr;
+	const char *s, *why;
+	if (scalar(p, k->name, n, "an address or prefix", &s))
+		return SRVD_EPARSE;
+	if (conf_prefix_parse(s, &a[i], &why))
+		return fail(p, n, "%s: bad prefix \"%s\": %s", k->name, s, why);
+	return 0;
+}
+
+/* ---- mappings ------------------------------------------------------------- */
+
+static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj);
+
+static const yaml_node_pair_t *find_pair(const parse_t *p, const yaml_node_t *map, const char *name,
+                                         const yaml_node_pair_t *before)
+{
+	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < before; q++) {
+		const yaml_node_t *kn = node(p, q->key);
+		if (kn->type == YAML_SCALAR_NODE && strcmp(text(kn), name) == 0)
+			return q;
+	}
+	return NULL;
+}
+
+static const keydef_t *find_key(const keydef_t *keys, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* `where` completes "unknown key" messages: "", " in server", " in zone". */
+static int walk_map(const parse_t *p, const yaml_node_t *map, const char *where,
+                    const keydef_t *keys, size_t nkeys, void *obj)
+{
+	const yaml_node_pair_t *q, *prev;
+	for (q = map->data.mapping.pairs.start; q < map->data.mapping.pairs.top; q++) {
+		const yaml_node_t *kn = node(p, q->key);
+		if (kn->type != YAML_SCALAR_NODE)
+			return fail(p, kn, "expected a key name%s, got %s", where, type_name(kn));
+		const char *name = text(kn);
+		const keydef_t *k = find_key(keys, nkeys, name);
+		if (!k)
+			return fail(p, kn, "unknown key \"%s\"%s", name, where);
+		if ((prev = find_pair(p, map, name, q)))
+			return fail(p, kn, "%s: duplicate key (first at line %lu)", name,
+			            (unsigned long)node(p, prev->key)->start_mark.line + 1);
+		int rc = set_value(p, k, node(p, q->value), obj);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int set_server(const parse_t *p, const yaml_node_t *n)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "server: expected a mapping, got %s", type_name(n));
+	return walk_map(p, n, " in server", server_keys, N(server_keys), p->c);
+}
+
+static int set_zone(const parse_t *p, const yaml_node_t *n, conf_zone_t *z)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "zones: expected a mapping with name and file, got %s",
+		            type_name(n));
+	z->line = (unsigned)n->start_mark.line + 1;
+	int rc = walk_map(p, n, " in zone", zone_keys, N(zone_keys), z);
+	if (rc)
+		return rc;
+	if (!z->name)
+		return fail(p, n, "zone without a name");
+	if (!z->file)
+		return fail(p, n, "zone %s: no file", z->name);
+	z->allow_transfer_set =
+	    find_pair(p, n, "allow-transfer", n->data.mapping.pairs.top) != NULL;
+	return 0;
+}
+
+/* The zones array is owned by conf_t from the start, so conf_free() cleans up
+ * after an error halfway through. */
+static int set_zones(const parse_t *p, const yaml_node_t *n)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(p, n, "zones: expected a list, got %s", type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt && !(p->c->zones = calloc(cnt, sizeof(conf_zone_t))))
+		return oom(p);
+	p->c->n_zones = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		int rc = set_zone(p, node(p, n->data.sequence.items.start[i]), &p->c->zones[i]);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int set_addrs(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	void *arr;
+	size_t cnt;
+	int rc = set_list(p, k, n, sizeof(conf_addr_t), "an address or a list of them", addr_item,
+	                  &arr, &cnt);
+	if (rc)
+		return rc;
+	*(conf_addr_t **)field(obj, k->off) = arr;
+	*(size_t *)field(obj, k->n_off) = cnt;
+	return 0;
+}
+
+static int set_acl(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	void *arr;
+	size_t cnt;
+	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "a prefix or a list of them", acl_item,
+	                  &arr, &cnt);
+	if (rc)
+		return rc;
+	*(srvd_prefix_t **)field(obj, k->off) = arr;
+	*(size_t *)field(obj, k->n_off) = cnt;
+	return 0;
+}
+
+static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	switch (k->kind) {
+	case K_STR:
+	case K_PATH:
+	case K_NAME: return set_str(p, k, n, obj);
+	case K_UINT:
+	case K_U16: return set_uint(p, k, n, obj);
+	case K_LEVEL: return set_level(p, k, n, obj);
+	case K_TARGET: return set_target(p, k, n, obj);
+	case K_ADDRS: return set_addrs(p, k, n, obj);
+	case K_ACL: return set_acl(p, k, n, obj);
+	case K_SERVER: return set_server(p, n);
+	case K_ZONES: return set_zones(p, n);
+	}
+	return SRVD_EINVAL;
+}
+
+static int walk_root(const parse_t *p, unsigned *dir_line)
+{
+	const yaml_node_t *root = yaml_document_get_root_node(p->doc);
+	if (!root || is_null(root))
+		return 0;
+	if (root->type != YAML_MAPPING_NODE)
+		return fail(p, root, "expected a mapping of server, zones, zones-dir; got %s",
+		            type_name(root));
+	int rc = walk_map(p, root, "", top_keys, N(top_keys), p->c);
+	const yaml_node_pair_t *d = find_pair(p, root, "zones-dir", root->data.mapping.pairs.top);
+	if (!rc && d)
+		*dir_line = (unsigned)node(p, d->value)->start_mark.line + 1;
+	return rc;
+}
+
+/* ---- libyaml -------------------------------------------------------------- */
+
+static unsigned long line_at(const char *text, size_t len, size_t off)
+{
+	unsigned long line = 1;
+	for (size_t i = 0; i < off && i < len; i++)
+		line += text[i] == '\n';
+	return line;
+}
+
+/* Reader errors (bad UTF-8, control characters) carry an offset, not a mark. */
+static int syntax_error(const parse_t *p, const yaml_parser_t *yp, const char *text, size_t len)
+{
+	unsigned long line = yp->problem_mark.line + 1;
+	if (yp->error == YAML_MEMORY_ERROR)
+		return oom(p);
+	if (yp->error == YAML_READER_ERROR)
+		line = line_at(text, len, yp->problem_offset);
+	if (yp->context && yp->context_mark.line != yp->problem_mark.line)
+		return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s (%s at line %lu)",
+		                 p->c->path, line, yp->problem, yp->context,
+		                 (unsigned long)yp->context_mark.line + 1);
+	if (yp->context)
+		return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s %s", p->c->path, line,
+		                 yp->problem, yp->context);
+	return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s", p->c->path, line,
+	                 yp->problem ? yp->problem : "syntax error");
+}
+
+/* A second document would be silently ignored; refuse it instead. */
+static int expect_end(parse_t *p, yaml_parser_t *yp, const char *text, size_t len)
+{
+	yaml_document_t doc;
+	if (!yaml_parser_load(yp, &doc))
+		return syntax_error(p, yp, text, len);
+	p->doc = &doc;
+	const yaml_node_t *root = yaml_document_get_root_node(&doc);
+	int rc = root ? fail(p, root, "only one YAML document is allowed") : 0;
+	yaml_document_delete(&doc);
+	p->doc = NULL;
+	return rc;
+}
+
+int conf_parse_yaml(conf_t *c, const char *text, size_t len, const char *dir, unsigned *dir_line,
+                    char *err, size_t errlen)
+{
+	parse_t p = {.c = c, .dir = dir, .err = err, .errlen = errlen};
+	yaml_parser_t yp;
+	yaml_document_t doc;
+	int rc;
+	if (!yaml_parser_initialize(&yp))
+		return oom(&p);
+	yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&yp, &doc)) {
+		rc = syntax_error(&p, &yp, text, len);
+	} else {
+		p.doc = &doc;
+		rc = walk_root(&p, dir_line);
+		yaml_document_delete(&doc);
+		if (!rc)
+			rc = expect_end(&p, &yp, text, len);
+	}
+	yaml_parser_delete(&yp);
+	return rc;
+}
