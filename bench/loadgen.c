@@ -30,7 +30,9 @@
  * (its size, sections); --wait-ready S polls with single UDP queries until
  * an authoritative answer arrives and prints when (for startup timing).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
