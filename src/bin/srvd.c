@@ -75,7 +75,7 @@ static bool is_dir(const char *path)
  * in (build/<preset>/src/bin/srvd), else next to an installed bin/. */
 static int find_zones_dir(char *out, size_t len)
 {
-	static const char *const rel[] = {"/../../../zones", "/../zones"};
+	static const char *const rel[] = {"/../../../../zones", "/../../../zones", "/../zones"};
 	if (is_dir("zones"))
 		return realpath("zones", out) ? 0 : -1;
 	char exe[PATH_MAX];

@@ -117,12 +117,24 @@ static void touch(conn_t *c)
 	link_push_back(&c->w->conns, &c->lru);
 }
 
+static const char *peer_text(const conn_t *c, char *buf, size_t len)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
+	int rc = sa->sa_family == AF_INET6 ? uv_ip6_name((const struct sockaddr_in6 *)sa, buf, len)
+	                                   : uv_ip4_name((const struct sockaddr_in *)sa, buf, len);
+	return rc ? "?" : buf;
+}
+
 /* ---- closing ------------------------------------------------------------ */
 
 static void on_closed(uv_handle_t *h)
 {
 	conn_t *c = h->data;
 	worker_t *w = c->w;
+	if (c->xfr) {
+		char peer[INET6_ADDRSTRLEN];
+		log_info("tcp: zone transfer to %s aborted", peer_text(c, peer, sizeof(peer)));
+	}
 	srvd_xfr_free(c->xfr);
 	free(c->xbuf);
 	pool_put(w, c->out);
@@ -285,14 +297,6 @@ static void send_msg(conn_t *c, const uint8_t *p, size_t n)
 }
 
 /* ---- zone transfers ------------------------------------------------------ */
-
-static const char *peer_text(const conn_t *c, char *buf, size_t len)
-{
-	const struct sockaddr *sa = (const struct sockaddr *)&c->peer;
-	int rc = sa->sa_family == AF_INET6 ? uv_ip6_name((const struct sockaddr_in6 *)sa, buf, len)
-	                                   : uv_ip4_name((const struct sockaddr_in *)sa, buf, len);
-	return rc ? "?" : buf;
-}
 
 static void xfr_end(conn_t *c, const char *how)
 {
