@@ -1,0 +1,337 @@
+/* Proof that answering allocates nothing (DESIGN.md: "Nothing on the path
+ * takes a lock or calls malloc").
+ *
+ * This binary defines malloc, calloc, realloc, free, posix_memalign and
+ * aligned_alloc itself. They forward to glibc's __libc_* functions and,
+ * while `counting` is set, count every call. The zones are loaded and the
+ * responder made before counting starts; then a mix of queries that walks
+ * every branch of the answer path goes through srvd_respond, over UDP and
+ * TCP, and the count must stay 0.
+ *
+ * Meaningful only without sanitizers (they own the allocator): the CMake
+ * file does not build it under SRVD_SANITIZE or SRVD_FUZZ.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+
+#include "test_helpers.h"
+
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+extern void __libc_free(void *p);
+extern void *__libc_memalign(size_t align, size_t n);
+
+static volatile int counting;
+static volatile unsigned long n_alloc, n_free;
+
+void *malloc(size_t n)
+{
+	if (counting)
+		n_alloc++;
+	return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+	if (counting)
+		n_alloc++;
+	return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+	if (counting)
+		n_alloc++;
+	return __libc_realloc(p, n);
+}
+
+void free(void *p)
+{
+	if (counting && p)
+		n_free++;
+	__libc_free(p);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	if (counting)
+		n_alloc++;
+	void *p = __libc_memalign(align, n);
+	if (!p)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	if (counting)
+		n_alloc++;
+	return __libc_memalign(align, n);
+}
+
+/* ---- queries ----------------------------------------------------------- */
+
+typedef struct qspec {
+	const char *name;
+	uint16_t type;
+	uint16_t qclass;
+	uint16_t payload; /* 0: no EDNS */
+	bool nsid;
+	int rcode; /* what the answer must say, so the work really happened */
+	bool tc;   /* over UDP */
+} qspec_t;
+
+static const qspec_t queries[] = {
+    {"matrix.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"_matrix-fed._tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"_MATRIX._tcp.Example.com", DNS_T_SRV, DNS_C_IN, 0, false, DNS_RC_NOERROR, false},
+    {"example.com", DNS_T_MX, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"example.com", DNS_T_NS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"nosuch.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false},
+    {"matrix.example.com", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"_tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"a.b.wild.test", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"foo.cn.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"x.loop.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"a.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"toexample.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"loop1.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"x.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"nothere.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false},
+    {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.long.cname.test", DNS_T_A,
+     DNS_C_IN, 1232, false, DNS_RC_YXDOMAIN, false},
+    {"www.deleg.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"www.fat.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
+    {"deleg.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"sub.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"example.com", DNS_T_ANY, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
+    {"example.com", DNS_T_SOA, DNS_C_IN, 1232, true, DNS_RC_NOERROR, false},
+    {"big.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
+    {"tobig.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
+    {"version.bind", DNS_T_TXT, DNS_C_CH, 1232, false, DNS_RC_NOERROR, false},
+    {"id.server", DNS_T_TXT, DNS_C_CH, 0, false, DNS_RC_NOERROR, false},
+    {"example.com", DNS_T_SOA, DNS_C_HS, 1232, false, DNS_RC_REFUSED, false},
+    {"www.example.org", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_REFUSED, false},
+    {"xfr.test", DNS_T_AXFR, DNS_C_IN, 1232, false, DNS_RC_NOTIMP, false}, /* over UDP */
+};
+
+typedef struct wire {
+	uint8_t b[512];
+	size_t n;
+	int rcode;
+	bool tc;
+	bool tcp_ok; /* also meaningful over TCP */
+} wire_t;
+
+static wire_t wires[64];
+static size_t n_wires;
+
+static void encode(const qspec_t *q)
+{
+	wire_t *w = &wires[n_wires++];
+	wr_t o;
+	wr_init(&o, w->b, sizeof(w->b));
+	uint8_t name[255];
+	size_t nl = th_name(q->name, name);
+	wr_u16(&o, (uint16_t)(0x1000 + n_wires));
+	wr_u16(&o, DNS_RD);
+	wr_u16(&o, 1);
+	wr_u16(&o, 0);
+	wr_u16(&o, 0);
+	wr_u16(&o, q->payload ? 1 : 0);
+	wr_bytes(&o, name, nl);
+	wr_u16(&o, q->type);
+	wr_u16(&o, q->qclass);
+	if (q->payload) {
+		wr_u8(&o, 0);
+		wr_u16(&o, DNS_T_OPT);
+		wr_u16(&o, q->payload);
+		wr_u32(&o, 0);
+		wr_u16(&o, q->nsid ? 4 : 0);
+		if (q->nsid) {
+			wr_u16(&o, EDNS_OPT_NSID);
+			wr_u16(&o, 0);
+		}
+	}
+	assert_false(o.err);
+	w->n = o.pos;
+	w->rcode = q->rcode;
+	w->tc = q->tc;
+	w->tcp_ok = q->type != DNS_T_AXFR;
+}
+
+/* Raw requests for the error paths. */
+static void encode_raw(const uint8_t *b, size_t n, int rcode)
+{
+	wire_t *w = &wires[n_wires++];
+	memcpy(w->b, b, n);
+	w->n = n;
+	w->rcode = rcode;
+	w->tcp_ok = true;
+}
+
+static void build_queries(void)
+{
+	n_wires = 0;
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++)
+		encode(&queries[i]);
+	/* IXFR over UDP with the client's SOA: the single current SOA. */
+	static const uint8_t ixfr[] = {
+	    0x77, 0x01, 0, 0,   0, 1, 0,    0,  0, 1, 0, 0, 3, 'x', 'f', 'r', 4, 't', 'e', 's',
+	    't',  0,    0, 251, 0, 1, 0xC0, 12, 0, 6, 0, 1, 0, 0,   0,   0,   0, 22,  0,   0,
+	    0,    0,    0, 41,  0, 0, 0,    0,  0, 0, 0, 0, 0, 0,   0,   0,   0, 0,   0,   0};
+	encode_raw(ixfr, sizeof(ixfr), DNS_RC_NOERROR);
+	wires[n_wires - 1].tcp_ok = false; /* over TCP with an old serial: SRVD_XFR */
+	/* QDCOUNT 2: FORMERR. */
+	uint8_t two[512];
+	memcpy(two, wires[0].b, wires[0].n);
+	two[5] = 2;
+	encode_raw(two, wires[0].n, DNS_RC_FORMERR);
+	/* Two OPT records: FORMERR. */
+	uint8_t opt2[512];
+	size_t n = wires[0].n;
+	memcpy(opt2, wires[0].b, n);
+	memcpy(opt2 + n, wires[0].b + n - 11, 11);
+	opt2[11] = 2;
+	encode_raw(opt2, n + 11, DNS_RC_FORMERR);
+	/* EDNS version 1: BADVERS (16: 0 in the header, 1 in the OPT). */
+	uint8_t v1[512];
+	memcpy(v1, wires[0].b, n);
+	v1[n - 11 + 6] = 1;
+	encode_raw(v1, n, DNS_RC_BADVERS & 0xF);
+	/* Opcode STATUS: NOTIMP. */
+	uint8_t op[512];
+	memcpy(op, wires[0].b, n);
+	op[2] = 2 << 3;
+	encode_raw(op, n, DNS_RC_NOTIMP);
+	/* A question cut short: FORMERR. */
+	encode_raw(wires[0].b, 20, DNS_RC_FORMERR);
+}
+
+/* ---- the test --------------------------------------------------------- */
+
+static srvd_zoneset_t *g_zs;
+static srvd_responder_t *g_r;
+
+static int setup(void **state)
+{
+	static const srvd_prefix_t acl = {.family = 4, .bits = 8, .addr = {127}};
+	srvd_zone_src_t src[] = {
+	    {.origin = "example.com",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/example.com.zone"},
+	    {.origin = "sub.example.com",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/sub.example.com.zone"},
+	    {.origin = "wild.test", .path = SRVD_SOURCE_DIR "/tests/golden/zones/wild.test.zone"},
+	    {.origin = "cname.test", .path = SRVD_SOURCE_DIR "/tests/golden/zones/cname.test.zone"},
+	    {.origin = "xfr.test",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/xfr.test.zone",
+	     .allow_transfer = &acl,
+	     .n_allow_transfer = 1},
+	};
+	srvd_diag_t diag = {0};
+	assert_int_equal(srvd_zoneset_load(src, sizeof(src) / sizeof(src[0]), &g_zs, &diag), 0);
+	srvd_responder_opts_t o = {.nsid = "ns1", .identity = "ns1.test", .version = "1"};
+	assert_int_equal(srvd_responder_new(&o, &g_r), 0);
+	build_queries();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	srvd_responder_free(g_r);
+	srvd_zoneset_unref(g_zs);
+	return 0;
+}
+
+/* The counter itself works: otherwise a 0 below would prove nothing. */
+static void counter_sees_allocations(void **state)
+{
+	/* Through volatile pointers, so the compiler cannot pair and drop them. */
+	void *(*volatile m)(size_t) = malloc;
+	void *(*volatile c)(size_t, size_t) = calloc;
+	void *(*volatile re)(void *, size_t) = realloc;
+	int (*volatile pm)(void **, size_t, size_t) = posix_memalign;
+	void *(*volatile al)(size_t, size_t) = aligned_alloc;
+	char *(*volatile sd)(const char *) = strdup;
+	void (*volatile f)(void *) = free;
+	n_alloc = n_free = 0;
+	counting = 1;
+	void *p = m(32);
+	void *q = c(2, 8);
+	p = re(p, 64);
+	void *a = NULL;
+	int rc = pm(&a, 64, 64);
+	void *b = al(64, 64);
+	char *s = sd("also through malloc");
+	f(p);
+	f(q);
+	f(a);
+	f(b);
+	f(s);
+	counting = 0;
+	assert_int_equal(rc, 0);
+	assert_int_equal(n_alloc, 6);
+	assert_int_equal(n_free, 5);
+}
+
+static void respond_allocates_nothing(void **state)
+{
+	static uint8_t resp[65535];
+	int rc[64][2];
+	int rcode[64];
+	bool tc[64];
+	size_t len = 0;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	n_alloc = n_free = 0;
+	counting = 1;
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < n_wires; i++) {
+			for (int t = 0; t < 2; t++) {
+				if (t == 1 && !wires[i].tcp_ok)
+					continue;
+				srvd_query_t q = {.wire = wires[i].b,
+				                  .len = wires[i].n,
+				                  .transport = t ? SRVD_TCP : SRVD_UDP,
+				                  .src_addr = &sa};
+				rc[i][t] = srvd_respond(g_r, g_zs, &q, resp, sizeof(resp), &len);
+				if (t == 0) {
+					rcode[i] = resp[3] & 0xF;
+					tc[i] = (resp[2] & 0x02) != 0;
+				}
+			}
+		}
+	}
+	srvd_stats_t st;
+	srvd_responder_stats(g_r, &st);
+	counting = 0;
+	unsigned long allocs = n_alloc, frees = n_free;
+	/* The answers were real answers, not early errors. */
+	for (size_t i = 0; i < n_wires; i++) {
+		if (rc[i][0] != SRVD_OK || (wires[i].tcp_ok && rc[i][1] != SRVD_OK))
+			fail_msg("query %zu: srvd_respond returned %d", i, rc[i][0]);
+		if (rcode[i] != wires[i].rcode || tc[i] != wires[i].tc)
+			fail_msg("query %zu: rcode %d tc %d, want %d %d", i, rcode[i], tc[i],
+			         wires[i].rcode, wires[i].tc);
+	}
+	/* Two of the requests are FORMERR before they count as queries. */
+	assert_true(st.queries[0] >= 3 * (n_wires - 2));
+	assert_true(st.formerr >= 3 * 2);
+	assert_true(st.queries[1] > 0);
+	assert_true(st.truncated > 0);
+	if (allocs || frees)
+		fail_msg("answering called the allocator: %lu allocations, %lu frees", allocs,
+		         frees);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(counter_sees_allocations),
+	    cmocka_unit_test(respond_allocates_nothing),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
