@@ -72,8 +72,9 @@ static bool is_dir(const char *path)
 }
 
 /* ./zones, else the zones/ folder of the source tree the binary was built
- * in (build/<preset>/src/bin/srvd), else next to an installed bin/. */
-static int find_zones_dir(char *out, size_t len)
+ * in (build/<preset>/src/bin/srvd), else next to an installed bin/.
+ * out has room for PATH_MAX bytes (realpath). */
+static int find_zones_dir(char *out)
 {
 	static const char *const rel[] = {"/../../../../zones", "/../../../zones", "/../zones"};
 	if (is_dir("zones"))
@@ -90,7 +91,6 @@ static int find_zones_dir(char *out, size_t len)
 		if (is_dir(cand) && realpath(cand, out))
 			return 0;
 	}
-	(void)len;
 	return -1;
 }
 
@@ -343,7 +343,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "Try 'srvd --help' for more information.\n");
 		return 2;
 	}
-	if (!d.conf_path && find_zones_dir(d.zones_dir, sizeof(d.zones_dir))) {
+	if (!d.conf_path && find_zones_dir(d.zones_dir)) {
 		fprintf(stderr, "srvd: no --config given and no zones/ folder found\n");
 		return 1;
 	}

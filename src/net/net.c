@@ -230,7 +230,8 @@ static void begin_stop(net_t *n)
 	uv_unref((uv_handle_t *)&n->sig_int);
 	uv_unref((uv_handle_t *)&n->sig_hup);
 	uv_timer_stop(&n->grace);
-	uv_cancel((uv_req_t *)&n->work);
+	if (n->reloading && !n->retired && uv_cancel((uv_req_t *)&n->work))
+		log_info("waiting for the reload in progress to finish");
 }
 
 static void on_signal(uv_signal_t *h, int signum)
