@@ -6,6 +6,10 @@
  * reload during the transfer does not change what is sent. Messages carry
  * whole RRs; RRsets may span messages (RFC 5936 2.2). The question is in the
  * first message only; OPT, when the request had one, is in every message.
+ *
+ * The same cursor streams IXFR answers in the incremental form (RFC 1995 4)
+ * from a chain of journal diffs, which it holds references on just as it
+ * holds the version.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +18,7 @@
 #include "respond/msg.h"
 #include "respond/resp.h"
 #include "wire/dns.h"
+#include "xfr/journal.h"
 
 typedef enum { XS_SOA_FIRST, XS_BODY, XS_SOA_LAST, XS_DONE } xfr_state_t;
 
@@ -28,38 +33,85 @@ struct srvd_xfr {
 	uint8_t question[260];
 	size_t question_len;
 	bool first;
+	size_t reserve;     /* bytes held back at the end of each message (TSIG) */
+	xfr_chain_t *chain; /* IXFR: the body is these diffs */
+	size_t diff, diff_rr;
 };
 
-int srvd_xfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_xfr_t **out)
+static int start(const srvd_zoneset_t *zs, const srvd_query_t *q, resp_query_t *pq,
+                 srvd_xfr_t **out)
 {
 	if (!zs || !q || !q->wire || !out)
 		return SRVD_EINVAL;
-	resp_query_t pq;
-	if (resp_parse(q->wire, q->len, &pq) != PARSE_OK || pq.qdcount != 1)
+	if (resp_parse(q->wire, q->len, pq) != PARSE_OK || pq->qdcount != 1)
 		return SRVD_EMALFORM;
-	const zone_t *z = zone_set_find(zs, pq.lname, pq.qname_len);
-	if (!z || z->origin_len != pq.qname_len)
+	const zone_t *z = zone_set_find(zs, pq->lname, pq->qname_len);
+	if (!z || z->origin_len != pq->qname_len)
 		return SRVD_ENOENT;
 	srvd_xfr_t *x = calloc(1, sizeof(*x));
 	if (!x)
 		return SRVD_ENOMEM;
 	x->z = (zone_t *)z;
 	srvd_zone_ref(x->z);
-	x->id = pq.id;
-	x->rd = pq.flags & DNS_RD;
-	x->edns = pq.edns && !pq.edns_bad;
-	x->edns_do = pq.edns_do;
-	memcpy(x->question, pq.qwire, pq.qwire_len);
-	x->question_len = pq.qwire_len;
+	x->id = pq->id;
+	x->rd = pq->flags & DNS_RD;
+	x->edns = pq->edns && !pq->edns_bad;
+	x->edns_do = pq->edns_do;
+	memcpy(x->question, pq->qwire, pq->qwire_len);
+	x->question_len = pq->qwire_len;
 	x->first = true;
 	*out = x;
 	return 0;
+}
+
+int srvd_xfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_xfr_t **out)
+{
+	resp_query_t pq;
+	return start(zs, q, &pq, out);
+}
+
+int xfr_out_ixfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, xfr_journal_t *j,
+                     bool *incremental, srvd_xfr_t **out)
+{
+	if (!incremental)
+		return SRVD_EINVAL;
+	resp_query_t pq;
+	srvd_xfr_t *x;
+	int rc = start(zs, q, &pq, &x);
+	if (rc)
+		return rc;
+	const zone_t *z = x->z;
+	xfr_chain_t *c = NULL;
+	if (j && pq.qtype == DNS_T_IXFR && pq.has_soa && xfr_serial_lt(pq.soa_serial, z->serial)) {
+		rc = xfr_journal_chain(j, pq.soa_serial, z->serial, &c);
+		if (rc == SRVD_ENOMEM) {
+			srvd_xfr_free(x);
+			return rc;
+		}
+		/* RFC 1995 2: when the diffs are no smaller than the zone, the
+		 * whole zone is the better answer. */
+		if (c && c->records >= z->n_records) {
+			xfr_chain_free(c);
+			c = NULL;
+		}
+	}
+	x->chain = c;
+	*incremental = c != NULL;
+	*out = x;
+	return 0;
+}
+
+void xfr_out_reserve(srvd_xfr_t *x, size_t bytes)
+{
+	if (x)
+		x->reserve = bytes;
 }
 
 void srvd_xfr_free(srvd_xfr_t *x)
 {
 	if (!x)
 		return;
+	xfr_chain_free(x->chain);
 	srvd_zone_unref(x->z);
 	free(x);
 }
@@ -107,6 +159,24 @@ static void fill_body(srvd_xfr_t *x, msg_t *m)
 	x->state = XS_SOA_LAST;
 }
 
+/* IXFR body: each diff as old SOA, removed, new SOA, added. */
+static void fill_diffs(srvd_xfr_t *x, msg_t *m)
+{
+	const xfr_chain_t *c = x->chain;
+	for (; x->diff < c->n; x->diff++, x->diff_rr = 0) {
+		const xfr_diff_t *d = c->diffs[x->diff];
+		for (; x->diff_rr < d->n_removed + d->n_added; x->diff_rr++) {
+			const xfr_rr_t *rr = x->diff_rr < d->n_removed
+			                         ? &d->removed[x->diff_rr]
+			                         : &d->added[x->diff_rr - d->n_removed];
+			if (!msg_put_rr(m, SEC_AN, rr->owner, rr->type, DNS_C_IN, rr->ttl,
+			                rr->rdata, rr->rdlen))
+				return;
+		}
+	}
+	x->state = XS_SOA_LAST;
+}
+
 int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *more)
 {
 	if (!x || !buf || !len || !more)
@@ -115,8 +185,11 @@ int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *mor
 		return cap < DNS_UDP_MIN ? SRVD_ESPACE : SRVD_EINVAL;
 	if (cap > DNS_TCP_MAX)
 		cap = DNS_TCP_MAX;
+	size_t hold = (x->edns ? 11 : 0) + x->reserve;
+	if (hold + DNS_HDR_LEN + x->question_len >= cap)
+		return SRVD_ESPACE;
 	msg_t m;
-	msg_init(&m, buf, cap - (x->edns ? 11 : 0));
+	msg_init(&m, buf, cap - hold);
 	uint16_t qd = 0;
 	if (x->first) {
 		msg_put_question(&m, x->question, x->question_len);
@@ -125,10 +198,17 @@ int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *mor
 	}
 	if (x->state == XS_SOA_FIRST && put_soa(&m, x->z))
 		x->state = XS_BODY;
-	if (x->state == XS_BODY)
-		fill_body(x, &m);
+	if (x->state == XS_BODY) {
+		if (x->chain)
+			fill_diffs(x, &m);
+		else
+			fill_body(x, &m);
+	}
 	if (x->state == XS_SOA_LAST && put_soa(&m, x->z))
 		x->state = XS_DONE;
+	/* A record larger than the buffer would give empty messages forever. */
+	if (m.count[SEC_AN] == 0)
+		return SRVD_ESPACE;
 	if (x->edns) {
 		uint8_t *p = buf + m.len;
 		p[0] = 0;
