@@ -1,14 +1,17 @@
 """Signals: TERM and INT stop srvd with exit 0; HUP reloads the zones, and a
 reload that fails keeps serving the previous version."""
 
+import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
 import pytest
 
-from srvdtest import ZONE_SERIAL, soa_serial, wait_for
+from srvdtest import (ZONE_SERIAL, Srvd, bundled_zone, free_ports, make_query, soa_serial,
+                      srvd_bin, wait_for)
 
 RELOAD_TIMEOUT = 10.0
 
@@ -84,3 +87,44 @@ def test_queries_during_reloads(srvd):
         assert time.monotonic() < deadline
     got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL + 14, RELOAD_TIMEOUT)
     assert got, srvd.log()
+
+
+def test_signal_right_after_first_answer(tmp_path):
+    """The moment srvd answers, TERM and HUP must already be handled: a
+    service manager or a test may signal it at once. Repeated, because the
+    window is short."""
+    zone = tmp_path / "example.com.zone"
+    zone.write_text(bundled_zone().read_text())
+    q = make_query("example.com", "SOA").to_wire()
+    deadline = time.monotonic() + 120
+    for attempt in range(20):
+        assert time.monotonic() < deadline
+        s = Srvd(tmp_path, [("example.com", zone, None)], v6=False)
+        s.port = free_ports(1, v6=False)
+        s.write_config()
+        s.proc = subprocess.Popen([str(srvd_bin()), "-c", str(s.conf_path)], cwd=tmp_path,
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        sig = signal.SIGHUP if attempt % 2 else signal.SIGTERM
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as c:
+            c.settimeout(0.02)
+            answered = False
+            for _ in range(2000):  # at most ~40 s
+                c.sendto(q, ("127.0.0.1", s.port))
+                try:
+                    c.recv(4096)
+                    answered = True
+                    break
+                except (socket.timeout, ConnectionRefusedError):
+                    if s.proc.poll() is not None:
+                        break
+            assert answered, f"srvd never answered (exit {s.proc.poll()})"
+            os.kill(s.proc.pid, sig)
+        if sig == signal.SIGHUP:
+            time.sleep(0.2)
+            alive = s.proc.poll() is None
+            rc = s.stop()
+            assert alive, f"attempt {attempt}: SIGHUP just after the first answer killed srvd ({rc})"
+        else:
+            rc = s.proc.wait(timeout=10)
+            assert rc == 0, f"attempt {attempt}: SIGTERM just after the first answer: exit {rc}"
