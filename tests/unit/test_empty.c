@@ -1,6 +1,7 @@
-/* Unit tests for empty things: a zone with no records, a first record whose
- * RDATA is empty (RFC 3597 allows RDLENGTH 0, e.g. "x IN TYPE65534 \# 0"),
- * and a zone set with no zones (a server started before any zone loads).
+/* Unit tests for empty things: a zone with no records (an empty or missing
+ * zone file), a first record whose RDATA is empty (RFC 3597 allows
+ * RDLENGTH 0, e.g. "x IN TYPE65534 \# 0"), and a zone set with no zones
+ * (a server started before any zone loads).
  *
  * Kept apart from the other unit tests because under UBSan (asan-ubsan
  * preset, -fno-sanitize-recover) a failure here aborts the whole binary:
@@ -57,6 +58,18 @@ static void only_empty_rdata_records(void **state)
 	assert_int_equal(d.errors, 2);
 }
 
+/* A zone file that cannot be opened is an error with a diagnostic: the
+ * builder is finished with no records (the same path as an empty file). */
+static void missing_zone_file_is_error(void **state)
+{
+	srvd_zone_src_t src = {.origin = "example.com", .path = "/nonexistent/srvd/zone"};
+	srvd_diag_t d = {0};
+	srvd_zone_t *z = NULL;
+	assert_int_equal(srvd_zone_load(&src, &z, &d), SRVD_EZONE);
+	assert_null(z);
+	assert_true(d.errors >= 1);
+}
+
 /* An empty zone set is valid (n = 0, zones = NULL) and answers REFUSED. */
 static void empty_zoneset(void **state)
 {
@@ -86,6 +99,7 @@ int main(void)
 	    cmocka_unit_test(empty_zone_is_error),
 	    cmocka_unit_test(first_record_with_empty_rdata),
 	    cmocka_unit_test(only_empty_rdata_records),
+	    cmocka_unit_test(missing_zone_file_is_error),
 	    cmocka_unit_test(empty_zoneset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

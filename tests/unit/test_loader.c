@@ -199,16 +199,6 @@ static void outside_origin_is_error(void **state)
 	assert_int_equal(fs.f[0].line, 5);
 }
 
-static void missing_file_is_error(void **state)
-{
-	srvd_zone_src_t src = {.origin = "example.com", .path = "/nonexistent/srvd/zone"};
-	srvd_diag_t d = {0};
-	srvd_zone_t *z = NULL;
-	assert_true(srvd_zone_load(&src, &z, &d) < 0);
-	assert_null(z);
-	assert_true(d.errors >= 1);
-}
-
 static void bad_arguments(void **state)
 {
 	srvd_zone_t *z = NULL;
@@ -246,7 +236,6 @@ int main(void)
 	    cmocka_unit_test(missing_include_is_error),
 	    cmocka_unit_test(other_class_is_error),
 	    cmocka_unit_test(outside_origin_is_error),
-	    cmocka_unit_test(missing_file_is_error),
 	    cmocka_unit_test(bad_arguments),
 	    cmocka_unit_test(zoneset_load_all_or_nothing),
 	};
