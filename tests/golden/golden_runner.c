@@ -87,7 +87,7 @@ typedef struct expect {
 	size_t n_rrs[S_COUNT];
 	int edns; /* -1 default rule, 0 none, 1 present */
 	int edns_payload, edns_version, edns_do;
-	char nsid[256];
+	char nsid[4096];
 	bool nsid_set, nonsid;
 	bool no_question;
 	long maxsize;
@@ -126,7 +126,7 @@ static unsigned g_pass, g_fail;
 static zone_decl_t g_zones[MAX_ZONES];
 static size_t g_nzones;
 static srvd_responder_opts_t g_opts;
-static char g_nsid[256], g_identity[256], g_version[256];
+static char g_nsid[4096], g_identity[256], g_version[256];
 static srvd_zoneset_t *g_zs;
 static srvd_responder_t *g_r;
 
@@ -561,7 +561,7 @@ typedef struct raw_info {
 	uint8_t opt_ext_rcode, opt_version;
 	bool opt_do;
 	bool nsid_present;
-	char nsid[256];
+	char nsid[4096];
 	size_t question_len; /* bytes of the question section */
 } raw_info_t;
 
@@ -629,7 +629,9 @@ static void raw_walk(const uint8_t *m, size_t n, raw_info_t *ri)
 						return;
 					if (code == 3) {
 						ri->nsid_present = true;
-						size_t k = olen < 255 ? olen : 255;
+						size_t k = olen < sizeof(ri->nsid) - 1
+						               ? olen
+						               : sizeof(ri->nsid) - 1;
 						memcpy(ri->nsid, m + o + 4, k);
 						ri->nsid[k] = 0;
 					}
@@ -911,6 +913,8 @@ static void run_case(const query_t *q, const expect_t *e)
 	if (rc != e->result) {
 		failf("  srvd_respond returned %d (%s), want %d (%s)\n", rc, srvd_strerror(rc),
 		      e->result, srvd_strerror(e->result));
+	} else if (rc == SRVD_OK && len > q->cap) {
+		failf("  srvd_respond wrote %zu bytes into a %zu-byte buffer\n", len, q->cap);
 	} else if (rc == SRVD_OK) {
 		check_response(q, qw, qn, e, resp, len);
 	} else if (rc == SRVD_XFR) {
