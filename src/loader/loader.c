@@ -117,6 +117,13 @@ static void directive_ttl(loader_t *l, const char *file, int line, char *arg)
 
 static void add_rr(loader_t *l, const char *file, int line, const ldns_rr *rr)
 {
+	/* ldns turns "NAME WORD" with an unknown WORD into TYPE0 without RDATA;
+	 * type 0 is reserved (RFC 6895 3.1), so this is a misspelt type. */
+	if (ldns_rr_get_type(rr) == 0) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
+		                  "unknown record type or missing RDATA");
+		return;
+	}
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
 		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
 		                  "only class IN is served");

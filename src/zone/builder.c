@@ -214,9 +214,58 @@ static int reserve(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* Is there a valid uncompressed name at rd[*off], within len? Advances off. */
+static bool rdata_name(const uint8_t *rd, size_t len, size_t *off)
+{
+	size_t o = *off, total = 0;
+	for (;;) {
+		if (o >= len)
+			return false;
+		uint8_t l = rd[o];
+		if (l > 63 || o + 1 + l > len || (total += 1u + l) > 255)
+			return false;
+		o += 1u + l;
+		if (l == 0)
+			break;
+	}
+	*off = o;
+	return true;
+}
+
+/* The responder walks names inside RDATA of these types without further
+ * checks, so they must be well formed: records from a transfer come from
+ * the network. Other types are opaque bytes to us. */
+static bool rdata_valid(uint16_t type, const uint8_t *rd, size_t len)
+{
+	size_t off = 0;
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+	case DNS_T_MB:
+	case DNS_T_MD:
+	case DNS_T_MF:
+	case DNS_T_MG:
+	case DNS_T_MR:
+	case DNS_T_DNAME: return rdata_name(rd, len, &off) && off == len;
+	case DNS_T_MX: off = 2; return len > 2 && rdata_name(rd, len, &off) && off == len;
+	case DNS_T_SRV: off = 6; return len > 6 && rdata_name(rd, len, &off) && off == len;
+	case DNS_T_MINFO:
+		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off == len;
+	case DNS_T_SOA:
+		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off + 20 == len;
+	default: return true;
+	}
+}
+
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
                      const uint8_t *rdata, uint16_t rdlen, const char *file, unsigned line)
 {
+	if (!rdata_valid(type, rdata, rdlen)) {
+		zone_builder_diag(b, SRVD_DIAG_ERROR, file, line, "malformed RDATA for type %u",
+		                  type);
+		return SRVD_EZONE;
+	}
 	if (!wire_name_is_sub(owner, b->origin)) {
 		char s[1010];
 		wire_name_to_str(owner, s, sizeof(s));
@@ -231,7 +280,8 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	if (reserve((void **)&b->rrs, &b->cap_rrs, b->n_rrs + 1, sizeof(brr_t)) ||
 	    reserve((void **)&b->rdata, &b->rdata_cap, b->rdata_len + rdlen, 1))
 		return SRVD_ENOMEM;
-	memcpy(b->rdata + b->rdata_len, rdata, rdlen);
+	if (rdlen) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(b->rdata + b->rdata_len, rdata, rdlen);
 	b->rrs[b->n_rrs++] = (brr_t){.node = node,
 	                             .type = type,
 	                             .rdlen = rdlen,
@@ -257,7 +307,7 @@ static int rr_cmp(const void *pa, const void *pb)
 	if (a->type != b->type)
 		return a->type < b->type ? -1 : 1;
 	size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
-	int d = memcmp(g_sort_b->rdata + a->rdata, g_sort_b->rdata + b->rdata, n);
+	int d = n ? memcmp(g_sort_b->rdata + a->rdata, g_sort_b->rdata + b->rdata, n) : 0;
 	if (d)
 		return d;
 	return (int)a->rdlen - (int)b->rdlen;
@@ -266,7 +316,7 @@ static int rr_cmp(const void *pa, const void *pb)
 static bool rr_same(const zone_builder_t *b, const brr_t *x, const brr_t *y)
 {
 	return x->node == y->node && x->type == y->type && x->rdlen == y->rdlen &&
-	       memcmp(b->rdata + x->rdata, b->rdata + y->rdata, x->rdlen) == 0;
+	       (x->rdlen == 0 || memcmp(b->rdata + x->rdata, b->rdata + y->rdata, x->rdlen) == 0);
 }
 
 /* Parents before children: order node ids by label count (counting sort). */
@@ -471,7 +521,8 @@ static void emit_rrsets(zone_t *z, const zone_builder_t *b, const uint32_t *rank
 		for (; i < b->n_rrs && b->rrs[i].node == r->node && b->rrs[i].type == r->type;
 		     i++) {
 			put_u16(rd + off, b->rrs[i].rdlen);
-			memcpy(rd + off + 2, b->rdata + b->rrs[i].rdata, b->rrs[i].rdlen);
+			if (b->rrs[i].rdlen)
+				memcpy(rd + off + 2, b->rdata + b->rrs[i].rdata, b->rrs[i].rdlen);
 			off += 2u + b->rrs[i].rdlen;
 			s->count++;
 		}
@@ -635,7 +686,8 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 		goto done;
 	g_sort_b = b;
 	g_sort_rank = rank;
-	qsort(b->rrs, b->n_rrs, sizeof(brr_t), rr_cmp);
+	if (b->n_rrs)
+		qsort(b->rrs, b->n_rrs, sizeof(brr_t), rr_cmp);
 	dedupe(b);
 	/* The apex is builder node 0 (interned first) and rank 0 (fewest labels). */
 	check_all(b);

@@ -119,8 +119,10 @@ int srvd_zoneset_new(srvd_zone_t *const *zones, size_t n, srvd_zoneset_t **out)
 		free(zs);
 		return SRVD_ENOMEM;
 	}
-	memcpy(zs->zones, zones, n * sizeof(*zones));
-	qsort(zs->zones, n, sizeof(*zs->zones), origin_cmp);
+	if (n) {
+		memcpy(zs->zones, zones, n * sizeof(*zones));
+		qsort(zs->zones, n, sizeof(*zs->zones), origin_cmp);
+	}
 	for (size_t i = 1; i < n; i++) {
 		if (wire_name_eq(zs->zones[i]->origin, zs->zones[i - 1]->origin)) {
 			free(zs->zones);
