@@ -128,3 +128,19 @@ def test_signal_right_after_first_answer(tmp_path):
         else:
             rc = s.proc.wait(timeout=10)
             assert rc == 0, f"attempt {attempt}: SIGTERM just after the first answer: exit {rc}"
+
+
+def test_sighup_with_broken_config_keeps_serving(srvd):
+    """A config error on reload is logged with file:line and changes nothing."""
+    good = srvd.conf_path.read_text()
+    srvd.conf_path.write_text(good + "bogus-key: 1\n")
+    bump(srvd.zones[0][1], ZONE_SERIAL + 20)
+    srvd.signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert srvd.proc.poll() is None, srvd.log()
+    assert soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL, "reloaded despite a bad config"
+    assert "srvd.yaml:" in srvd.log(), srvd.log()
+    srvd.conf_path.write_text(good)
+    srvd.signal(signal.SIGHUP)
+    got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL + 20, RELOAD_TIMEOUT)
+    assert got, srvd.log()

@@ -105,3 +105,19 @@ def test_split_length_prefix(srvd):
         (ln,) = struct.unpack("!H", read_exact(s, 2, deadline))
         r = dns.message.from_wire(read_exact(s, ln, deadline))
         assert r.id == q.id and len(r.answer) == 1
+
+
+def test_idle_connection_closed(srvd_factory):
+    """tcp-idle-timeout: an idle client is disconnected (RFC 7766 6.2.3)."""
+    s = srvd_factory(server_extra={"tcp-idle-timeout": 1})
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as c:
+        c.settimeout(10)
+        c.connect(("127.0.0.1", s.port))
+        t0 = time.monotonic()
+        try:
+            data = c.recv(1)
+        except ConnectionResetError:
+            data = b""
+        took = time.monotonic() - t0
+    assert data == b"", "expected the server to close the connection"
+    assert took < 5, f"idle connection closed only after {took:.1f}s (timeout 1 s)"
