@@ -150,7 +150,7 @@ static int check_zones(conf_t *c, char *err, size_t errlen)
 static int load(conf_t *c, char *err, size_t errlen)
 {
 	char *text = NULL, *dir = NULL;
-	size_t len;
+	size_t len = 0;
 	unsigned dir_line = 0;
 	int rc = read_all(c->path, &text, &len, err, errlen);
 	if (rc)

@@ -149,7 +149,7 @@ static int scalar(const parse_t *p, const char *key, const yaml_node_t *n, const
 
 static int set_str(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
 {
-	const char *s, *why;
+	const char *s = NULL, *why = NULL;
 	char *v;
 	if (scalar(p, k->name, n, "a string", &s))
 		return SRVD_EPARSE;
@@ -365,8 +365,8 @@ static int set_zones(const parse_t *p, const yaml_node_t *n)
 
 static int set_addrs(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
 {
-	void *arr;
-	size_t cnt;
+	void *arr = NULL;
+	size_t cnt = 0;
 	int rc = set_list(p, k, n, sizeof(conf_addr_t), "an address or a list of them", addr_item,
 	                  &arr, &cnt);
 	if (rc)
@@ -378,8 +378,8 @@ static int set_addrs(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 
 static int set_acl(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
 {
-	void *arr;
-	size_t cnt;
+	void *arr = NULL;
+	size_t cnt = 0;
 	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "a prefix or a list of them", acl_item,
 	                  &arr, &cnt);
 	if (rc)

@@ -454,11 +454,24 @@ static void measure(const zone_builder_t *b, out_sizes_t *s)
 	}
 }
 
-static int alloc_arrays(zone_t *z, const zone_builder_t *b, const out_sizes_t *s)
+static size_t table_size(uint32_t n_nodes)
 {
 	uint32_t tsize = 16;
-	while (tsize < b->n_nodes * 2u)
+	while (tsize < n_nodes * 2u)
 		tsize *= 2;
+	return tsize;
+}
+
+static size_t estimate(const zone_builder_t *b, const out_sizes_t *s)
+{
+	return 512 + b->origin_len + s->names + b->n_nodes * sizeof(zone_node_t) +
+	       (s->rrsets + 1) * sizeof(zone_rrset_t) + s->rdata + (s->links + 1) * 4 +
+	       table_size(b->n_nodes) * 4 + 8 * 8;
+}
+
+static int alloc_arrays(zone_t *z, const zone_builder_t *b, const out_sizes_t *s)
+{
+	uint32_t tsize = (uint32_t)table_size(b->n_nodes);
 	z->names = arena_alloc(&z->arena, s->names + 1);
 	z->nodes = arena_alloc(&z->arena, b->n_nodes * sizeof(zone_node_t));
 	z->rrsets = arena_alloc(&z->arena, (s->rrsets + 1) * sizeof(zone_rrset_t));
@@ -639,9 +652,10 @@ static int build(zone_builder_t *b, const uint32_t *rank, zone_t **out)
 	if (!z)
 		return SRVD_ENOMEM;
 	atomic_init(&z->refs, 1);
-	arena_init(&z->arena, 1 << 20);
 	out_sizes_t s;
 	measure(b, &s);
+	/* One chunk sized for this zone: small zones stay small. */
+	arena_init(&z->arena, estimate(b, &s));
 	z->origin = arena_memdup(&z->arena, b->origin, b->origin_len);
 	if (!z->origin || alloc_arrays(z, b, &s)) {
 		srvd_zone_unref(z);
