@@ -138,6 +138,21 @@ static step_t follow(ans_t *a, unsigned *n, const uint8_t *target, const zone_t 
 	return STEP_FOLLOW;
 }
 
+/* A chain may pass the same DNAME twice; the record goes in once
+ * (RFC 2181 5). Returns whether it was already written, and notes it. */
+static bool dname_written(ans_t *a, const zone_t *z, uint32_t node)
+{
+	srvd_responder_t *r = a->r;
+	for (unsigned i = 0; i < r->n_dname; i++)
+		if (r->dname[i] == node && r->dname_zone[i] == z)
+			return true;
+	if (r->n_dname < RESP_CHAIN_MAX) {
+		r->dname[r->n_dname] = node;
+		r->dname_zone[r->n_dname++] = z;
+	}
+	return false;
+}
+
 /* RFC 6672: answer with the DNAME and a CNAME synthesized from it. */
 static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
 {
@@ -145,7 +160,8 @@ static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
 	const zone_node_t *d = &zz->nodes[node];
 	const zone_rrset_t *s = zone_node_rrset(zz, d, DNS_T_DNAME);
 	const uint8_t *name = a->r->chain[*n];
-	if (!put_or_tc(a, SEC_AN, zone_node_name(zz, d), zz, s, s->ttl))
+	if (!dname_written(a, zz, node) &&
+	    !put_or_tc(a, SEC_AN, zone_node_name(zz, d), zz, s, s->ttl))
 		return STEP_DONE;
 	const uint8_t *target = zz->rdata + s->data + 2;
 	unsigned keep = wire_name_labels(name) - wire_name_labels(zone_node_name(zz, d));
@@ -237,6 +253,7 @@ int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
 {
 	ans_t a = {.r = r, .zs = zs, .q = q, .m = m, .rcode = DNS_RC_NOERROR};
 	r->n_addl = 0;
+	r->n_dname = 0;
 	memcpy(r->chain[0], q->qname, q->qname_len);
 	unsigned n = 0;
 	*aa = true;

@@ -61,6 +61,9 @@ struct srvd_responder {
 	uint32_t addl[RESP_ADDL_MAX];
 	const zone_t *addl_zone[RESP_ADDL_MAX];
 	unsigned n_addl;
+	uint32_t dname[RESP_CHAIN_MAX]; /* DNAME owners already in the answer */
+	const zone_t *dname_zone[RESP_CHAIN_MAX];
+	unsigned n_dname;
 };
 
 resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);

@@ -192,17 +192,11 @@ void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out)
 typedef struct reply {
 	msg_t m;
 	size_t cap; /* the hard size limit for this reply */
-	bool aa, tc, opt, question;
+	bool aa, tc, opt, nsid, question;
 	int rcode;
 } reply_t;
 
-static size_t opt_size(const srvd_responder_t *r, const resp_query_t *q)
-{
-	size_t n = 11;
-	if (q->want_nsid && r->nsid)
-		n += 4 + r->nsid_len;
-	return n;
-}
+enum { OPT_LEN = 11 };
 
 /* The most a reply may hold: the client's limit over UDP (RFC 6891 6.2.5,
  * RFC 1035 4.2.1), 64 KiB over TCP, never more than the caller's buffer. */
@@ -224,7 +218,15 @@ static void reply_begin(reply_t *rp, const srvd_responder_t *r, const resp_query
 	memset(rp, 0, sizeof(*rp));
 	rp->cap = cap;
 	rp->opt = with_opt;
-	size_t reserve = with_opt ? opt_size(r, q) : 0;
+	size_t reserve = with_opt ? OPT_LEN : 0;
+	/* NSID is optional (RFC 5001 2.1): sent only when it leaves room for
+	 * the question and a small answer. */
+	size_t nsid = 4 + r->nsid_len;
+	if (with_opt && q->want_nsid && r->nsid &&
+	    DNS_HDR_LEN + q->qwire_len + reserve + nsid <= cap / 2) {
+		rp->nsid = true;
+		reserve += nsid;
+	}
 	msg_init(&rp->m, buf, cap > reserve ? cap - reserve : DNS_HDR_LEN);
 	if (with_question && q->qwire && msg_put_question(&rp->m, q->qwire, q->qwire_len))
 		rp->question = true;
@@ -235,7 +237,7 @@ static void put_opt(reply_t *rp, const srvd_responder_t *r, const resp_query_t *
 	msg_t *m = &rp->m;
 	m->limit = rp->cap; /* the space held back is ours now */
 	uint8_t *p = m->buf + m->len;
-	bool nsid = q->want_nsid && r->nsid;
+	bool nsid = rp->nsid;
 	uint16_t rdlen = nsid ? (uint16_t)(4 + r->nsid_len) : 0;
 	p[0] = 0;
 	put_u16(p + 1, DNS_T_OPT);
