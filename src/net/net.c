@@ -48,6 +48,16 @@ static int copy_conf(net_t *n, const conf_t *c)
 	return 0;
 }
 
+/* Probes cannot catch a duplicate (each probe closes before the next), and
+ * SO_REUSEPORT would then bind it twice without complaint. */
+static bool listed_before(const net_t *n, const net_addr_t *a)
+{
+	for (size_t i = 0; i < n->n_addrs; i++)
+		if (n->addrs[i].len == a->len && memcmp(&n->addrs[i].sa, &a->sa, a->len) == 0)
+			return true;
+	return false;
+}
+
 static int init_addrs(net_t *n, const conf_t *c)
 {
 	if (c->n_listen == 0) {
@@ -58,7 +68,14 @@ static int init_addrs(net_t *n, const conf_t *c)
 	if (!n->addrs)
 		return SRVD_ENOMEM;
 	for (size_t i = 0; i < c->n_listen; i++) {
-		if (net_addr_init(&c->listen[i], &n->addrs[i]) || net_addr_probe(&n->addrs[i]))
+		net_addr_t *a = &n->addrs[i];
+		if (net_addr_init(&c->listen[i], a))
+			return SRVD_EINVAL;
+		if (listed_before(n, a)) {
+			log_err("listen: %s is listed twice", a->text);
+			return SRVD_EINVAL;
+		}
+		if (net_addr_probe(a))
 			return SRVD_EIO;
 		n->n_addrs++;
 	}
@@ -128,18 +145,33 @@ void net_log_addrs(const net_t *n)
 	         n->n_workers, n->max_conns, (unsigned long long)(n->idle_ms / 1000));
 }
 
+static void on_signal(uv_signal_t *h, int signum);
+
+/* Signals are watched before the first worker answers: whoever sees an
+ * answer may signal us at once, and the default action would kill us. They
+ * queue in libuv until net_run runs the loop. */
+static int watch_signals(net_t *n)
+{
+	int rc = uv_signal_start(&n->sig_term, on_signal, SIGTERM);
+	if (rc == 0)
+		rc = uv_signal_start(&n->sig_int, on_signal, SIGINT);
+	if (rc == 0)
+		rc = uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
+	if (rc)
+		log_err("signals: %s", uv_strerror(rc));
+	return rc ? SRVD_EIO : 0;
+}
+
 int net_start(net_t *n, srvd_zoneset_t *zs, net_reload_fn reload, void *ctx)
 {
 	atomic_store(&n->zs, zs);
 	n->reload = reload;
 	n->reload_ctx = ctx;
 	n->started = true;
-	for (unsigned i = 0; i < n->n_workers; i++) {
-		int rc = net_worker_start(n->workers[i]);
-		if (rc)
-			return rc;
-	}
-	return 0;
+	int rc = watch_signals(n);
+	for (unsigned i = 0; rc == 0 && i < n->n_workers; i++)
+		rc = net_worker_start(n->workers[i]);
+	return rc;
 }
 
 /* ---- reload and publication ---------------------------------------------- */
@@ -258,18 +290,9 @@ static void join_workers(net_t *n)
 
 int net_run(net_t *n)
 {
-	int rc = uv_signal_start(&n->sig_term, on_signal, SIGTERM);
-	if (rc == 0)
-		rc = uv_signal_start(&n->sig_int, on_signal, SIGINT);
-	if (rc == 0)
-		rc = uv_signal_start(&n->sig_hup, on_signal, SIGHUP);
-	if (rc) {
-		log_err("signals: %s", uv_strerror(rc));
-		begin_stop(n);
-	}
 	uv_run(&n->loop, UV_RUN_DEFAULT);
 	join_workers(n);
-	return rc ? SRVD_EIO : 0;
+	return 0;
 }
 
 /* ---- teardown ------------------------------------------------------------- */

@@ -6,7 +6,8 @@
  * publication of zone sets. The split in time is:
  *
  *   net_new()    opens and binds every socket (still root, no threads yet)
- *   net_start()  spawns the workers with a first zone set
+ *   net_start()  watches signals, then spawns the workers with a first
+ *                zone set (a signal that comes early waits for net_run)
  *   net_run()    runs the main loop: SIGHUP reloads, SIGTERM/SIGINT stop
  *   net_free()   joins everything and frees it
  *
@@ -36,7 +37,8 @@ int net_new(const conf_t *c, net_t **out);
 /* Log "listening on ..." for every bound address, one line each. */
 void net_log_addrs(const net_t *n);
 
-/* Start the workers serving zs. net takes over the caller's reference. */
+/* Watch SIGHUP, SIGTERM and SIGINT, then start the workers serving zs.
+ * net takes over the caller's reference (also when this fails). */
 int net_start(net_t *n, srvd_zoneset_t *zs, net_reload_fn reload, void *ctx);
 
 /* Run the main loop until SIGTERM or SIGINT, then drain TCP (at most 2 s)

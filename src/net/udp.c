@@ -179,7 +179,9 @@ static void on_readable(uv_poll_t *h, int status, int events)
 {
 	udp_sock_t *u = h->data;
 	if (status < 0) {
-		log_debug("udp: poll: %s", uv_strerror(status));
+		/* The socket is unusable; polling it again would only spin. */
+		log_err("udp: worker %u: %s, socket closed", u->w->id, uv_strerror(status));
+		net_udp_close(u);
 		return;
 	}
 	const srvd_zoneset_t *zs = net_zoneset(u->w);
