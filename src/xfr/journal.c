@@ -314,6 +314,61 @@ static void say(char *why, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The extent of the CBOR item at the start of p[len], checked before
+ * libcbor sees it: every declared length must fit in what is left, so a
+ * damaged length cannot make libcbor allocate gigabytes. Indefinite
+ * lengths are refused (our writer never makes them). 0 = the item is
+ * complete (*item_len set), 1 = truncated, -1 = malformed. */
+static int cbor_extent(const uint8_t *p, size_t len, size_t *item_len)
+{
+	rd_t r;
+	rd_init(&r, p, len);
+	uint64_t need = 1;
+	while (need > 0) {
+		if (rd_left(&r) == 0)
+			return 1;
+		uint8_t ib = rd_u8(&r);
+		unsigned major = ib >> 5, ai = ib & 0x1F;
+		uint64_t v = ai;
+		if (ai == 24)
+			v = rd_u8(&r);
+		else if (ai == 25)
+			v = rd_u16(&r);
+		else if (ai == 26)
+			v = rd_u32(&r);
+		else if (ai == 27)
+			v = (uint64_t)rd_u32(&r) << 32 | rd_u32(&r);
+		else if (ai > 27)
+			return -1;
+		if (r.err)
+			return 1;
+		need--;
+		uint64_t left = rd_left(&r);
+		switch (major) {
+		case 2:
+		case 3:
+			if (v > left)
+				return 1;
+			rd_skip(&r, (size_t)v);
+			break;
+		case 4:
+			if (v > left)
+				return v > len ? -1 : 1;
+			need += v;
+			break;
+		case 5:
+			if (v > left / 2)
+				return v > len ? -1 : 1;
+			need += 2 * v;
+			break;
+		case 6: need++; break;
+		default: break; /* 0, 1, 7: the head was all */
+		}
+	}
+	*item_len = r.pos;
+	return 0;
+}
+
 static const char *cbor_err_name(cbor_error_code c)
 {
 	switch (c) {
@@ -389,22 +444,24 @@ static int load(xfr_journal_t *j, char *why, size_t cap)
 	unsigned item = 0;
 	bool bad = false;
 	while (pos < len) {
+		size_t extent = 0;
+		int ext = cbor_extent(buf + pos, len - pos, &extent);
+		if (ext == 1 && item > 0) {
+			say(why, cap, "journal: entry %u at offset %zu is truncated; dropped it",
+			    item, pos);
+			break; /* keep the good prefix; the file gets rewritten */
+		}
+		if (ext != 0) {
+			say(why, cap, "journal ignored: entry %u at offset %zu: %s", item, pos,
+			    ext == 1 ? "truncated" : "not well-formed CBOR");
+			bad = true;
+			break;
+		}
 		struct cbor_load_result res;
-		cbor_item_t *it = cbor_load(buf + pos, len - pos, &res);
-		if (!it || res.error.code != CBOR_ERR_NONE) {
+		cbor_item_t *it = cbor_load(buf + pos, extent, &res);
+		if (!it || res.error.code != CBOR_ERR_NONE || res.read != extent) {
 			if (it)
 				cbor_decref(&it);
-			if (res.error.code == CBOR_ERR_MEMERROR) {
-				rc = SRVD_ENOMEM;
-				bad = true;
-				break;
-			}
-			if (res.error.code == CBOR_ERR_NOTENOUGHDATA && item > 0) {
-				say(why, cap,
-				    "journal: entry %u at offset %zu is truncated; dropped it",
-				    item, pos);
-				break; /* keep the good prefix; the file gets rewritten */
-			}
 			say(why, cap, "journal ignored: entry %u at offset %zu: CBOR %s", item, pos,
 			    cbor_err_name(res.error.code));
 			bad = true;
@@ -446,7 +503,7 @@ static int load(xfr_journal_t *j, char *why, size_t cap)
 	free(buf);
 	if (bad) {
 		clear(j);
-		return rc == SRVD_ENOMEM ? rc : 0;
+		return 0;
 	}
 	if (item == 0) {
 		say(why, cap, "journal ignored: empty file");
