@@ -117,24 +117,14 @@ static bool seen_before(const srvd_responder_t *r, unsigned n, const uint8_t *na
 
 typedef enum { STEP_DONE, STEP_FOLLOW } step_t;
 
-/* Make `target` the next name of the chain if it is in a zone we serve and
- * not a loop. */
-static step_t follow(ans_t *a, unsigned *n, const uint8_t *target, const zone_t **z)
+/* Make `target` the next name of the chain unless it is a loop; the next
+ * step finds the zone that holds it, if any. */
+static step_t follow(ans_t *a, unsigned *n, const uint8_t *target)
 {
 	srvd_responder_t *r = a->r;
 	if (*n + 1 >= RESP_CHAIN_MAX || seen_before(r, *n + 1, target))
 		return STEP_DONE;
-	size_t len = wire_name_len(target);
-	uint8_t lname[255];
-	wire_name_lower(lname, target, len);
-	const zone_t *nz =
-	    wire_name_is_sub(lname, (*z)->origin_lower) ? *z : zone_set_find(a->zs, lname, len);
-	if (!nz)
-		return STEP_DONE;
-	/* A more specific zone of ours may hold the target. */
-	const zone_t *best = zone_set_find(a->zs, lname, len);
-	*z = best ? best : nz;
-	memcpy(r->chain[++*n], target, len);
+	memcpy(r->chain[++*n], target, wire_name_len(target));
 	return STEP_FOLLOW;
 }
 
@@ -179,7 +169,7 @@ static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
 		a->tc = true;
 		return STEP_DONE;
 	}
-	return follow(a, n, syn, z);
+	return follow(a, n, syn);
 }
 
 /* RFC 8482: one RRset of the name; the first in type order. */
@@ -217,17 +207,25 @@ static step_t at_node(ans_t *a, const zone_t **z, const zone_node_t *node, unsig
 	}
 	if (!put_or_tc(a, SEC_AN, owner, zz, s, s->ttl))
 		return STEP_DONE;
-	return follow(a, n, zz->rdata + s->data + 2, z);
+	return follow(a, n, zz->rdata + s->data + 2);
 }
 
 static step_t step(ans_t *a, const zone_t **z, unsigned *n, bool *aa)
 {
+	srvd_responder_t *r = a->r;
+	/* The first name's key and zone come from the caller; a later name
+	 * may be in any zone of the set, the most specific one wins. */
+	if (*n > 0) {
+		size_t len = wire_name_len(r->chain[*n]);
+		wire_name_lower(r->lname, r->chain[*n], len);
+		zone_key_init(&r->key, r->lname, len);
+		*z = zone_set_find_key(a->zs, &r->key);
+		if (!*z)
+			return STEP_DONE; /* the chain leaves our zones */
+	}
 	const zone_t *zz = *z;
-	uint8_t lname[255];
-	size_t len = wire_name_len(a->r->chain[*n]);
-	wire_name_lower(lname, a->r->chain[*n], len);
 	zone_lookup_t lk;
-	zone_lookup(zz, lname, len, &lk);
+	zone_lookup(zz, &r->key, &lk);
 	if (lk.stop != ZONE_NONE) {
 		const zone_node_t *s = &zz->nodes[lk.stop];
 		bool ds_at_cut = lk.exact && lk.node == lk.stop && a->q->qtype == DNS_T_DS;
@@ -255,6 +253,7 @@ int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
 	r->n_addl = 0;
 	r->n_dname = 0;
 	memcpy(r->chain[0], q->qname, q->qname_len);
+	m->qname = r->chain[0];
 	unsigned n = 0;
 	*aa = true;
 	/* A new step starts with a fresh rcode: the answer's rcode is that

@@ -20,6 +20,7 @@ void msg_init(msg_t *m, uint8_t *buf, size_t limit)
 	m->limit = limit;
 	m->count[0] = m->count[1] = m->count[2] = 0;
 	m->ncptr = 0;
+	m->qname = NULL;
 }
 
 void msg_mark(const msg_t *m, msg_mark_t *mark)
@@ -75,6 +76,13 @@ static void remember(msg_t *m, size_t off)
 
 bool msg_put_name(msg_t *m, const uint8_t *name)
 {
+	if (name == m->qname) { /* most owners are the query name */
+		if (m->len + 2 > m->limit)
+			return false;
+		put_u16(m->buf + m->len, 0xC000 | DNS_HDR_LEN);
+		m->len += 2;
+		return true;
+	}
 	const uint8_t *s = name;
 	size_t start = m->len;
 	uint16_t ncptr = m->ncptr;
@@ -159,10 +167,26 @@ static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
 	return true;
 }
 
-static bool put_one(msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
-                    const uint8_t *rd, uint16_t rdlen)
+/* The owner: a pointer to where the same owner was written before
+ * (owner_at >= 0, later records of an RRset), or compressed afresh. */
+static bool put_owner(msg_t *m, const uint8_t *owner, int owner_at)
 {
-	if (!msg_put_name(m, owner) || m->len + 10 > m->limit)
+	if (owner_at < 0)
+		return msg_put_name(m, owner);
+	if (m->len + 2 > m->limit)
+		return false;
+	if ((m->buf[owner_at] & 0xC0) == 0xC0) /* it was a pointer: copy it */
+		memcpy(m->buf + m->len, m->buf + owner_at, 2);
+	else
+		put_u16(m->buf + m->len, (uint16_t)(0xC000 | owner_at));
+	m->len += 2;
+	return true;
+}
+
+static bool put_one(msg_t *m, const uint8_t *owner, int owner_at, uint16_t type, uint16_t rclass,
+                    uint32_t ttl, const uint8_t *rd, uint16_t rdlen)
+{
+	if (!put_owner(m, owner, owner_at) || m->len + 10 > m->limit)
 		return false;
 	uint8_t *h = m->buf + m->len;
 	put_u16(h, type);
@@ -182,12 +206,16 @@ bool msg_put_rrset(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t rclas
 	msg_mark_t mark;
 	msg_mark(m, &mark);
 	const uint8_t *p = z->rdata + s->data;
+	int owner_at = -1;
 	for (uint16_t i = 0; i < s->count; i++) {
 		uint16_t len = get_u16(p);
-		if (!put_one(m, owner, s->type, rclass, ttl, p + 2, len)) {
+		size_t at = m->len;
+		if (!put_one(m, owner, owner_at, s->type, rclass, ttl, p + 2, len)) {
 			msg_rollback(m, &mark);
 			return false;
 		}
+		if (owner_at < 0 && at < 0x4000)
+			owner_at = (int)at;
 		p += 2 + len;
 	}
 	m->count[sec] += s->count;
@@ -199,7 +227,7 @@ bool msg_put_rr(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t type, ui
 {
 	msg_mark_t mark;
 	msg_mark(m, &mark);
-	if (!put_one(m, owner, type, rclass, ttl, rdata, rdlen)) {
+	if (!put_one(m, owner, -1, type, rclass, ttl, rdata, rdlen)) {
 		msg_rollback(m, &mark);
 		return false;
 	}

@@ -26,6 +26,7 @@ typedef struct msg {
 	uint16_t count[3];
 	uint16_t ncptr;
 	uint16_t cptr[MSG_CPTR_MAX]; /* offsets of literal labels, usable as pointer targets */
+	const uint8_t *qname; /* this exact pointer is written as a pointer to the question */
 } msg_t;
 
 typedef struct msg_mark {

@@ -56,7 +56,11 @@ struct srvd_responder {
 	char *identity;
 	char *version;
 	srvd_stats_t stats;
-	/* Per-query scratch, reused: nothing is allocated while answering. */
+	/* Per-query scratch, reused: nothing is allocated while answering.
+	 * key/lname describe the current name of the chain; srvd_respond
+	 * fills them for the query name before resp_answer(). */
+	zone_key_t key;
+	uint8_t lname[255];
 	uint8_t chain[RESP_CHAIN_MAX][255];
 	uint32_t addl[RESP_ADDL_MAX];
 	const zone_t *addl_zone[RESP_ADDL_MAX];
@@ -69,7 +73,8 @@ struct srvd_responder {
 resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
 
 /* The authoritative answer for a QUERY of class IN or ANY in zone z.
- * Fills m and returns the rcode; sets *aa. */
+ * r->key must hold the key of the query name. Fills m and returns the
+ * rcode; sets *aa and *tc. */
 int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
                 const resp_query_t *q, msg_t *m, bool *aa, bool *tc);
 

@@ -405,9 +405,10 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-static const zone_t *zone_for_query(const srvd_zoneset_t *zs, const resp_query_t *q)
+static const zone_t *zone_for_query(const srvd_zoneset_t *zs, const resp_query_t *q,
+                                    const zone_key_t *k)
 {
-	const zone_t *z = zone_set_find(zs, q->lname, q->qname_len);
+	const zone_t *z = zone_set_find_key(zs, k);
 	/* DS lives on the parent side of a cut (RFC 4035 3.1.4.1). */
 	if (z && q->qtype == DNS_T_DS && z->origin_len == q->qname_len) {
 		const zone_t *p = zone_set_parent(zs, z);
@@ -420,7 +421,8 @@ static const zone_t *zone_for_query(const srvd_zoneset_t *zs, const resp_query_t
 static void answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
                          const resp_query_t *q)
 {
-	const zone_t *z = zone_for_query(zs, q);
+	zone_key_init(&r->key, q->lname, q->qname_len);
+	const zone_t *z = zone_for_query(zs, q, &r->key);
 	if (!z) {
 		rp->rcode = DNS_RC_REFUSED;
 		return;

@@ -65,17 +65,24 @@ unsigned wire_name_labels(const uint8_t *name)
 	return n;
 }
 
+/* Label lengths are at most 63, below 'A', so a whole wire name can be
+ * lowered byte by byte through one table. */
+static const uint8_t lower_tab[256] = {
+#define R(i) [i] = (uint8_t)((i) >= 'A' && (i) <= 'Z' ? (i) + 32 : (i))
+#define R4(i) R(i), R(i + 1), R(i + 2), R(i + 3)
+#define R16(i) R4(i), R4(i + 4), R4(i + 8), R4(i + 12)
+#define R64(i) R16(i), R16(i + 16), R16(i + 32), R16(i + 48)
+    R64(0), R64(64), R64(128), R64(192)
+#undef R
+#undef R4
+#undef R16
+#undef R64
+};
+
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
-		uint8_t l = src[i];
-		dst[i++] = l;
-		for (uint8_t k = 0; k < l && i < len; k++, i++)
-			dst[i] = wire_lower(src[i]);
-		if (l == 0)
-			break;
-	}
+	for (size_t i = 0; i < len; i++)
+		dst[i] = lower_tab[src[i]];
 }
 
 bool wire_name_eq(const uint8_t *a, const uint8_t *b)

@@ -425,16 +425,6 @@ static int target_offset(uint16_t type)
 	}
 }
 
-uint32_t zone_hash(const uint8_t *lname, size_t len)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < len; i++) {
-		h ^= lname[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
 typedef struct out_sizes {
 	size_t names, rrsets, rdata, links;
 } out_sizes_t;

@@ -6,9 +6,40 @@
 #include "wire/name.h"
 #include "zone/zone.h"
 
-uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len)
+/* FNV-1a over one label, continuing from the parent's hash. */
+static uint32_t label_hash(uint32_t h, const uint8_t *label)
 {
-	uint32_t h = zone_hash(lname, len);
+	for (unsigned i = 0; i <= label[0]; i++) {
+		h ^= label[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+void zone_key_init(zone_key_t *k, const uint8_t *lname, size_t len)
+{
+	unsigned n = 0;
+	for (size_t o = 0; lname[o] && n < 127; o += lname[o] + 1u)
+		k->off[n++] = (uint8_t)o;
+	k->lname = lname;
+	k->len = len;
+	k->labels = n;
+	k->off[n] = (uint8_t)(len - 1);
+	uint32_t h = 2166136261u;
+	k->hash[n] = h;
+	for (unsigned i = n; i-- > 0;)
+		k->hash[i] = h = label_hash(h, lname + k->off[i]);
+}
+
+uint32_t zone_hash(const uint8_t *lname, size_t len)
+{
+	zone_key_t k;
+	zone_key_init(&k, lname, len);
+	return k.hash[0];
+}
+
+uint32_t zone_find_h(const zone_t *z, const uint8_t *lname, size_t len, uint32_t h)
+{
 	for (uint32_t i = h & z->table_mask;; i = (i + 1) & z->table_mask) {
 		uint32_t v = z->table[i];
 		if (!v)
@@ -17,26 +48,32 @@ uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len)
 		if (n->hash != h || n->name_len != len)
 			continue;
 		const uint8_t *s = z->names + n->name;
-		size_t k = 0;
-		while (k < len && wire_lower(s[k]) == lname[k])
-			k++;
-		if (k == len)
+		size_t j = 0;
+		while (j < len && wire_lower(s[j]) == lname[j])
+			j++;
+		if (j == len)
 			return v - 1;
 	}
 }
 
-void zone_lookup(const zone_t *z, const uint8_t *lname, size_t len, zone_lookup_t *out)
+uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len)
 {
-	bool exact = true;
-	uint32_t idx;
+	return zone_find_h(z, lname, len, zone_hash(lname, len));
+}
+
+void zone_lookup(const zone_t *z, const zone_key_t *k, zone_lookup_t *out)
+{
+	uint32_t idx = ZONE_NONE;
+	unsigned i = 0;
 	/* Strip labels until a node matches: that is the closest encloser.
 	 * Empty non-terminals are nodes, so the walk ends at the right place
 	 * and at the apex at the latest. */
-	while ((idx = zone_find(z, lname, len)) == ZONE_NONE && len > z->origin_len) {
-		len -= lname[0] + 1u;
-		lname += lname[0] + 1;
-		exact = false;
+	for (; i <= k->labels && k->len - k->off[i] >= z->origin_len; i++) {
+		idx = zone_find_h(z, k->lname + k->off[i], k->len - k->off[i], k->hash[i]);
+		if (idx != ZONE_NONE)
+			break;
 	}
+	bool exact = i == 0 && idx != ZONE_NONE;
 	if (idx == ZONE_NONE)
 		idx = 0;
 	const zone_node_t *n = &z->nodes[idx];
@@ -173,9 +210,9 @@ srvd_zone_t *srvd_zoneset_at(const srvd_zoneset_t *zs, size_t i)
 	return zs && i < zs->n ? zs->zones[i] : NULL;
 }
 
-static const zone_t *set_exact(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len)
+static const zone_t *set_exact(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len,
+                               uint32_t h)
 {
-	uint32_t h = zone_hash(lname, len);
 	for (uint32_t i = h & zs->mask;; i = (i + 1) & zs->mask) {
 		uint32_t v = zs->table[i];
 		if (!v)
@@ -186,17 +223,24 @@ static const zone_t *set_exact(const srvd_zoneset_t *zs, const uint8_t *lname, s
 	}
 }
 
-const zone_t *zone_set_find(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len)
+const zone_t *zone_set_find_key(const srvd_zoneset_t *zs, const zone_key_t *k)
 {
 	if (zs->n == 0)
 		return NULL;
-	for (;;) {
-		const zone_t *z = set_exact(zs, lname, len);
-		if (z || len <= 1)
+	for (unsigned i = 0; i <= k->labels; i++) {
+		const zone_t *z =
+		    set_exact(zs, k->lname + k->off[i], k->len - k->off[i], k->hash[i]);
+		if (z)
 			return z;
-		len -= lname[0] + 1u;
-		lname += lname[0] + 1;
 	}
+	return NULL;
+}
+
+const zone_t *zone_set_find(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len)
+{
+	zone_key_t k;
+	zone_key_init(&k, lname, len);
+	return zone_set_find_key(zs, &k);
 }
 
 const zone_t *zone_set_parent(const srvd_zoneset_t *zs, const zone_t *z)

@@ -84,10 +84,25 @@ static inline const uint8_t *zone_node_name(const zone_t *z, const zone_node_t *
 	return z->names + n->name;
 }
 
+/* A lower-case name prepared for lookups: where each label starts and the
+ * hash of every suffix, computed in one pass from the root. Finding the
+ * zone and then the closest encloser probes suffixes only, so no name is
+ * hashed twice. The hash of a name is composed from the hash of its parent
+ * and its first label. */
+typedef struct zone_key {
+	const uint8_t *lname;
+	size_t len;
+	unsigned labels; /* not counting the root */
+	uint8_t off[128];
+	uint32_t hash[128]; /* hash[i]: the suffix at off[i]; [labels] is the root */
+} zone_key_t;
+
+void zone_key_init(zone_key_t *k, const uint8_t *lname, size_t len);
 uint32_t zone_hash(const uint8_t *lname, size_t len);
 
 /* Exact node for a lower-case wire name, or ZONE_NONE. */
 uint32_t zone_find(const zone_t *z, const uint8_t *lname, size_t len);
+uint32_t zone_find_h(const zone_t *z, const uint8_t *lname, size_t len, uint32_t hash);
 
 typedef struct zone_lookup {
 	uint32_t node; /* exact match, or the closest encloser */
@@ -96,8 +111,8 @@ typedef struct zone_lookup {
 	uint32_t wild; /* wildcard candidate when not exact and no stop */
 } zone_lookup_t;
 
-/* lname must be lower case and at or below the apex. */
-void zone_lookup(const zone_t *z, const uint8_t *lname, size_t len, zone_lookup_t *out);
+/* The key's name must be at or below the apex. */
+void zone_lookup(const zone_t *z, const zone_key_t *k, zone_lookup_t *out);
 
 /* The RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_t *z, const zone_node_t *n, uint16_t type);
@@ -131,7 +146,8 @@ struct srvd_zoneset {
 	uint32_t mask;
 };
 
-/* Zone holding lname (lower case): the longest matching origin, or NULL. */
+/* Zone holding the name: the longest matching origin, or NULL. */
+const zone_t *zone_set_find_key(const srvd_zoneset_t *zs, const zone_key_t *k);
 const zone_t *zone_set_find(const srvd_zoneset_t *zs, const uint8_t *lname, size_t len);
 /* The zone above z in the set (for DS at a cut), or NULL. */
 const zone_t *zone_set_parent(const srvd_zoneset_t *zs, const zone_t *z);

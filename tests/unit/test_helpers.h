@@ -125,7 +125,9 @@ static inline void th_lookup(const zone_t *z, const char *name, zone_lookup_t *o
 	uint8_t w[255], l[255];
 	size_t n = th_name(name, w);
 	wire_name_lower(l, w, n);
-	zone_lookup(z, l, n, out);
+	zone_key_t k;
+	zone_key_init(&k, l, n);
+	zone_lookup(z, &k, out);
 }
 
 /* Presentation form of a node's owner name, for readable assertions. */
