@@ -19,6 +19,7 @@ ORIGIN=bench.test
 SRV_QUERY="_matrix-fed._tcp.$ORIGIN SRV NOERROR"
 BL_PIDS=()
 BL_WORK=""
+BL_NICE=0 # --nice: run the servers and the client at this nice level
 
 bl_log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
@@ -167,6 +168,7 @@ bl_start() {
 	shift 2
 	local -a cmd=("$@")
 	[[ -n $core ]] && cmd=(taskset -c "$core" "${cmd[@]}")
+	[[ ${BL_NICE:-0} != 0 ]] && cmd=(nice -n "$BL_NICE" "${cmd[@]}")
 	BL_LAST_START=$EPOCHREALTIME
 	"${cmd[@]}" >"$BL_WORK/$name.log" 2>&1 &
 	BL_LAST_PID=$!
@@ -237,6 +239,26 @@ bl_stop_all() {
 # "key=value ..." line -> value of key.
 bl_kv() {
 	tr ' ' '\n' <<<"$1" | awk -F= -v k="$2" '$1 == k {print $2; exit}'
+}
+
+# bl_cpu_ticks PID: user+system clock ticks used so far by the process tree
+# (all threads). The name field may hold spaces ("nsd: server 1"): parse
+# after its closing parenthesis.
+bl_cpu_ticks() {
+	local t=0 p v
+	for p in $(bl_tree "$1"); do
+		v=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)
+		t=$((t + ${v:-0}))
+	done
+	echo "$t"
+}
+BL_HZ=$(getconf CLK_TCK)
+
+# bl_client CMD...: run the load client pinned to core 1 (at BL_NICE).
+bl_client() {
+	local -a cmd=(taskset -c 1 "$@")
+	[[ $BL_NICE != 0 ]] && cmd=(nice -n "$BL_NICE" "${cmd[@]}")
+	"${cmd[@]}"
 }
 
 bl_loadavg() { cut -d' ' -f1 /proc/loadavg; }

@@ -96,7 +96,7 @@ for s in "${SERVERS[@]}"; do
 	bl_log "$s under callgrind on port $port"
 	bl_start "$s" 0 "${vg[@]}" "${cmd[@]}"
 	pid=$BL_LAST_PID
-	if ! taskset -c 1 "$LOADGEN" -p "$port" --wait-ready 600 --probe "$SRV_QUERY" >/dev/null; then
+	if ! bl_client "$LOADGEN" -p "$port" --wait-ready 600 --probe "$SRV_QUERY" >/dev/null; then
 		echo "$s never answered under callgrind; log:" >&2
 		tail -20 "$BL_WORK/$s.log" >&2
 		exit 1
@@ -106,7 +106,7 @@ for s in "${SERVERS[@]}"; do
 	cg_all -z "$pid"
 	sleep "$SECONDS_"
 	cg_all -d "$pid" # part 1: idle
-	line=$(taskset -c 1 "$LOADGEN" -p "$port" -q "$QFILE" -r "$RATE" -n "$QUERIES" -d "$SECONDS_" \
+	line=$(bl_client "$LOADGEN" -p "$port" -q "$QFILE" -r "$RATE" -n "$QUERIES" -d "$SECONDS_" \
 		-T 2000 --quiet -l "$s")
 	cg_all -d "$pid" # part 2: loaded
 	answered=$(bl_kv "$line" answered) sent=$(bl_kv "$line" sent)

@@ -51,6 +51,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -1116,18 +1117,24 @@ int main(int argc, char **argv)
 	double p50 = hist_pct(50), p99 = hist_pct(99), p999 = hist_pct(99.9);
 	double avg_us = st.answered ? (double)st.lat_sum / (double)st.answered / 1000.0 : 0;
 	double avg_size = st.answered ? (double)st.bytes / (double)st.answered : 0;
+	/* The client's own CPU time: near `elapsed_s` means the client, not the
+	 * server, may be what limits a max-throughput run. */
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 
 	printf("label=%s proto=%s mode=%s rate=%.0f window=%u conns=%u pipeline=%u elapsed_s=%.3f "
 	       "sent=%" PRIu64 " answered=%" PRIu64 " lost=%" PRIu64 " wrong=%" PRIu64
 	       " truncated=%" PRIu64 " stray=%" PRIu64 " send_err=%" PRIu64 " reconnects=%" PRIu64
 	       " bad_rcode=%" PRIu64 " bad_count=%" PRIu64 " bad_flags=%" PRIu64 " late_sends=%" PRIu64
 	       " send_s=%.3f qps=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f avg_us=%.1f max_us=%.1f"
-	       " avg_resp_bytes=%.1f\n",
+	       " avg_resp_bytes=%.1f client_cpu_s=%.2f\n",
 	       o.label, o.tcp ? "tcp" : "udp", o.rate > 0 ? "rate" : "max", o.rate,
 	       o.tcp ? 0 : o.window, o.tcp ? o.conns : 0, o.tcp ? o.pipeline : 0, secs, st.sent,
 	       st.answered, st.lost, st.wrong, st.truncated, st.stray, st.send_err, st.reconnects,
 	       st.bad_rcode, st.bad_count, st.bad_flags, st.late_sends, send_secs, qps, p50, p99, p999, avg_us,
-	       (double)st.lat_max / 1000.0, avg_size);
+	       (double)st.lat_max / 1000.0, avg_size, cpu);
 	fflush(stdout);
 	if (!o.quiet) {
 		fprintf(stderr,

@@ -4,7 +4,7 @@
 #
 #   bench/side_by_side.sh [--rounds N] [--duration S] [--rate QPS] [--window N]
 #                         [--conns N] [--pipeline K] [--servers "srvd knot nsd"]
-#                         [--hosts N] [--dnsperf] [--no-build]
+#                         [--hosts N] [--dnsperf] [--nice N] [--no-build]
 #
 # Each server runs with one query worker pinned to core 0 (taskset); the
 # client (bench/loadgen, or dnsperf with --dnsperf) is pinned to core 1. The
@@ -17,7 +17,8 @@
 # bench/out/results.csv (one row per run), bench/out/summary.csv (one row per
 # server) and bench/out/results.png (a chart; needs gnuplot:
 # apt-get install gnuplot-nox). Every process it starts is stopped by PID on
-# exit.
+# exit. --nice -10 runs servers and client at that priority, so that other
+# work on a shared machine disturbs the runs less (needs root).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,8 +48,9 @@ while [[ $# -gt 0 ]]; do
 	--servers) SERVERS=$2; shift 2 ;;
 	--hosts) HOSTS=$2; shift 2 ;;
 	--dnsperf) DNSPERF=1; shift ;;
+	--nice) BL_NICE=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -101,13 +103,15 @@ for s in "${SERVERS[@]}"; do
 done
 
 CSV=$OUT/results.csv
-echo "date,tool,server,phase,round,duration_s,qps,sent,answered,lost,wrong,p50_us,p99_us,p999_us,avg_resp_bytes,loadavg" >"$CSV"
+echo "date,tool,server,phase,round,duration_s,qps,sent,answered,lost,wrong,p50_us,p99_us,p999_us,avg_resp_bytes,server_cpu_s,answers_per_cpu_s,client_cpu_s,loadavg" >"$CSV"
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
 # run_one SERVER PHASE ROUND: one measured run, appended to the CSV.
 run_one() {
 	local s=$1 phase=$2 round=$3 port=${PORT[$1]} line la qps p50 p99 p999 sent ans lost wrong size
+	local c0 c1 cpu per_cpu ccpu
 	la=$(bl_loadavg)
+	c0=$(bl_cpu_ticks "${PID[$s]}")
 	if [[ $DNSPERF == 1 ]]; then
 		local -a a=(-s 127.0.0.1 -p "$port" -d "$BL_WORK/queries.dnsperf" -l "$DURATION" -t 1)
 		case $phase in
@@ -115,13 +119,13 @@ run_one() {
 		tcp) a+=(-m tcp -c "$CONNS" -q $((CONNS * PIPELINE))) ;;
 		rate) a+=(-c 1 -q "$WINDOW" -Q "$RATE") ;;
 		esac
-		line=$(taskset -c 1 dnsperf "${a[@]}" 2>&1 || true)
+		line=$(bl_client dnsperf "${a[@]}" 2>&1 || true)
 		qps=$(awk '/Queries per second:/ {printf "%.0f", $4}' <<<"$line")
 		sent=$(awk '/Queries sent:/ {print $3}' <<<"$line")
 		ans=$(awk '/Queries completed:/ {print $3}' <<<"$line")
 		lost=$(awk '/Queries lost:/ {print $3}' <<<"$line")
 		p50=$(awk '/Average Latency/ {printf "%.1f", $4 * 1e6}' <<<"$line")
-		p99="" p999="" wrong="" size=""
+		p99="" p999="" wrong="" size="" ccpu=""
 	else
 		local -a a=(-p "$port" -q "$QUERIES" -d "$DURATION" -n 100000000 --quiet -l "$s")
 		case $phase in
@@ -129,16 +133,22 @@ run_one() {
 		tcp) a+=(--tcp -c "$CONNS" -k "$PIPELINE") ;;
 		rate) a+=(-w "$WINDOW" -r "$RATE") ;;
 		esac
-		line=$(taskset -c 1 "$LOADGEN" "${a[@]}")
+		line=$(bl_client "$LOADGEN" "${a[@]}")
 		qps=$(bl_kv "$line" qps) sent=$(bl_kv "$line" sent) ans=$(bl_kv "$line" answered)
 		lost=$(bl_kv "$line" lost) wrong=$(bl_kv "$line" wrong) p50=$(bl_kv "$line" p50_us)
 		p99=$(bl_kv "$line" p99_us) p999=$(bl_kv "$line" p999_us) size=$(bl_kv "$line" avg_resp_bytes)
+		ccpu=$(bl_kv "$line" client_cpu_s)
 	fi
+	c1=$(bl_cpu_ticks "${PID[$s]}")
+	# CPU the server used, and answers per CPU-second: unlike q/s this stays
+	# meaningful when something else on the machine takes part of core 0.
+	cpu=$("$PY" -c "print('%.2f' % (($c1 - $c0) / $BL_HZ))")
+	per_cpu=$("$PY" -c "c = ($c1 - $c0) / $BL_HZ; print('%.0f' % (${ans:-0} / c) if c > 0 else '')")
 	local tool=loadgen
 	[[ $DNSPERF == 1 ]] && tool=dnsperf
-	echo "$DATE,$tool,$s,$phase,$round,$DURATION,$qps,$sent,$ans,$lost,$wrong,$p50,$p99,$p999,$size,$la" >>"$CSV"
-	printf '  %-5s %-4s round %d: %8s q/s  p50 %7s us  p99 %7s us  lost %s wrong %s  (load %s)\n' \
-		"$s" "$phase" "$round" "$qps" "$p50" "${p99:--}" "$lost" "${wrong:--}" "$la" >&2
+	echo "$DATE,$tool,$s,$phase,$round,$DURATION,$qps,$sent,$ans,$lost,$wrong,$p50,$p99,$p999,$size,$cpu,$per_cpu,$ccpu,$la" >>"$CSV"
+	printf '  %-5s %-4s round %d: %8s q/s  p50 %7s us  p99 %7s us  lost %s wrong %s  cpu %5s s (client %s)  %7s answers/cpu-s  (load %s)\n' \
+		"$s" "$phase" "$round" "$qps" "$p50" "${p99:--}" "$lost" "${wrong:--}" "$cpu" "${ccpu:--}" "$per_cpu" "$la" >&2
 }
 
 total=$((3 * ROUNDS * ${#SERVERS[@]} * (DURATION + 1)))
@@ -180,8 +190,12 @@ for s in servers:
     lost = sum(col(s, "udp", "lost") + col(s, "tcp", "lost") + col(s, "rate", "lost"))
     wrong = sum(col(s, "udp", "wrong") + col(s, "tcp", "wrong") + col(s, "rate", "wrong"))
     size, sect = (sizes.get(s, ":").split(":") + [""])[:2]
+    ucpu = statistics.median(col(s, "udp", "answers_per_cpu_s") or [0])
+    tcpu = statistics.median(col(s, "tcp", "answers_per_cpu_s") or [0])
+    busy = statistics.median([c / float(d) for c, d in zip(col(s, "udp", "server_cpu_s"), col(s, "udp", "duration_s"))] or [0])
     summ[s] = dict(server=s, udp_min=u[0], udp_median=u[1], udp_max=u[2], tcp_min=t[0],
                    tcp_median=t[1], tcp_max=t[2], rate_p50_us=p50, rate_p99_us=p99,
+                   udp_per_cpu_s=round(ucpu), tcp_per_cpu_s=round(tcpu), udp_core_busy=round(busy, 2),
                    srv_answer_bytes=size, srv_sections=sect, lost=int(lost), wrong=int(wrong))
 with open(summary_path, "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(next(iter(summ.values())).keys()))
@@ -193,16 +207,19 @@ tool = "dnsperf" if dnsperf == "1" else "loadgen"
 print()
 print("%s, %s rounds; UDP window %s, TCP %s conns x %s in flight, latency at %s q/s" %
       (tool, len(col(servers[0], "udp", "qps")), window, conns, pipeline, rate))
-print("%-6s %28s %28s %18s %10s %8s" % ("server", "UDP q/s min/median/max", "TCP q/s min/median/max",
-      "p50/p99 us @rate", "SRV bytes", "lost/wrong"))
+print("%-6s %24s %24s %16s %17s %5s %9s %10s" % ("server", "UDP q/s min/median/max", "TCP q/s min/median/max",
+      "p50/p99 us @rate", "per CPU-s UDP/TCP", "busy", "SRV bytes", "lost/wrong"))
 for s in servers:
     m = summ[s]
     p99 = "%.0f" % m["rate_p99_us"] if tool == "loadgen" else "-"
-    print("%-6s %28s %28s %18s %10s %8s" % (names[s],
+    print("%-6s %24s %24s %16s %17s %5.2f %9s %10s" % (names[s],
           "%.0f/%.0f/%.0f" % (m["udp_min"], m["udp_median"], m["udp_max"]),
           "%.0f/%.0f/%.0f" % (m["tcp_min"], m["tcp_median"], m["tcp_max"]),
-          "%.0f/%s" % (m["rate_p50_us"], p99), m["srv_answer_bytes"],
+          "%.0f/%s" % (m["rate_p50_us"], p99), "%d/%d" % (m["udp_per_cpu_s"], m["tcp_per_cpu_s"]),
+          m["udp_core_busy"], m["srv_answer_bytes"],
           "%d/%s" % (m["lost"], m["wrong"] if tool == "loadgen" else "-")))
+print("per CPU-s: answers per second of server CPU time (user+system, all threads and processes);"
+      " busy: the server's CPU seconds per second in the UDP runs (1.00 = core 0 saturated).")
 print("SRV answer sections (answer/authority/additional): " +
       ", ".join("%s %s" % (names[s], summ[s]["srv_sections"]) for s in servers))
 if "nsd" in summ:
@@ -214,8 +231,10 @@ if "srvd" in summ:
             a, b = summ["srvd"], summ[other]
             def ratio(x, y):
                 return "%.2f" % (x / y) if y else "n/a"
-            print("srvd/%-4s  UDP q/s x%s  TCP q/s x%s  p50 x%s  p99 x%s (latency: lower is better)" % (
+            print("srvd/%-4s  UDP q/s x%s  TCP q/s x%s  per CPU-s UDP x%s TCP x%s  p50 x%s  p99 x%s"
+                  " (latency: lower is better)" % (
                 names[other], ratio(a["udp_median"], b["udp_median"]), ratio(a["tcp_median"], b["tcp_median"]),
+                ratio(a["udp_per_cpu_s"], b["udp_per_cpu_s"]), ratio(a["tcp_per_cpu_s"], b["tcp_per_cpu_s"]),
                 ratio(a["rate_p50_us"], b["rate_p50_us"]), ratio(a["rate_p99_us"], b["rate_p99_us"])))
 if tool == "dnsperf":
     best = max(max(col(s, "udp", "qps") or [0]) for s in servers)
@@ -232,12 +251,12 @@ if command -v gnuplot >/dev/null; then
 		import csv, sys
 		for r in csv.DictReader(open(sys.argv[1])):
 		    print(r["server"], *(r[k] for k in ("udp_median", "udp_min", "udp_max", "tcp_median",
-		          "tcp_min", "tcp_max", "rate_p50_us", "rate_p99_us")))
+		          "tcp_min", "tcp_max", "rate_p50_us", "rate_p99_us", "udp_per_cpu_s", "tcp_per_cpu_s")))
 	PYEOF
 	gnuplot <<-EOF
-		set terminal pngcairo size 1100,480 font "sans,10"
+		set terminal pngcairo size 1500,480 font "sans,10"
 		set output "$OUT/results.png"
-		set multiplot layout 1,2 title "srvd vs Knot vs NSD, one worker each on core 0, client on core 1 ($DATE)"
+		set multiplot layout 1,3 title "srvd vs Knot vs NSD, one worker each on core 0, client on core 1 ($DATE)"
 		set style data histograms
 		set style histogram errorbars gap 1 lw 1
 		set style fill solid 0.6 border -1
@@ -247,6 +266,9 @@ if command -v gnuplot >/dev/null; then
 		set title "Throughput"
 		plot "$BL_WORK/chart.dat" using 2:3:4:xtic(1) title "UDP", "" using 5:6:7 title "TCP"
 		set style histogram clustered gap 1
+		set ylabel "answers per CPU-second of the server (median)"
+		set title "Efficiency"
+		plot "$BL_WORK/chart.dat" using 10:xtic(1) title "UDP", "" using 11 title "TCP"
 		set ylabel "microseconds"
 		set title "Latency at $RATE q/s (UDP)"
 		plot "$BL_WORK/chart.dat" using 8:xtic(1) title "p50", "" using 9 title "p99"

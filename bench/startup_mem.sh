@@ -3,7 +3,7 @@
 # a large zone (1,000,000 records by default).
 #
 #   bench/startup_mem.sh [--records N] [--rounds N] [--servers "srvd knot nsd"]
-#                        [--timeout S] [--no-build]
+#                        [--timeout S] [--nice N] [--no-build]
 #
 # For each server in turn (never two at once), --rounds times: start it
 # pinned to core 0 with the same configuration as side_by_side.sh, and poll
@@ -14,6 +14,7 @@
 # server and an xfrd process): RSS (counts pages shared after fork once per
 # process), PSS (shares them out: the fair sum) and the sum of peak RSS
 # (VmHWM). The table shows medians; bench/out/startup_mem.csv has every run.
+# --nice N runs server and client at that nice level (see side_by_side.sh).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +34,9 @@ while [[ $# -gt 0 ]]; do
 	--rounds) ROUNDS=$2; shift 2 ;;
 	--servers) SERVERS=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
+	--nice) BL_NICE=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -68,7 +70,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		cat "$ZONE" >/dev/null
 		bl_start "$s" 0 "${cmd[@]}"
 		pid=$BL_LAST_PID t0=$BL_LAST_START
-		if ! line=$(taskset -c 1 "$LOADGEN" -p "$port" --wait-ready "$TIMEOUT" --probe "$SRV_QUERY"); then
+		if ! line=$(bl_client "$LOADGEN" -p "$port" --wait-ready "$TIMEOUT" --probe "$SRV_QUERY"); then
 			echo "$s gave no authoritative answer within $TIMEOUT s; log:" >&2
 			tail -20 "$BL_WORK/$s.log" >&2
 			exit 1
