@@ -60,18 +60,22 @@ static bool msg_name_eq(const msg_t *m, size_t off, const uint8_t *s)
 	return false;
 }
 
-static int find_suffix(const msg_t *m, const uint8_t *s)
+/* Only entries whose remaining name has the same length can match, which
+ * rules out nearly all of them before any byte is compared. */
+static int find_suffix(const msg_t *m, const uint8_t *s, size_t rem)
 {
 	for (uint16_t i = 0; i < m->ncptr; i++)
-		if (m->buf[m->cptr[i]] == *s && msg_name_eq(m, m->cptr[i], s))
+		if (m->cplen[i] == rem && m->buf[m->cptr[i]] == *s && msg_name_eq(m, m->cptr[i], s))
 			return m->cptr[i];
 	return -1;
 }
 
-static void remember(msg_t *m, size_t off)
+static void remember(msg_t *m, size_t off, size_t rem)
 {
-	if (m->ncptr < MSG_CPTR_MAX && off < 0x4000)
-		m->cptr[m->ncptr++] = (uint16_t)off;
+	if (m->ncptr < MSG_CPTR_MAX && off < 0x4000) {
+		m->cptr[m->ncptr] = (uint16_t)off;
+		m->cplen[m->ncptr++] = (uint8_t)rem;
+	}
 }
 
 bool msg_put_name(msg_t *m, const uint8_t *name)
@@ -86,8 +90,9 @@ bool msg_put_name(msg_t *m, const uint8_t *name)
 	const uint8_t *s = name;
 	size_t start = m->len;
 	uint16_t ncptr = m->ncptr;
+	size_t rem = wire_name_len(name);
 	while (*s) {
-		int hit = find_suffix(m, s);
+		int hit = find_suffix(m, s, rem);
 		if (hit >= 0) {
 			if (m->len + 2 > m->limit)
 				goto full;
@@ -97,9 +102,10 @@ bool msg_put_name(msg_t *m, const uint8_t *name)
 		}
 		if (m->len + 1u + *s > m->limit)
 			goto full;
-		remember(m, m->len);
+		remember(m, m->len, rem);
 		memcpy(m->buf + m->len, s, 1u + *s);
 		m->len += 1u + *s;
+		rem -= 1u + *s;
 		s += 1 + *s;
 	}
 	if (m->len + 1 > m->limit)
@@ -119,8 +125,9 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen)
 	size_t at = m->len;
 	memcpy(m->buf + at, qwire, qlen);
 	m->len += qlen;
+	size_t nlen = qlen - 4; /* the name, without type and class */
 	for (const uint8_t *p = qwire; *p; p += *p + 1)
-		remember(m, at + (size_t)(p - qwire));
+		remember(m, at + (size_t)(p - qwire), nlen - (size_t)(p - qwire));
 	return true;
 }
 

@@ -26,6 +26,7 @@ typedef struct msg {
 	uint16_t count[3];
 	uint16_t ncptr;
 	uint16_t cptr[MSG_CPTR_MAX]; /* offsets of literal labels, usable as pointer targets */
+	uint8_t cplen[MSG_CPTR_MAX]; /* uncompressed length of the name from there */
 	const uint8_t *qname; /* this exact pointer is written as a pointer to the question */
 } msg_t;
 

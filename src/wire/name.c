@@ -7,8 +7,36 @@
 
 #include "wire/dns.h"
 
+/* Without pointers a name is contiguous: find its end, copy it once. */
+static size_t name_read_flat(rd_t *r, uint8_t out[255])
+{
+	size_t pos = r->pos, end = r->len;
+	const uint8_t *b = r->base;
+	for (;;) {
+		if (pos >= end || pos - r->pos >= DNS_NAME_MAX)
+			goto bad;
+		uint8_t c = b[pos];
+		if (c & 0xC0)
+			goto bad;
+		pos += 1u + c;
+		if (c == 0)
+			break;
+	}
+	size_t len = pos - r->pos;
+	if (pos > end || len > DNS_NAME_MAX)
+		goto bad;
+	memcpy(out, b + r->pos, len);
+	r->pos = pos;
+	return len;
+bad:
+	r->err = true;
+	return 0;
+}
+
 size_t wire_name_read(rd_t *r, bool allow_ptr, uint8_t out[255])
 {
+	if (!allow_ptr)
+		return r->err ? 0 : name_read_flat(r, out);
 	size_t len = 0;
 	size_t pos = r->pos;
 	size_t resume = 0; /* where r continues after the first pointer */
@@ -67,7 +95,7 @@ unsigned wire_name_labels(const uint8_t *name)
 
 /* Label lengths are at most 63, below 'A', so a whole wire name can be
  * lowered byte by byte through one table. */
-static const uint8_t lower_tab[256] = {
+const uint8_t wire_lower_tab[256] = {
 #define R(i) [i] = (uint8_t)((i) >= 'A' && (i) <= 'Z' ? (i) + 32 : (i))
 #define R4(i) R(i), R(i + 1), R(i + 2), R(i + 3)
 #define R16(i) R4(i), R4(i + 4), R4(i + 8), R4(i + 12)
@@ -82,7 +110,7 @@ static const uint8_t lower_tab[256] = {
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		dst[i] = lower_tab[src[i]];
+		dst[i] = wire_lower_tab[src[i]];
 }
 
 bool wire_name_eq(const uint8_t *a, const uint8_t *b)

@@ -32,9 +32,11 @@ bool wire_name_is_sub(const uint8_t *name, const uint8_t *parent);
 /* Pointer to the suffix of name that drops its first `drop` labels. */
 const uint8_t *wire_name_skip(const uint8_t *name, unsigned drop);
 
+extern const uint8_t wire_lower_tab[256];
+
 static inline uint8_t wire_lower(uint8_t c)
 {
-	return (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+	return wire_lower_tab[c];
 }
 
 /* Presentation form with escapes and a trailing dot. Returns length, or -1

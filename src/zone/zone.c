@@ -47,7 +47,10 @@ uint32_t zone_find_h(const zone_t *z, const uint8_t *lname, size_t len, uint32_t
 		const zone_node_t *n = &z->nodes[v - 1];
 		if (n->hash != h || n->name_len != len)
 			continue;
+		/* Zone files are mostly lower case: try the plain compare first. */
 		const uint8_t *s = z->names + n->name;
+		if (memcmp(s, lname, len) == 0)
+			return v - 1;
 		size_t j = 0;
 		while (j < len && wire_lower(s[j]) == lname[j])
 			j++;
