@@ -78,6 +78,20 @@ static void remember(msg_t *m, size_t off, size_t rem)
 	}
 }
 
+/* A pointer to the name written at `at`; if that was itself a pointer,
+ * a copy of it (no pointer chains). */
+static bool put_ptr_to(msg_t *m, size_t at)
+{
+	if (m->len + 2 > m->limit)
+		return false;
+	if ((m->buf[at] & 0xC0) == 0xC0)
+		memcpy(m->buf + m->len, m->buf + at, 2);
+	else
+		put_u16(m->buf + m->len, (uint16_t)(0xC000 | at));
+	m->len += 2;
+	return true;
+}
+
 bool msg_put_name(msg_t *m, const uint8_t *name)
 {
 	if (name == m->qname) { /* most owners are the query name */
@@ -178,16 +192,9 @@ static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
  * (owner_at >= 0, later records of an RRset), or compressed afresh. */
 static bool put_owner(msg_t *m, const uint8_t *owner, int owner_at)
 {
-	if (owner_at < 0)
-		return msg_put_name(m, owner);
-	if (m->len + 2 > m->limit)
-		return false;
-	if ((m->buf[owner_at] & 0xC0) == 0xC0) /* it was a pointer: copy it */
-		memcpy(m->buf + m->len, m->buf + owner_at, 2);
-	else
-		put_u16(m->buf + m->len, (uint16_t)(0xC000 | owner_at));
-	m->len += 2;
-	return true;
+	if (owner_at >= 0)
+		return put_ptr_to(m, (size_t)owner_at);
+	return msg_put_name(m, owner);
 }
 
 static bool put_one(msg_t *m, const uint8_t *owner, int owner_at, uint16_t type, uint16_t rclass,
