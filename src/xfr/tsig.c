@@ -94,6 +94,13 @@ int xfr_tsig_key_init(const char *name, const char *algorithm, const char *secre
 	return 0;
 }
 
+size_t xfr_tsig_size(const xfr_tsig_key_t *k)
+{
+	/* owner, type class ttl rdlen, algorithm, time fudge, mac size, mac,
+	 * original id, error, other len */
+	return k->name_len + 10 + k->alg_name_len + 8 + 2 + k->mac_len + 6;
+}
+
 const char *xfr_tsig_status_name(xfr_tsig_status_t s)
 {
 	switch (s) {
@@ -320,8 +327,8 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
 		return tfail(t, XFR_TSIG_FORMERR, "message shorter than a header");
 	if (t->state == XFR_TSIG_AWAIT_RESPONSE || t->state == XFR_TSIG_STREAM_IN)
 		return tfail(t, XFR_TSIG_STATE, "sign called while awaiting a response");
-	size_t rdlen = k->alg_name_len + 6 + 2 + 2 + k->mac_len + 2 + 2 + 2;
-	size_t need = len + k->name_len + 10 + rdlen;
+	size_t need = len + xfr_tsig_size(k);
+	size_t rdlen = need - len - k->name_len - 10;
 	if (need > cap || need > DNS_TCP_MAX)
 		return SRVD_ESPACE;
 	bool response = t->state == XFR_TSIG_RESPONDING || t->state == XFR_TSIG_STREAM_OUT;

@@ -105,6 +105,10 @@ int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len);
 /* At the end of a response stream: the last message must have been signed. */
 int xfr_tsig_end(xfr_tsig_t *t);
 
+/* Bytes a TSIG record with this key adds to a message (for
+ * xfr_out_reserve() and buffer sizing). */
+size_t xfr_tsig_size(const xfr_tsig_key_t *k);
+
 /* "BADSIG", "BADKEY", ... */
 const char *xfr_tsig_status_name(xfr_tsig_status_t s);
 

@@ -7,6 +7,18 @@
  * timers, and calls these functions with the bytes it sent or received
  * (TCP messages without their 2-byte length prefix). TSIG is in tsig.h, the
  * journal of diffs and the IXFR-out cursor in journal.h.
+ *
+ * A secondary's refresh, as the network layer drives it:
+ *   1. xfr_query_soa() [+ xfr_tsig_sign()], send (UDP, TCP on TC);
+ *      answer -> [xfr_tsig_verify()] -> xfr_soa_response() -> serial.
+ *      Not xfr_serial_gt(serial, current) -> done, retry at refresh.
+ *   2. xfr_query_ixfr(current) [+ sign] over TCP; xfr_in_new(IXFR) [+
+ *      xfr_in_set_tsig()]; xfr_in_feed() each message until XFR_IN_DONE.
+ *      On failure with xfr_err_fallback(): step 3; other failures: retry.
+ *   3. xfr_query_axfr() [+ sign]; xfr_in_new(AXFR); feed until DONE.
+ *   4. xfr_in_finish() -> new version (XFR_KIND_UPTODATE: nothing to do);
+ *      publish it; xfr_diff_compute(old, new) -> xfr_journal_append().
+ *   5. xfr_zone_save() (temp file, fsync, rename), off the loop thread.
  */
 #ifndef SRVD_XFR_XFR_H
 #define SRVD_XFR_XFR_H

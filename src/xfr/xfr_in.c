@@ -552,9 +552,18 @@ int xfr_in_feed(xfr_in_t *x, const uint8_t *msg, size_t len)
 	if (x->lim.max_bytes && x->bytes > x->lim.max_bytes)
 		return fail(x, XFR_FAIL_SIZE, "transfer exceeds the size limit of %llu bytes",
 		            (unsigned long long)x->lim.max_bytes);
-	if (x->tsig && xfr_tsig_verify(x->tsig, msg, len) != 0)
+	if (x->tsig && xfr_tsig_verify(x->tsig, msg, len) != 0) {
+		/* An unsigned error answer (a server that refuses before it
+		 * looks at TSIG) is better named by its rcode. */
+		if (x->tsig->status == XFR_TSIG_UNSIGNED && len >= DNS_HDR_LEN &&
+		    (get_u16(msg + 2) & 0xF) != DNS_RC_NOERROR && get_u16(msg) == x->id) {
+			x->err.rcode = (uint8_t)(get_u16(msg + 2) & 0xF);
+			return fail(x, XFR_FAIL_RCODE, "server answered %s (without TSIG)",
+			            xfr_rcode_name(x->err.rcode));
+		}
 		return fail(x, XFR_FAIL_TSIG, "TSIG %s: %s", xfr_tsig_status_name(x->tsig->status),
 		            x->tsig->why);
+	}
 	rd_t r;
 	rd_init(&r, msg, len);
 	xfr_hdr_t h;

@@ -258,6 +258,36 @@ static void test_peer_error(void **state)
 	xfr_tsig_deinit(&t);
 }
 
+/* A server that refuses without signing: the transfer names the rcode. */
+static void test_unsigned_refusal(void **state)
+{
+	(void)state;
+	xfr_tsig_key_t k;
+	key(&k, "transfer-key.", "hmac-sha256");
+	xfr_tsig_t t;
+	xfr_tsig_init(&t, &k);
+	uint8_t q[512];
+	size_t qlen = query(q, sizeof(q), 0x6666), slen;
+	assert_int_equal(xfr_tsig_sign(&t, q, qlen, q, sizeof(q), &slen), 0);
+	tx_msg_t m = {.id = 0x6666,
+	              .flags = DNS_QR | DNS_RC_REFUSED,
+	              .qname = "example.com.",
+	              .qtype = DNS_T_AXFR};
+	size_t len;
+	uint8_t *w = tx_build(&m, &len);
+	uint8_t origin[255];
+	tx_name("example.com.", origin);
+	xfr_in_t *x = NULL;
+	assert_int_equal(xfr_in_new(origin, NULL, DNS_T_AXFR, 0x6666, NULL, &x), 0);
+	xfr_in_set_tsig(x, &t);
+	assert_int_equal(xfr_in_feed(x, w, len), SRVD_EIO);
+	assert_int_equal(xfr_in_error(x)->fail, XFR_FAIL_RCODE);
+	assert_non_null(strstr(xfr_in_error(x)->why, "REFUSED"));
+	xfr_in_free(x);
+	free(w);
+	xfr_tsig_deinit(&t);
+}
+
 /* The server side: verify ldns's signed request, sign the stream, and
  * ldns verifies every message (timers only after the first). */
 static void test_server_stream_verified_by_ldns(void **state)
@@ -440,6 +470,43 @@ static void test_stream_from_python(void **state)
 	xfr_tsig_deinit(&t);
 }
 
+/* dnspython signed a query with each HMAC (including hmac-sha224 and
+ * hmac-sha384, which ldns 1.8.3 cannot do). */
+static void test_algorithms_from_dnspython(void **state)
+{
+	(void)state;
+	tx_fixture("tsig_algs.bin", &S);
+	assert_int_equal(S.n, 5);
+	const char *algs[] = {"hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384",
+	                      "hmac-sha512"};
+	for (size_t i = 0; i < 5; i++) {
+		xfr_tsig_key_t k;
+		assert_int_equal(xfr_tsig_key_init("alg-key", algs[i],
+		                                   "YWxnLWtleS1zZWNyZXQtZm9yLWFsbC1obWFjcw==", &k),
+		                 0);
+		xfr_tsig_rr_t rr;
+		assert_int_equal(xfr_tsig_find(S.msg[i], S.len[i], &rr), 0);
+		assert_int_equal(rr.mac_len, k.mac_len);
+		xfr_tsig_t t;
+		xfr_tsig_init(&t, &k);
+		t.now = rr.time_signed + 10;
+		assert_int_equal(xfr_tsig_verify(&t, S.msg[i], S.len[i]), 0);
+		xfr_tsig_deinit(&t);
+		/* another algorithm under the same name: BADKEY */
+		xfr_tsig_key_t o;
+		assert_int_equal(xfr_tsig_key_init("alg-key", algs[(i + 1) % 5],
+		                                   "YWxnLWtleS1zZWNyZXQtZm9yLWFsbC1obWFjcw==", &o),
+		                 0);
+		xfr_tsig_init(&t, &o);
+		t.now = rr.time_signed;
+		assert_true(xfr_tsig_verify(&t, S.msg[i], S.len[i]) < 0);
+		assert_int_equal(t.status, XFR_TSIG_BADKEY);
+		/* the size we reserve for a TSIG is the size it has */
+		assert_int_equal(xfr_tsig_size(&k), S.len[i] - rr.start);
+		xfr_tsig_deinit(&t);
+	}
+}
+
 /* Knot DNS signs every message of a multi-message AXFR. */
 static void test_knot_signed_axfr(void **state)
 {
@@ -499,9 +566,11 @@ int main(void)
 	    cmocka_unit_test(test_sign_verified_by_ldns),
 	    cmocka_unit_test(test_response_from_ldns),
 	    cmocka_unit_test(test_peer_error),
+	    cmocka_unit_test(test_unsigned_refusal),
 	    cmocka_unit_test_teardown(test_server_stream_verified_by_ldns, teardown_each),
 	    cmocka_unit_test_teardown(test_stream_from_ldns_unsigned_middle, teardown_each),
 	    cmocka_unit_test_teardown(test_stream_from_python, teardown_each),
+	    cmocka_unit_test_teardown(test_algorithms_from_dnspython, teardown_each),
 	    cmocka_unit_test_teardown(test_knot_signed_axfr, teardown_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
