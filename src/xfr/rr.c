@@ -203,3 +203,17 @@ bool xfr_soa_serial(const uint8_t *rdata, uint16_t rdlen, uint32_t *serial)
 	*serial = s;
 	return true;
 }
+
+void xfr_zone_timers(const zone_t *z, xfr_soa_timers_t *out)
+{
+	xfr_rr_t soa;
+	xfr_zone_soa(z, &soa);
+	/* the builder made this SOA: two names and 20 bytes */
+	const uint8_t *p = soa.rdata + wire_name_len(soa.rdata);
+	p += wire_name_len(p);
+	*out = (xfr_soa_timers_t){.serial = get_u32(p),
+	                          .refresh = get_u32(p + 4),
+	                          .retry = get_u32(p + 8),
+	                          .expire = get_u32(p + 12),
+	                          .minimum = get_u32(p + 16)};
+}

@@ -317,6 +317,28 @@ int xfr_tsig_find(const uint8_t *msg, size_t len, xfr_tsig_rr_t *out)
 
 /* ---- sign --------------------------------------------------------------- */
 
+/* Append a TSIG record at w->pos. */
+static void put_tsig(wr_t *w, const uint8_t *name, const uint8_t *alg, const vars_t *v,
+                     const uint8_t *mac, size_t mac_len, uint16_t orig_id)
+{
+	size_t nlen = wire_name_len(name), alen = wire_name_len(alg);
+	wr_bytes(w, name, nlen);
+	wr_u16(w, DNS_T_TSIG);
+	wr_u16(w, DNS_C_ANY);
+	wr_u32(w, 0);
+	wr_u16(w, (uint16_t)(alen + 6 + 2 + 2 + mac_len + 2 + 2 + 2 + v->other_len));
+	wr_bytes(w, alg, alen);
+	wr_u16(w, (uint16_t)(v->time_signed >> 32));
+	wr_u32(w, (uint32_t)v->time_signed);
+	wr_u16(w, v->fudge);
+	wr_u16(w, (uint16_t)mac_len);
+	wr_bytes(w, mac, mac_len);
+	wr_u16(w, orig_id);
+	wr_u16(w, v->error);
+	wr_u16(w, v->other_len);
+	wr_bytes(w, v->other, v->other_len);
+}
+
 int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
                   size_t *out_len)
 {
@@ -328,7 +350,6 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
 	if (t->state == XFR_TSIG_AWAIT_RESPONSE || t->state == XFR_TSIG_STREAM_IN)
 		return tfail(t, XFR_TSIG_STATE, "sign called while awaiting a response");
 	size_t need = len + xfr_tsig_size(k);
-	size_t rdlen = need - len - k->name_len - 10;
 	if (need > cap || need > DNS_TCP_MAX)
 		return SRVD_ESPACE;
 	bool response = t->state == XFR_TSIG_RESPONDING || t->state == XFR_TSIG_STREAM_OUT;
@@ -354,20 +375,7 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
 	wr_t w;
 	wr_init(&w, out, cap);
 	w.pos = len;
-	wr_bytes(&w, k->name, k->name_len);
-	wr_u16(&w, DNS_T_TSIG);
-	wr_u16(&w, DNS_C_ANY);
-	wr_u32(&w, 0);
-	wr_u16(&w, (uint16_t)rdlen);
-	wr_bytes(&w, k->alg_name, k->alg_name_len);
-	wr_u16(&w, (uint16_t)(v.time_signed >> 32));
-	wr_u32(&w, (uint32_t)v.time_signed);
-	wr_u16(&w, v.fudge);
-	wr_u16(&w, (uint16_t)mac_len);
-	wr_bytes(&w, mac, mac_len);
-	wr_u16(&w, id);
-	wr_u16(&w, 0); /* error */
-	wr_u16(&w, 0); /* other len */
+	put_tsig(&w, k->name, k->alg_name, &v, mac, mac_len, id);
 	if (w.err)
 		return SRVD_ESPACE;
 	put_u16(out + 10, (uint16_t)(arcount + 1));
@@ -494,11 +502,15 @@ int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len)
 	/* Time after the MAC (RFC 8945 5.2.3), with the fudge the signer chose. */
 	uint64_t now = now_of(t);
 	uint64_t skew = now > rr.time_signed ? now - rr.time_signed : rr.time_signed - now;
-	if (skew > rr.fudge)
+	if (skew > rr.fudge) {
+		/* The MAC is good: keep it, a BADTIME answer is signed over it. */
+		memcpy(t->mac, rr.mac, mac_len);
+		t->mac_len = mac_len;
 		return tfail(t, XFR_TSIG_BADTIME,
 		             "time signed is %llu s %s our clock, fudge is %u s",
 		             (unsigned long long)skew, now > rr.time_signed ? "behind" : "ahead of",
 		             rr.fudge);
+	}
 	memcpy(t->mac, rr.mac, mac_len);
 	t->mac_len = mac_len;
 	t->unsigned_run = 0;
@@ -523,5 +535,77 @@ int xfr_tsig_end(xfr_tsig_t *t)
 	if (!t->last_signed)
 		return tfail(t, XFR_TSIG_UNSIGNED_RUN,
 		             "the last message of the stream is not signed");
+	return 0;
+}
+
+/* ---- errors a server sends back --------------------------------------------- */
+
+int xfr_tsig_error_reply(xfr_tsig_t *t, const uint8_t *req, size_t len, uint8_t *out, size_t cap,
+                         size_t *out_len)
+{
+	if (!t || !req || !out || !out_len)
+		return SRVD_EINVAL;
+	uint16_t error;
+	switch (t->status) {
+	case XFR_TSIG_BADSIG: error = 16; break;
+	case XFR_TSIG_BADKEY: error = 17; break;
+	case XFR_TSIG_BADTIME: error = 18; break;
+	case XFR_TSIG_BADTRUNC: error = 22; break;
+	default: return SRVD_EINVAL;
+	}
+	xfr_tsig_rr_t rr;
+	if (xfr_tsig_find(req, len, &rr) != 0)
+		return SRVD_EMALFORM;
+	/* header and question of the request */
+	rd_t r;
+	rd_init(&r, req, len);
+	uint16_t id = rd_u16(&r), flags = rd_u16(&r), qd = rd_u16(&r);
+	rd_seek(&r, DNS_HDR_LEN);
+	size_t qstart = r.pos;
+	if (qd) {
+		uint8_t name[255];
+		wire_name_read(&r, false, name);
+		rd_skip(&r, 4);
+	}
+	if (r.err)
+		return SRVD_EMALFORM;
+	wr_t w;
+	wr_init(&w, out, cap);
+	wr_u16(&w, id);
+	wr_u16(&w, (uint16_t)(DNS_QR | (flags & 0x7900) | DNS_RC_NOTAUTH));
+	wr_u16(&w, qd ? 1 : 0);
+	wr_u16(&w, 0);
+	wr_u16(&w, 0);
+	wr_u16(&w, 0);
+	wr_bytes(&w, req + qstart, r.pos - qstart);
+	if (w.err)
+		return SRVD_ESPACE;
+	size_t body = w.pos;
+	uint8_t other[6];
+	vars_t v = {.time_signed = now_of(t), .fudge = XFR_TSIG_FUDGE, .error = error};
+	uint8_t mac[XFR_TSIG_MAC_MAX];
+	size_t mac_len = 0;
+	if (error == 18 && t->key && t->mac_len) {
+		/* BADTIME: signed, with our clock in Other Data (RFC 8945 5.2.3) */
+		put_u16(other, (uint16_t)(v.time_signed >> 32));
+		put_u32(other + 2, (uint32_t)v.time_signed);
+		v.other = other;
+		v.other_len = 6;
+		EVP_MAC_CTX *ctx = hmac_new(t->key);
+		if (!ctx)
+			return SRVD_ENOMEM;
+		hmac_u16(ctx, (uint16_t)t->mac_len);
+		EVP_MAC_update(ctx, t->mac, t->mac_len);
+		EVP_MAC_update(ctx, out, body);
+		hmac_vars(ctx, t->key, &v, false);
+		if (!hmac_final(ctx, mac, &mac_len))
+			return SRVD_ENOMEM;
+	}
+	/* BADKEY, BADSIG: unsigned, under the request's own names (5.2.1, 5.2.2) */
+	put_tsig(&w, rr.name, rr.alg, &v, mac, mac_len, rr.orig_id);
+	if (w.err)
+		return SRVD_ESPACE;
+	put_u16(out + 10, 1);
+	*out_len = w.pos;
 	return 0;
 }

@@ -102,6 +102,15 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
  * t->status and t->why saying what was wrong. */
 int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len);
 
+/* The answer to a request whose TSIG failed, as t->status says (RFC 8945
+ * 5.2): rcode NOTAUTH, the request's question, and a TSIG record with the
+ * error. BADKEY/BADSIG/BADTRUNC answers are unsigned (empty MAC, under the
+ * request's key and algorithm names); a BADTIME answer is signed over the
+ * request MAC and carries our clock in Other Data. t->key may be NULL (no
+ * key of that name: BADKEY). SRVD_EINVAL for other statuses. */
+int xfr_tsig_error_reply(xfr_tsig_t *t, const uint8_t *req, size_t len, uint8_t *out, size_t cap,
+                         size_t *out_len);
+
 /* At the end of a response stream: the last message must have been signed. */
 int xfr_tsig_end(xfr_tsig_t *t);
 

@@ -194,6 +194,14 @@ bool xfr_iter_next(xfr_iter_t *it, xfr_rr_t *out);
 /* The SOA of a version as one RR (rdata points into the version). */
 void xfr_zone_soa(const zone_t *z, xfr_rr_t *out);
 
+/* The SOA timers of a version (RFC 1035 3.3.13), for a secondary's refresh,
+ * retry and expire schedule. */
+typedef struct xfr_soa_timers {
+	uint32_t serial, refresh, retry, expire, minimum;
+} xfr_soa_timers_t;
+
+void xfr_zone_timers(const zone_t *z, xfr_soa_timers_t *out);
+
 /* Serial from SOA rdata, or false when the rdata is too short. */
 bool xfr_soa_serial(const uint8_t *rdata, uint16_t rdlen, uint32_t *serial);
 

@@ -230,6 +230,20 @@ static void test_soa_response_errors(void **state)
 	assert_string_equal(xfr_rcode_name(42), "RCODE42");
 }
 
+static void test_timers(void **state)
+{
+	(void)state;
+	zone_t *z = tx_zone("example.com", ZONE);
+	xfr_soa_timers_t t;
+	xfr_zone_timers(z, &t);
+	assert_int_equal(t.serial, 2024010101u);
+	assert_int_equal(t.refresh, 7200);
+	assert_int_equal(t.retry, 3600);
+	assert_int_equal(t.expire, 1209600);
+	assert_int_equal(t.minimum, 300);
+	srvd_zone_unref(z);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -238,6 +252,7 @@ int main(void)
 	    cmocka_unit_test(test_notify),
 	    cmocka_unit_test(test_soa_response_ours),
 	    cmocka_unit_test(test_soa_response_errors),
+	    cmocka_unit_test(test_timers),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

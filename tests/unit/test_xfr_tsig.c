@@ -258,6 +258,80 @@ static void test_peer_error(void **state)
 	xfr_tsig_deinit(&t);
 }
 
+/* The server's answers to requests whose TSIG failed (RFC 8945 5.2). */
+static void test_error_replies(void **state)
+{
+	(void)state;
+	xfr_tsig_key_t k;
+	key(&k, "transfer-key.", "hmac-sha256");
+	/* the client signs its query */
+	xfr_tsig_t client;
+	xfr_tsig_init(&client, &k);
+	uint8_t q[512];
+	size_t qlen = query(q, sizeof(q), 0x7777), slen;
+	assert_int_equal(xfr_tsig_sign(&client, q, qlen, q, sizeof(q), &slen), 0);
+	uint8_t out[1024];
+	size_t olen;
+
+	/* BADTIME: the server's clock is 1000 s ahead; the reply is signed */
+	xfr_tsig_t server;
+	xfr_tsig_init(&server, &k);
+	server.now = client.time_signed + 1000;
+	assert_true(xfr_tsig_verify(&server, q, slen) < 0);
+	assert_int_equal(server.status, XFR_TSIG_BADTIME);
+	assert_int_equal(xfr_tsig_error_reply(&server, q, slen, out, sizeof(out), &olen), 0);
+	ldns_pkt *p = to_pkt(out, olen);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOTAUTH);
+	assert_true(ldns_pkt_qr(p));
+	assert_int_equal(ldns_pkt_id(p), 0x7777);
+	ldns_rr *tsig = ldns_pkt_tsig(p);
+	assert_int_equal(ldns_rdf2native_int16(ldns_rr_rdf(tsig, 5)), 18);
+	ldns_rdf *qmac = ldns_native2rdf_int16_data(client.mac_len, client.mac);
+	assert_true(ldns_pkt_tsig_verify(p, out, olen, "transfer-key.", SECRET, qmac));
+	ldns_rdf_deep_free(qmac);
+	ldns_pkt_free(p);
+	xfr_tsig_t c = client;
+	assert_true(xfr_tsig_verify(&c, out, olen) < 0);
+	assert_int_equal(c.status, XFR_TSIG_PEER_ERROR);
+	assert_int_equal(c.peer_error, 18);
+	assert_non_null(strstr(c.why, "BADTIME"));
+	xfr_tsig_deinit(&server);
+
+	/* BADSIG: another secret on the server; the reply is unsigned */
+	xfr_tsig_key_t other;
+	assert_int_equal(xfr_tsig_key_init("transfer-key.", "hmac-sha256", "b3RoZXI=", &other), 0);
+	xfr_tsig_init(&server, &other);
+	assert_true(xfr_tsig_verify(&server, q, slen) < 0);
+	assert_int_equal(server.status, XFR_TSIG_BADSIG);
+	assert_int_equal(xfr_tsig_error_reply(&server, q, slen, out, sizeof(out), &olen), 0);
+	xfr_tsig_rr_t rr;
+	assert_int_equal(xfr_tsig_find(out, olen, &rr), 0);
+	assert_int_equal(rr.error, 16);
+	assert_int_equal(rr.mac_len, 0);
+	assert_int_equal(rr.orig_id, 0x7777);
+	c = client;
+	assert_true(xfr_tsig_verify(&c, out, olen) < 0);
+	assert_int_equal(c.peer_error, 16);
+	xfr_tsig_deinit(&server);
+
+	/* BADKEY: no key of that name at all */
+	xfr_tsig_init(&server, NULL);
+	server.status = XFR_TSIG_BADKEY;
+	assert_int_equal(xfr_tsig_error_reply(&server, q, slen, out, sizeof(out), &olen), 0);
+	assert_int_equal(xfr_tsig_find(out, olen, &rr), 0);
+	assert_int_equal(rr.error, 17);
+	assert_memory_equal(rr.name, k.name, k.name_len);
+	c = client;
+	assert_true(xfr_tsig_verify(&c, out, olen) < 0);
+	assert_int_equal(c.status, XFR_TSIG_PEER_ERROR);
+	assert_non_null(strstr(c.why, "BADKEY"));
+	/* nothing to say for a good request */
+	server.status = XFR_TSIG_OK;
+	assert_int_equal(xfr_tsig_error_reply(&server, q, slen, out, sizeof(out), &olen),
+	                 SRVD_EINVAL);
+	xfr_tsig_deinit(&client);
+}
+
 /* A server that refuses without signing: the transfer names the rcode. */
 static void test_unsigned_refusal(void **state)
 {
@@ -567,6 +641,7 @@ int main(void)
 	    cmocka_unit_test(test_response_from_ldns),
 	    cmocka_unit_test(test_peer_error),
 	    cmocka_unit_test(test_unsigned_refusal),
+	    cmocka_unit_test(test_error_replies),
 	    cmocka_unit_test_teardown(test_server_stream_verified_by_ldns, teardown_each),
 	    cmocka_unit_test_teardown(test_stream_from_ldns_unsigned_middle, teardown_each),
 	    cmocka_unit_test_teardown(test_stream_from_python, teardown_each),
