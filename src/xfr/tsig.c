@@ -336,7 +336,8 @@ static void put_tsig(wr_t *w, const uint8_t *name, const uint8_t *alg, const var
 	wr_u16(w, orig_id);
 	wr_u16(w, v->error);
 	wr_u16(w, v->other_len);
-	wr_bytes(w, v->other, v->other_len);
+	if (v->other_len)
+		wr_bytes(w, v->other, v->other_len);
 }
 
 int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
