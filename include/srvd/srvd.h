@@ -80,6 +80,9 @@ typedef struct srvd_zone_src {
 	const char *path;   /* master file; $INCLUDE is relative to the including file */
 	const srvd_prefix_t *allow_transfer; /* AXFR/IXFR clients; NULL = nobody */
 	size_t n_allow_transfer;
+	/* A compiled copy of the zone, reused while every source file is
+	 * unchanged and rewritten after a parse; NULL = none. */
+	const char *snapshot;
 } srvd_zone_src_t;
 
 /* Parse and check one zone file. Every finding goes to diag. A zone with an
@@ -97,6 +100,13 @@ typedef struct srvd_zone_info {
 } srvd_zone_info_t;
 
 SRVD_API int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out);
+
+/* The files a version was read from: the master file first, then every
+ * $INCLUDEd file in the order they were first opened, each once. None for a
+ * version that did not come from files (a transfer). The version owns the
+ * strings; srvd_zone_file returns NULL past the end. */
+SRVD_API size_t srvd_zone_file_count(const srvd_zone_t *z);
+SRVD_API const char *srvd_zone_file(const srvd_zone_t *z, size_t i);
 
 /* A set takes a reference on each zone. Origins must be distinct. */
 SRVD_API int srvd_zoneset_new(srvd_zone_t *const *zones, size_t n, srvd_zoneset_t **out);

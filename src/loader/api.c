@@ -3,16 +3,46 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+
 #include "loader/loader.h"
+#include "loader/snapshot.h"
+#include "wire/name.h"
+
+static int load_snapshot(const srvd_zone_src_t *src, zone_t **out)
+{
+	uint8_t origin[255];
+	size_t len;
+	char s[1024];
+	snprintf(s, sizeof(s), "%s", src->origin);
+	if (wire_name_from_str(s, origin, &len) != 0)
+		return SRVD_EINVAL;
+	zone_t *z = NULL;
+	int rc = snapshot_load(src->snapshot, origin, &z);
+	/* It must describe this source: the same master file first. */
+	if (rc == 0 && (z->n_files == 0 || strcmp(z->files[0], src->path) != 0)) {
+		srvd_zone_unref(z);
+		rc = SRVD_ENOENT;
+	}
+	if (rc == 0)
+		*out = z;
+	return rc;
+}
 
 int srvd_zone_load(const srvd_zone_src_t *src, srvd_zone_t **out, srvd_diag_t *diag)
 {
 	if (!src || !src->origin || !src->path || !out)
 		return SRVD_EINVAL;
 	zone_t *z = NULL;
-	int rc = loader_load(src, diag, &z);
-	if (rc)
-		return rc;
+	int rc = src->snapshot ? load_snapshot(src, &z) : SRVD_ENOENT;
+	if (rc) {
+		rc = loader_load(src, diag, &z);
+		if (rc)
+			return rc;
+		/* A snapshot that cannot be written costs only start-up time. */
+		if (src->snapshot && z->n_files)
+			(void)snapshot_save(z, z->files, z->n_files, src->snapshot);
+	}
 	if (src->n_allow_transfer) {
 		z->acl = malloc(src->n_allow_transfer * sizeof(*z->acl));
 		if (!z->acl) {

@@ -220,6 +220,35 @@ static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int dep
 	return 0;
 }
 
+/* The version's file list (srvd_zone_file): l->paths in reverse, which is
+ * the order the files were opened, without repeats, copied into z's arena. */
+static int keep_files(const loader_t *l, zone_t *z)
+{
+	size_t n = 0;
+	for (const path_list_t *p = l->paths; p; p = p->next)
+		n++;
+	const char **v = n ? arena_alloc(&z->arena, n * sizeof(*v)) : NULL;
+	if (n && !v)
+		return SRVD_ENOMEM;
+	size_t i = n, k = 0;
+	for (const path_list_t *p = l->paths; p; p = p->next)
+		v[--i] = p->path;
+	for (i = 0; i < n; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < k && !seen; j++)
+			seen = strcmp(v[j], v[i]) == 0;
+		if (seen)
+			continue;
+		v[k] = arena_memdup(&z->arena, v[i], strlen(v[i]) + 1);
+		if (!v[k])
+			return SRVD_ENOMEM;
+		k++;
+	}
+	z->files = v;
+	z->n_files = k;
+	return 0;
+}
+
 int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 {
 	uint8_t origin[255];
@@ -249,6 +278,10 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 	if (rc == 0) {
 		rc = zone_builder_finish(l->b, &z);
 		l->b = NULL;
+	}
+	if (rc == 0 && (rc = keep_files(l, z)) != 0) {
+		srvd_zone_unref(z);
+		z = NULL;
 	}
 	zone_builder_free(l->b);
 	ldns_rdf_deep_free(org);

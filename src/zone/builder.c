@@ -214,54 +214,10 @@ static int reserve(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-/* Is there a valid uncompressed name at rd[*off], within len? Advances off. */
-static bool rdata_name(const uint8_t *rd, size_t len, size_t *off)
-{
-	size_t o = *off, total = 0;
-	for (;;) {
-		if (o >= len)
-			return false;
-		uint8_t l = rd[o];
-		if (l > 63 || o + 1 + l > len || (total += 1u + l) > 255)
-			return false;
-		o += 1u + l;
-		if (l == 0)
-			break;
-	}
-	*off = o;
-	return true;
-}
-
-/* The responder walks names inside RDATA of these types without further
- * checks, so they must be well formed: records from a transfer come from
- * the network. Other types are opaque bytes to us. */
-static bool rdata_valid(uint16_t type, const uint8_t *rd, size_t len)
-{
-	size_t off = 0;
-	switch (type) {
-	case DNS_T_NS:
-	case DNS_T_CNAME:
-	case DNS_T_PTR:
-	case DNS_T_MB:
-	case DNS_T_MD:
-	case DNS_T_MF:
-	case DNS_T_MG:
-	case DNS_T_MR:
-	case DNS_T_DNAME: return rdata_name(rd, len, &off) && off == len;
-	case DNS_T_MX: off = 2; return len > 2 && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_SRV: off = 6; return len > 6 && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_MINFO:
-		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_SOA:
-		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off + 20 == len;
-	default: return true;
-	}
-}
-
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
                      const uint8_t *rdata, uint16_t rdlen, const char *file, unsigned line)
 {
-	if (!rdata_valid(type, rdata, rdlen)) {
+	if (!zone_rdata_valid(type, rdata, rdlen)) {
 		zone_builder_diag(b, SRVD_DIAG_ERROR, file, line, "malformed RDATA for type %u",
 		                  type);
 		return SRVD_EZONE;
@@ -621,21 +577,6 @@ static void link_targets(zone_t *z, zone_builder_t *b)
 	}
 }
 
-static void read_soa(zone_t *z)
-{
-	const zone_node_t *apex = &z->nodes[0];
-	const zone_rrset_t *soa = zone_node_rrset(z, apex, DNS_T_SOA);
-	const zone_rrset_t *ns = zone_node_rrset(z, apex, DNS_T_NS);
-	z->soa_rrset = (uint32_t)(soa - z->rrsets);
-	z->ns_rrset = ns ? (uint32_t)(ns - z->rrsets) : ZONE_NONE;
-	const uint8_t *rd = z->rdata + soa->data + 2;
-	size_t m = wire_name_len(rd);
-	m += wire_name_len(rd + m);
-	z->serial = get_u32(rd + m);
-	uint32_t minimum = get_u32(rd + m + 16);
-	z->neg_ttl = soa->ttl < minimum ? soa->ttl : minimum;
-}
-
 static int build(zone_builder_t *b, const uint32_t *rank, zone_t **out)
 {
 	zone_t *z = calloc(1, sizeof(*z));
@@ -658,7 +599,7 @@ static int build(zone_builder_t *b, const uint32_t *rank, zone_t **out)
 	emit_rrsets(z, b, rank);
 	link_tree(z);
 	link_targets(z, b);
-	read_soa(z);
+	zone_read_soa(z);
 	*out = z;
 	return 0;
 }

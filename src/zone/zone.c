@@ -131,6 +131,16 @@ int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out)
 	return 0;
 }
 
+size_t srvd_zone_file_count(const srvd_zone_t *z)
+{
+	return z ? z->n_files : 0;
+}
+
+const char *srvd_zone_file(const srvd_zone_t *z, size_t i)
+{
+	return z && i < z->n_files ? z->files[i] : NULL;
+}
+
 /* ---- zone sets ----------------------------------------------------------- */
 
 static int origin_cmp(const void *a, const void *b)

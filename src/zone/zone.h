@@ -75,6 +75,9 @@ struct srvd_zone {
 
 	srvd_prefix_t *acl;
 	size_t n_acl;
+
+	const char *const *files; /* the loader's, in the arena; see srvd_zone_file */
+	size_t n_files;
 };
 
 typedef srvd_zone_t zone_t;
@@ -116,6 +119,18 @@ void zone_lookup(const zone_t *z, const zone_key_t *k, zone_lookup_t *out);
 
 /* The RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_t *z, const zone_node_t *n, uint16_t type);
+
+/* ---- layout checks (layout.c) ------------------------------------------ */
+
+/* RDATA of the types whose names the responder walks must be well formed. */
+bool zone_rdata_valid(uint16_t type, const uint8_t *rd, size_t len);
+/* serial, neg_ttl, soa_rrset, ns_rrset from the apex. */
+void zone_read_soa(zone_t *z);
+/* Every offset and index of a version read from disk is in bounds, every
+ * name and name-bearing RDATA valid, and the apex holds the SOA. */
+int zone_check_layout(const zone_t *z, size_t names_len, size_t rdata_len, size_t links_len);
+/* Build the name index (node hashes and the table) and read the SOA. */
+int zone_index(zone_t *z);
 
 /* ---- builder: fed by the zone-file loader and by transfers in ---------- */
 

@@ -136,6 +136,34 @@ static void directives_and_relative_names(void **state)
 	srvd_zone_unref(z);
 }
 
+/* srvd_zone_file: the master file, then each included file once, in the
+ * order opened (what the daemon watches and fingerprints). */
+static void files_read_are_listed(void **state)
+{
+	char inc[256], text[1024];
+	write_file("a.inc", "a IN A 192.0.2.1\n", inc, sizeof(inc));
+	write_file("b.inc", "b IN A 192.0.2.2\n", inc, sizeof(inc));
+	snprintf(text, sizeof(text), "%s$INCLUDE a.inc\n$INCLUDE b.inc\n$INCLUDE a.inc x.example.com.\n",
+	         base_zone);
+	findings_t fs = {0};
+	srvd_diag_t d;
+	int rc;
+	zone_t *z = load(text, &fs, &d, &rc);
+	assert_non_null(z);
+	assert_int_equal(srvd_zone_file_count(z), 3);
+	char want[256];
+	snprintf(want, sizeof(want), "%s/zone", g_dir);
+	assert_string_equal(srvd_zone_file(z, 0), want);
+	snprintf(want, sizeof(want), "%s/a.inc", g_dir);
+	assert_string_equal(srvd_zone_file(z, 1), want);
+	snprintf(want, sizeof(want), "%s/b.inc", g_dir);
+	assert_string_equal(srvd_zone_file(z, 2), want);
+	assert_null(srvd_zone_file(z, 3));
+	assert_int_equal(srvd_zone_file_count(NULL), 0);
+	assert_null(srvd_zone_file(NULL, 0));
+	srvd_zone_unref(z);
+}
+
 static void syntax_error_has_file_and_line(void **state)
 {
 	char text[1024];
@@ -232,6 +260,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(directives_and_relative_names),
+	    cmocka_unit_test(files_read_are_listed),
 	    cmocka_unit_test(syntax_error_has_file_and_line),
 	    cmocka_unit_test(missing_include_is_error),
 	    cmocka_unit_test(other_class_is_error),
