@@ -218,6 +218,7 @@ void conf_free(conf_t *c)
 	free(c->user);
 	free(c->group);
 	free(c->pidfile);
+	free(c->snapshot_dir);
 	free(c->control);
 	free(c->log_level);
 	free(c->allow_transfer);

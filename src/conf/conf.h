@@ -16,6 +16,7 @@
  *     user: srvd
  *     group: srvd
  *     pidfile: /run/srvd.pid
+ *     snapshot-dir: /var/cache/srvd   # compiled zones reused while files are unchanged
  *     control: /run/srvd.sock     # control socket path
  *     log-level: info             # error | warning | info | debug
  *     log-target: stderr          # stderr | syslog
@@ -62,6 +63,7 @@ typedef struct conf {
 	unsigned tcp_max_clients;
 	char *identity, *version, *nsid;
 	char *user, *group, *pidfile, *control;
+	char *snapshot_dir; /* compiled zone snapshots for fast start-up; NULL = off */
 	char *log_level; /* "info" by default */
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;

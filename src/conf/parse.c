@@ -62,6 +62,7 @@ static const keydef_t server_keys[] = {
     {"user", K_STR, C(user), 0, 0, 0},
     {"group", K_STR, C(group), 0, 0, 0},
     {"pidfile", K_PATH, C(pidfile), 0, 0, 0},
+    {"snapshot-dir", K_PATH, C(snapshot_dir), 0, 0, 0},
     {"control", K_PATH, C(control), 0, 0, 107}, /* sun_path holds 108 with the NUL */
     {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
     {"log-target", K_TARGET, C(log_syslog), 0, 0, 0},
