@@ -38,12 +38,20 @@ bl_build() {
 	[[ -x $LOADGEN ]] || { echo "loadgen missing: $LOADGEN" >&2; exit 1; }
 }
 
+# Which srvd is measured: the binary and the tree it was built from.
+bl_describe() {
+	local rev
+	rev=$(git -C "$BL_ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+	bl_log "srvd: $SRVD_BIN (source tree at $rev; SRVD_BIN= overrides)"
+	bl_log "knotd $(knotd -V 2>/dev/null | awk '{print $NF}'), nsd $(nsd -v 2>&1 | awk 'NR==1 {print $NF}'), load average $(bl_loadavg)"
+}
+
 # Servers that can run here, from the list asked for.
 bl_available() {
 	local s out=()
 	for s in "$@"; do
 		case $s in
-		srvd) if [[ -x $SRVD_BIN ]]; then out+=(srvd); else bl_log "no srvd binary at $SRVD_BIN: skipped"; fi ;;
+		srvd | srvd-snap) if [[ -x $SRVD_BIN ]]; then out+=("$s"); else bl_log "no srvd binary at $SRVD_BIN: $s skipped"; fi ;;
 		knot) if command -v knotd >/dev/null; then out+=(knot); else bl_log "knotd not installed (apt-get install knot): skipped"; fi ;;
 		nsd) if command -v nsd >/dev/null; then out+=(nsd); else bl_log "nsd not installed (apt-get install nsd): skipped"; fi ;;
 		*) echo "unknown server: $s" >&2; exit 2 ;;
@@ -92,12 +100,17 @@ bl_config() {
 	local s=$1 port=$2 zone=$3 d=$BL_WORK/$1
 	mkdir -p "$d"
 	case $s in
-	srvd)
+	srvd | srvd-snap)
+		# srvd-snap: the same, with compiled zone snapshots (snapshot-dir),
+		# for start-up after the first run.
+		local snap=""
+		[[ $s == srvd-snap ]] && snap="snapshot-dir: $d/snap" && mkdir -p "$d/snap"
 		cat >"$d/srvd.conf" <<-EOF
 			server:
 			  listen: [127.0.0.1@$port]
 			  workers: 1
 			  log-level: warning
+			  $snap
 			zones:
 			  - name: $ORIGIN
 			    file: $zone

@@ -54,6 +54,7 @@ trap 'exit 130' INT TERM
 bl_outdir "$OUT"
 mkdir -p "$OUT/callgrind"
 [[ $BUILD == 1 ]] && bl_build
+bl_describe
 read -r -a SERVERS <<<"$SERVERS"
 read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 [[ ${#SERVERS[@]} -ge 1 ]] || { echo "no server to measure" >&2; exit 1; }

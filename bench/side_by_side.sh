@@ -66,6 +66,7 @@ trap 'bl_stop_all; rm -rf "$BL_WORK"' EXIT
 trap 'exit 130' INT TERM
 bl_outdir "$OUT"
 [[ $BUILD == 1 ]] && bl_build
+bl_describe
 read -r -a SERVERS <<<"$SERVERS"
 read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 [[ ${#SERVERS[@]} -ge 1 ]] || { echo "no server to measure" >&2; exit 1; }

@@ -2,7 +2,7 @@
 # bench/startup_mem.sh: start-up time and memory of srvd, knotd and nsd on
 # a large zone (1,000,000 records by default).
 #
-#   bench/startup_mem.sh [--records N] [--rounds N] [--servers "srvd knot nsd"]
+#   bench/startup_mem.sh [--records N] [--rounds N] [--servers "srvd srvd-snap knot nsd"]
 #                        [--timeout S] [--nice N] [--no-build]
 #
 # For each server in turn (never two at once), --rounds times: start it
@@ -14,6 +14,8 @@
 # server and an xfrd process): RSS (counts pages shared after fork once per
 # process), PSS (shares them out: the fair sum) and the sum of peak RSS
 # (VmHWM). The table shows medians; bench/out/startup_mem.csv has every run.
+# srvd-snap is srvd with `snapshot-dir`: it is started once, unmeasured, to
+# write the compiled zone, then measured starting from that snapshot.
 # --nice N runs server and client at that nice level (see side_by_side.sh).
 set -euo pipefail
 
@@ -23,7 +25,7 @@ source "$HERE/bench_lib.sh"
 
 RECORDS=1000000
 ROUNDS=3
-SERVERS="srvd knot nsd"
+SERVERS="srvd srvd-snap knot nsd"
 TIMEOUT=600
 BUILD=1
 OUT=${OUT:-$HERE/out}
@@ -36,7 +38,7 @@ while [[ $# -gt 0 ]]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--nice) BL_NICE=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -47,6 +49,7 @@ trap 'bl_stop_all; rm -rf "$BL_WORK"' EXIT
 trap 'exit 130' INT TERM
 bl_outdir "$OUT"
 [[ $BUILD == 1 ]] && bl_build
+bl_describe
 read -r -a SERVERS <<<"$SERVERS"
 read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 [[ ${#SERVERS[@]} -ge 1 ]] || { echo "no server to measure" >&2; exit 1; }
@@ -61,19 +64,43 @@ CSV=$OUT/startup_mem.csv
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 echo "date,server,records,round,startup_s,rss_kib,pss_kib,hwm_kib,procs" >"$CSV"
 
+# start_ready SERVER: start it and wait for its first authoritative answer.
+# Sets pid, t0 and line; returns 1 (after logging) if it never answers.
+start_ready() {
+	local s=$1
+	port=$(bl_free_port 45350)
+	read -r -a cmd <<<"$(bl_config "$s" "$port" "$ZONE")"
+	# Every server reads the same, already cached, file: no cold-cache start.
+	cat "$ZONE" >/dev/null
+	bl_start "$s" 0 "${cmd[@]}"
+	pid=$BL_LAST_PID t0=$BL_LAST_START
+	if ! line=$(bl_client "$LOADGEN" -p "$port" --wait-ready "$TIMEOUT" --probe "$SRV_QUERY"); then
+		bl_log "$s gave no authoritative answer within $TIMEOUT s; its log:"
+		tail -20 "$BL_WORK/$s.log" >&2
+		bl_stop "$pid"
+		return 1
+	fi
+}
+
+declare -A FAILED
+for s in "${SERVERS[@]}"; do
+	[[ $s == srvd-snap ]] || continue
+	bl_log "srvd-snap: a first, unmeasured start writes the snapshot"
+	if start_ready srvd-snap; then
+		sleep 2
+		bl_stop "$pid"
+		ls "$BL_WORK/srvd-snap/snap/"* >/dev/null 2>&1 || bl_log "srvd-snap: no snapshot was written"
+	else
+		FAILED[srvd-snap]=1
+	fi
+done
+
 for ((r = 1; r <= ROUNDS; r++)); do
 	for s in "${SERVERS[@]}"; do
-		port=$(bl_free_port 45350)
-		read -r -a cmd <<<"$(bl_config "$s" "$port" "$ZONE")"
-		# Drop a page-cache cold start from the comparison: every server
-		# reads the same, already cached, file.
-		cat "$ZONE" >/dev/null
-		bl_start "$s" 0 "${cmd[@]}"
-		pid=$BL_LAST_PID t0=$BL_LAST_START
-		if ! line=$(bl_client "$LOADGEN" -p "$port" --wait-ready "$TIMEOUT" --probe "$SRV_QUERY"); then
-			echo "$s gave no authoritative answer within $TIMEOUT s; log:" >&2
-			tail -20 "$BL_WORK/$s.log" >&2
-			exit 1
+		[[ -z ${FAILED[$s]:-} ]] || continue
+		if ! start_ready "$s"; then
+			FAILED[$s]=1
+			continue
 		fi
 		ready_ns=$(bl_kv "$line" ready_realtime_ns)
 		startup=$("$PY" -c "print('%.3f' % ($ready_ns / 1e9 - $t0))")
@@ -85,7 +112,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			hwm=$((hwm + ${v:-0}))
 		done
 		echo "$DATE,$s,$nrec,$r,$startup,$rss,$pss,$hwm,$n" >>"$CSV"
-		printf '  %-5s round %d: first answer after %7s s, RSS %6d MiB, PSS %6d MiB, peak %6d MiB, %d process(es)\n' \
+		printf '  %-9s round %d: first answer after %7s s, RSS %6d MiB, PSS %6d MiB, peak %6d MiB, %d process(es)\n' \
 			"$s" "$r" "$startup" $((rss / 1024)) $((pss / 1024)) $((hwm / 1024)) "$n" >&2
 		cp "$BL_WORK/$s.log" "$OUT/startup_$s.log"
 		bl_stop "$pid"
@@ -96,24 +123,28 @@ done
 "$PY" - "$CSV" <<'PYEOF'
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-names = {"srvd": "srvd", "knot": "Knot", "nsd": "NSD"}
+if not rows:
+    sys.exit("no server answered")
+names = {"srvd": "srvd", "srvd-snap": "srvd+snap", "knot": "Knot", "nsd": "NSD"}
 servers = list(dict.fromkeys(r["server"] for r in rows))
 print()
 print("zone of %s records, median of %d rounds" % (rows[0]["records"], len(rows) // len(servers)))
-print("%-6s %12s %10s %10s %12s %6s" % ("server", "startup s", "RSS MiB", "PSS MiB", "peak MiB", "procs"))
+print("%-9s %12s %10s %10s %12s %6s" % ("server", "startup s", "RSS MiB", "PSS MiB", "peak MiB", "procs"))
 med = {}
 for s in servers:
     rs = [r for r in rows if r["server"] == s]
     m = {k: statistics.median(float(r[k]) for r in rs) for k in ("startup_s", "rss_kib", "pss_kib", "hwm_kib", "procs")}
     med[s] = m
-    print("%-6s %12.3f %10.0f %10.0f %12.0f %6.0f" % (names[s], m["startup_s"], m["rss_kib"] / 1024,
+    print("%-9s %12.3f %10.0f %10.0f %12.0f %6.0f" % (names[s], m["startup_s"], m["rss_kib"] / 1024,
           m["pss_kib"] / 1024, m["hwm_kib"] / 1024, m["procs"]))
-if "srvd" in med:
+for mine in ("srvd", "srvd-snap"):
+    if mine not in med:
+        continue
     for o in ("knot", "nsd"):
         if o in med:
-            a, b = med["srvd"], med[o]
-            print("srvd/%-4s start-up x%.2f, PSS x%.2f (lower is better)" % (
-                names[o], a["startup_s"] / b["startup_s"], a["pss_kib"] / b["pss_kib"]))
+            a, b = med[mine], med[o]
+            print("%s/%-4s start-up x%.2f, PSS x%.2f (lower is better)" % (
+                names[mine], names[o], a["startup_s"] / b["startup_s"], a["pss_kib"] / b["pss_kib"]))
 print("RSS counts memory that NSD's forked processes share once per process; PSS is the fair sum.")
 PYEOF
 bl_log "runs: $CSV"
