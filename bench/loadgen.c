@@ -688,13 +688,13 @@ static void conn_open(conn_t *c)
 
 static void conn_fail(conn_t *c, unsigned ci, uint64_t now, uint64_t *inflight)
 {
-	/* Every query still out on this connection is lost; its slots cool down
-	 * so a later answer on a new connection cannot match them. */
+	/* Every query still out on this connection is lost. Its slot is free at
+	 * once: an answer to it could only come on the connection now closed. */
+	(void)now;
 	for (unsigned k = 0; k < o.pipeline; k++) {
 		slot_t *s = &slots[ci * o.pipeline + k];
 		if (s->state == SLOT_BUSY) {
-			s->state = SLOT_COOL;
-			s->t = now + (uint64_t)o.timeout_ms * 1000000ull;
+			s->state = SLOT_FREE;
 			st.lost++;
 			(*inflight)--;
 		}
