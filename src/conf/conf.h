@@ -17,7 +17,7 @@
  *     group: srvd
  *     pidfile: /run/srvd.pid
  *     snapshot-dir: /var/cache/srvd   # compiled zones reused while files are unchanged
- *     control: /run/srvd.sock     # control socket path
+ *     control: /run/srvd/srvd.sock # control socket path
  *     log-level: info             # error | warning | info | debug
  *     log-target: stderr          # stderr | syslog
  *     allow-transfer: [127.0.0.1, 192.0.2.0/24]   # default for every zone
@@ -64,7 +64,7 @@ typedef struct conf {
 	char *identity, *version, *nsid;
 	char *user, *group, *pidfile, *control;
 	char *snapshot_dir; /* compiled zone snapshots for fast start-up; NULL = off */
-	char *log_level; /* "info" by default */
+	char *log_level;    /* "info" by default */
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
