@@ -101,6 +101,12 @@ typedef struct srvd_zone_info {
 
 SRVD_API int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out);
 
+/* Warnings about valid zones that still break SRV users (Matrix
+ * federation first): SRV/MX/NS targets that are aliases or lack addresses,
+ * forgotten trailing dots, misspelt _matrix owners, one of the two Matrix
+ * service names missing. Returns the number of findings. */
+SRVD_API int srvd_zone_lint(const srvd_zone_t *z, srvd_diag_t *diag);
+
 /* The files a version was read from: the master file first, then every
  * $INCLUDEd file in the order they were first opened, each once. None for a
  * version that did not come from files (a transfer). The version owns the

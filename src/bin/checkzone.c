@@ -57,6 +57,7 @@ int main(int argc, char **argv)
 		        diag.errors, diag.warnings, srvd_strerror(rc));
 		return 1;
 	}
+	srvd_zone_lint(z, &diag);
 	srvd_zone_info_t info;
 	srvd_zone_info(z, &info);
 	printf("%s: serial %u, %zu records, %zu names, %zu bytes (%.1f per record), %u warnings\n",

@@ -1,0 +1,212 @@
+/* Zone lint: the mistakes that break Matrix federation and other SRV users
+ * even though the zone is valid DNS. srvd-checkzone runs these on a zone
+ * that loaded; each finding is a warning.
+ *
+ *  - an SRV, MX or NS target that is an alias (RFC 2782, RFC 2181 10.3);
+ *  - an in-zone SRV target with no address record, or that does not exist;
+ *  - a "." SRV target beside other SRV records (RFC 2782: "." means the
+ *    service is decidedly not available, so it must stand alone);
+ *  - a target that repeats the origin ("matrix.example.com.example.com."):
+ *    the trailing dot was forgotten in the zone file;
+ *  - a misspelt Matrix service owner ("_matrix_fed", "matrix-fed" without
+ *    the underscore, "_matrix._udp");
+ *  - only one of _matrix-fed._tcp and _matrix._tcp for a server name:
+ *    Matrix v1.8+ looks up _matrix-fed first, older servers only _matrix.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "wire/dns.h"
+#include "wire/name.h"
+#include "zone/zone.h"
+
+typedef struct lint {
+	const zone_t *z;
+	srvd_diag_t *diag;
+	unsigned found;
+	char zone[1010];
+} lint_t;
+
+static void warn(lint_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void warn(lint_t *l, const char *fmt, ...)
+{
+	l->found++;
+	if (!l->diag)
+		return;
+	l->diag->warnings++;
+	if (!l->diag->fn)
+		return;
+	char msg[2200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	l->diag->fn(l->diag->ctx, SRVD_DIAG_WARNING, l->zone, NULL, 0, msg);
+}
+
+static const char *str(const uint8_t *name, char buf[1010])
+{
+	wire_name_to_str(name, buf, 1010);
+	return buf;
+}
+
+static const zone_node_t *find(const zone_t *z, const uint8_t *name)
+{
+	uint8_t l[255];
+	size_t len = wire_name_len(name);
+	wire_name_lower(l, name, len);
+	uint32_t i = zone_find(z, l, len);
+	return i == ZONE_NONE ? NULL : &z->nodes[i];
+}
+
+/* "x.example.com.example.com." in zone example.com: a forgotten dot. */
+static bool origin_twice(const zone_t *z, const uint8_t *name)
+{
+	unsigned n = wire_name_labels(name), o = z->origin_labels;
+	size_t ol = z->origin_len;
+	if (o == 0 || n < 2 * o || 2 * ol - 1 > DNS_NAME_MAX)
+		return false;
+	uint8_t twice[255];
+	memcpy(twice, z->origin, ol - 1);
+	memcpy(twice + ol - 1, z->origin, ol);
+	return wire_name_eq(wire_name_skip(name, n - 2 * o), twice);
+}
+
+static void check_target(lint_t *l, const zone_node_t *owner, uint16_t type, const uint8_t *target,
+                         uint16_t srv_count)
+{
+	const zone_t *z = l->z;
+	char o[1010], t[1010];
+	const uint8_t *oname = zone_node_name(z, owner);
+	const char *ts = type == DNS_T_SRV ? "SRV" : type == DNS_T_MX ? "MX" : "NS";
+	if (target[0] == 0) {
+		if (type == DNS_T_SRV && srv_count > 1)
+			warn(
+			    l,
+			    "%s SRV: target \".\" (service not available) beside other SRV records "
+			    "(RFC 2782)",
+			    str(oname, o));
+		return;
+	}
+	if (origin_twice(z, target)) {
+		warn(l,
+		     "%s %s: target %s repeats the origin; a trailing dot is missing in the file",
+		     str(oname, o), ts, str(target, t));
+		return;
+	}
+	if (!wire_name_is_sub(target, z->origin))
+		return;
+	const zone_node_t *n = find(z, target);
+	if (n && (n->flags & NODE_CNAME))
+		warn(l, "%s %s: target %s is an alias (CNAME); %s", str(oname, o), ts,
+		     str(target, t),
+		     type == DNS_T_SRV ? "RFC 2782 forbids it" : "RFC 2181 10.3 forbids it");
+	else if (type == DNS_T_SRV && !n)
+		warn(l, "%s SRV: target %s does not exist in the zone", str(oname, o),
+		     str(target, t));
+	else if (type == DNS_T_SRV && !(n->flags & NODE_ADDR) && !(n->flags & NODE_OCCLUDED))
+		warn(l, "%s SRV: target %s has no A or AAAA record", str(oname, o), str(target, t));
+}
+
+static void check_rrset(lint_t *l, const zone_node_t *n, const zone_rrset_t *s)
+{
+	int off = s->type == DNS_T_SRV ? 6 : s->type == DNS_T_MX ? 2 : s->type == DNS_T_NS ? 0 : -1;
+	if (off < 0)
+		return;
+	const uint8_t *p = l->z->rdata + s->data;
+	for (uint16_t i = 0; i < s->count; i++) {
+		uint16_t len = get_u16(p);
+		if (len > (uint16_t)off)
+			check_target(l, n, s->type, p + 2 + off, s->count);
+		p += 2u + len;
+	}
+}
+
+static bool label_is(const uint8_t *label, const char *s)
+{
+	size_t n = strlen(s);
+	if (label[0] != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (wire_lower(label[1 + i]) != (uint8_t)s[i])
+			return false;
+	return true;
+}
+
+/* A first label that means a Matrix service but is not spelt right. */
+static bool matrix_misspelt(const uint8_t *label)
+{
+	char s[64];
+	size_t n = label[0];
+	for (size_t i = 0; i < n; i++)
+		s[i] = (char)wire_lower(label[1 + i]);
+	s[n] = 0;
+	const char *t = s[0] == '_' ? s + 1 : s;
+	if (strncmp(t, "matrix", 6) != 0 || strcmp(s, "_matrix") == 0 ||
+	    strcmp(s, "_matrix-fed") == 0)
+		return false;
+	return strcmp(t, "matrix") == 0 || strcmp(t, "matrix-fed") == 0 || strstr(t, "fed") != NULL;
+}
+
+static void check_owner(lint_t *l, const zone_node_t *n)
+{
+	const uint8_t *name = zone_node_name(l->z, n);
+	char o[1010];
+	if (name[0] == 0)
+		return;
+	const uint8_t *second = name + name[0] + 1;
+	bool srv = zone_node_rrset(l->z, n, DNS_T_SRV) != NULL;
+	if (srv && matrix_misspelt(name))
+		warn(l,
+		     "%s: looks like a misspelt Matrix service name (use _matrix-fed._tcp or "
+		     "_matrix._tcp)",
+		     str(name, o));
+	else if ((label_is(name, "_matrix") || label_is(name, "_matrix-fed")) && *second &&
+	         !label_is(second, "_tcp"))
+		warn(l, "%s: Matrix federation runs over TCP; the owner should be under _tcp",
+		     str(name, o));
+}
+
+/* _matrix-fed._tcp.X and _matrix._tcp.X: warn when only one exists. */
+static void check_pair(lint_t *l, const zone_node_t *n)
+{
+	const uint8_t *name = zone_node_name(l->z, n);
+	bool fed = label_is(name, "_matrix-fed");
+	if ((!fed && !label_is(name, "_matrix")) || !label_is(name + name[0] + 1, "_tcp") ||
+	    !zone_node_rrset(l->z, n, DNS_T_SRV))
+		return;
+	uint8_t other[255];
+	const char *want = fed ? "\7_matrix" : "\13_matrix-fed";
+	size_t wl = strlen(want), rest = wire_name_len(name) - name[0] - 1u;
+	if (wl + rest > sizeof(other))
+		return;
+	memcpy(other, want, wl);
+	memcpy(other + wl, name + name[0] + 1, rest);
+	const zone_node_t *o = find(l->z, other);
+	if (o && zone_node_rrset(l->z, o, DNS_T_SRV))
+		return;
+	char a[1010], b[1010];
+	warn(l, "%s SRV has no %s SRV beside it: %s", str(name, a), str(other, b),
+	     fed ? "homeservers older than Matrix v1.8 only look up _matrix._tcp"
+	         : "Matrix v1.8+ looks up _matrix-fed._tcp first (_matrix._tcp is deprecated)");
+}
+
+int srvd_zone_lint(const srvd_zone_t *z, srvd_diag_t *diag)
+{
+	if (!z)
+		return SRVD_EINVAL;
+	lint_t l = {.z = z, .diag = diag};
+	wire_name_to_str(z->origin, l.zone, sizeof(l.zone));
+	for (uint32_t i = 0; i < z->n_nodes; i++) {
+		const zone_node_t *n = &z->nodes[i];
+		if ((n->flags & NODE_OCCLUDED) && !(n->flags & NODE_DELEG))
+			continue;
+		for (uint16_t k = 0; k < n->n_rrset; k++)
+			check_rrset(&l, n, &z->rrsets[n->rrset + k]);
+		check_owner(&l, n);
+		check_pair(&l, n);
+	}
+	return (int)l.found;
+}
