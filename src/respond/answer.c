@@ -224,6 +224,12 @@ static step_t step(ans_t *a, const zone_t **z, unsigned *n, bool *aa)
 			return STEP_DONE; /* the chain leaves our zones */
 	}
 	const zone_t *zz = *z;
+	if (zz->expired) { /* a secondary that lost its primary: no data to give */
+		a->rcode = DNS_RC_SERVFAIL;
+		if (*n == 0)
+			*aa = false;
+		return STEP_DONE;
+	}
 	zone_lookup_t lk;
 	zone_lookup(zz, &r->key, &lk);
 	if (lk.stop != ZONE_NONE) {

@@ -31,9 +31,8 @@ typedef struct resp_query {
 	uint16_t qdcount;
 	const uint8_t *qwire; /* question entry in the request */
 	size_t qwire_len;
-	uint8_t qname[255]; /* as sent (case kept) */
-	uint8_t lname[255]; /* lower case */
 	size_t qname_len;
+	const uint8_t *qname; /* in the request, as sent (case kept) */
 	uint16_t qtype;
 	uint16_t qclass;
 	/* EDNS */
@@ -47,6 +46,7 @@ typedef struct resp_query {
 	bool has_soa;
 	uint32_t soa_serial;
 	bool tsig;
+	uint8_t lname[255]; /* lower case; last, resp_parse() clears what is above */
 } resp_query_t;
 
 struct srvd_responder {

@@ -18,6 +18,7 @@
  *    would not fit, and without a journal it never fits usefully).
  */
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -103,7 +104,8 @@ static bool parse_records(rd_t *r, const uint8_t *hdr, resp_query_t *q)
 
 resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
 {
-	memset(q, 0, sizeof(*q));
+	/* The scalars only: lname is written before it is read. */
+	memset(q, 0, offsetof(resp_query_t, lname));
 	if (len < DNS_HDR_LEN)
 		return PARSE_DROP;
 	q->id = get_u16(wire);
@@ -119,14 +121,15 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
 	rd_seek(&r, DNS_HDR_LEN);
 	if (q->qdcount == 1) {
 		size_t start = r.pos;
-		q->qname_len = wire_name_read(&r, false, q->qname);
+		q->qname_len = wire_name_read(&r, false, q->lname);
+		q->qname = wire + start;
 		q->qtype = rd_u16(&r);
 		q->qclass = rd_u16(&r);
 		if (r.err)
 			return PARSE_FORMERR;
 		q->qwire = wire + start;
 		q->qwire_len = r.pos - start;
-		wire_name_lower(q->lname, q->qname, q->qname_len);
+		wire_name_lower(q->lname, q->lname, q->qname_len);
 	}
 	if (!parse_records(&r, wire, q))
 		return q->qdcount ? PARSE_FORMERR_Q : PARSE_FORMERR;
@@ -215,9 +218,10 @@ static size_t reply_cap(const srvd_responder_t *r, const resp_query_t *q, srvd_t
 static void reply_begin(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
                         size_t cap, bool with_opt, bool with_question)
 {
-	memset(rp, 0, sizeof(*rp));
 	rp->cap = cap;
 	rp->opt = with_opt;
+	rp->aa = rp->tc = rp->nsid = rp->question = false;
+	rp->rcode = 0;
 	size_t reserve = with_opt ? OPT_LEN : 0;
 	/* NSID is optional (RFC 5001 2.1): sent only when it leaves room for
 	 * the question and a small answer. */
@@ -387,6 +391,10 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 		rp->rcode = DNS_RC_NOTAUTH;
 		return 0;
 	}
+	if (z->expired) {
+		rp->rcode = DNS_RC_SERVFAIL;
+		return 0;
+	}
 	if (!resp_acl_allows(z, sq->src_addr)) {
 		rp->rcode = DNS_RC_REFUSED;
 		return 0;
@@ -460,6 +468,24 @@ static int dispatch(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
 	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
 		return answer_xfr(rp, zs, q, sq);
 	answer_query(r, rp, zs, q);
+	return 0;
+}
+
+int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rcode,
+                        uint8_t *resp, size_t cap, size_t *resp_len)
+{
+	if (!r || !sq || !sq->wire || !resp || !resp_len || rcode > 15 || cap < DNS_UDP_MIN)
+		return SRVD_EINVAL;
+	resp_query_t q;
+	if (resp_parse(sq->wire, sq->len, &q) != PARSE_OK || q.opcode != DNS_OP_NOTIFY ||
+	    q.qdcount != 1 || q.edns_bad || (q.edns && q.edns_version > 0))
+		return SRVD_EINVAL;
+	reply_t rp;
+	reply_begin(&rp, r, &q, resp, reply_cap(r, &q, sq->transport, cap), q.edns, true);
+	rp.rcode = (int)rcode;
+	rp.aa = true;
+	count(r, &q, sq, &rp);
+	*resp_len = reply_end(&rp, r, &q);
 	return 0;
 }
 

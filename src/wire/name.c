@@ -107,9 +107,28 @@ const uint8_t wire_lower_tab[256] = {
 #undef R64
 };
 
+/* Eight bytes at a time: a byte is upper case when it is ASCII, >= 'A'
+ * and <= 'Z'; that decision is made in each byte's high bit at once. */
+static uint64_t lower8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t low7 = w & ~high;
+	uint64_t ge_a = low7 + (0x80 - 'A') * ones;
+	uint64_t gt_z = low7 + (0x7F - 'Z') * ones;
+	uint64_t upper = ge_a & ~gt_z & ~w & high;
+	return w | (upper >> 2);
+}
+
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
-	for (size_t i = 0; i < len; i++)
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+		memcpy(&w, src + i, 8);
+		w = lower8(w);
+		memcpy(dst + i, &w, 8);
+	}
+	for (; i < len; i++)
 		dst[i] = wire_lower_tab[src[i]];
 }
 
