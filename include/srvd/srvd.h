@@ -101,6 +101,14 @@ typedef struct srvd_zone_info {
 
 SRVD_API int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out);
 
+/* A placeholder for a secondary zone whose data expired (RFC 1035 4.3.5:
+ * the secondary stops answering for it): put in a set, it makes every query
+ * for a name in the zone SERVFAIL, without AA, transfers included. It has
+ * no records and serial 0. origin as for srvd_zone_src_t. */
+SRVD_API int srvd_zone_new_expired(const char *origin, srvd_zone_t **out);
+/* 1 for such a placeholder, 0 otherwise. */
+SRVD_API int srvd_zone_is_expired(const srvd_zone_t *z);
+
 /* Warnings about valid zones that still break SRV users (Matrix
  * federation first): SRV/MX/NS targets that are aliases or lack addresses,
  * forgotten trailing dots, misspelt _matrix owners, one of the two Matrix
@@ -154,6 +162,15 @@ typedef struct srvd_query {
  * (see srvd_xfr_new), or a negative error (cap too small for a header). */
 SRVD_API int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *q,
                           uint8_t *resp, size_t cap, size_t *resp_len);
+
+/* The answer to a NOTIFY (RFC 1996) for a zone the caller is a secondary
+ * for, once it has decided about it (rcode NOERROR, or REFUSED for a peer
+ * that is not allowed): QR and AA, opcode NOTIFY, the question echoed, an
+ * OPT when the query had a usable one. SRVD_EINVAL when q is not a NOTIFY
+ * with one question that srvd_respond would accept: answer it with
+ * srvd_respond instead. */
+SRVD_API int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *q, unsigned rcode,
+                                 uint8_t *resp, size_t cap, size_t *resp_len);
 
 /* Counters kept by one responder; sum them across threads. */
 enum { SRVD_STAT_QTYPES = 64 }; /* qtypes 0..62 counted one by one, 63 = others */

@@ -46,7 +46,7 @@ static int start(const srvd_zoneset_t *zs, const srvd_query_t *q, resp_query_t *
 	if (resp_parse(q->wire, q->len, pq) != PARSE_OK || pq->qdcount != 1)
 		return SRVD_EMALFORM;
 	const zone_t *z = zone_set_find(zs, pq->lname, pq->qname_len);
-	if (!z || z->origin_len != pq->qname_len)
+	if (!z || z->origin_len != pq->qname_len || z->expired)
 		return SRVD_ENOENT;
 	srvd_xfr_t *x = calloc(1, sizeof(*x));
 	if (!x)

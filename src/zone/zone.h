@@ -78,6 +78,10 @@ struct srvd_zone {
 
 	const char *const *files; /* the loader's, in the arena; see srvd_zone_file */
 	size_t n_files;
+
+	/* srvd_zone_new_expired: an origin and nothing else (no nodes, no
+	 * SOA); the responder answers SERVFAIL for every name in it. */
+	bool expired;
 };
 
 typedef srvd_zone_t zone_t;
