@@ -109,6 +109,8 @@ static conf_t *conf_new(const char *path)
 	c->udp_payload = 1232;
 	c->tcp_idle_timeout = 10;
 	c->tcp_max_clients = 1000;
+	c->xfr_timeout = 60;
+	c->xfr_max_size = (uint64_t)1 << 30;
 	if (path && !(c->path = strdup(path))) {
 		free(c);
 		return NULL;
@@ -165,6 +167,8 @@ static int load(conf_t *c, char *err, size_t errlen)
 		rc = conf_errf(err, errlen, SRVD_ENOMEM, "%s: out of memory", c->path);
 	if (!rc)
 		rc = check_zones(c, err, errlen);
+	if (!rc)
+		rc = conf_check_secondary(c, err, errlen);
 	if (!rc && c->zones_dir)
 		rc = conf_scan_dir(c, c->zones_dir, c->path, dir_line, err, errlen);
 	return rc;
@@ -211,6 +215,12 @@ void conf_free(conf_t *c)
 	for (size_t i = 0; i < c->n_zones; i++)
 		conf_zone_deinit(&c->zones[i]);
 	free(c->zones);
+	for (size_t i = 0; i < c->n_keys; i++) {
+		free(c->keys[i].name);
+		free(c->keys[i].algorithm);
+		free(c->keys[i].secret);
+	}
+	free(c->keys);
 	free(c->listen);
 	free(c->identity);
 	free(c->version);

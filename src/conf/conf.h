@@ -21,11 +21,25 @@
  *     log-level: info             # error | warning | info | debug
  *     log-target: stderr          # stderr | syslog
  *     allow-transfer: [127.0.0.1, 192.0.2.0/24]   # default for every zone
+ *     refresh-min: 60              # bounds on the SOA timers of secondary
+ *     refresh-max: 86400           # zones (seconds; also retry-min/max,
+ *     expire-min: 3600             # expire-min/max), per zone or here
+ *     xfr-timeout: 60              # seconds for one transfer in
+ *     xfr-max-size: 1073741824     # bytes of one transfer in
+ *   keys:                          # TSIG keys (RFC 8945)
+ *     - name: transfer-key
+ *       algorithm: hmac-sha256     # hmac-sha1/224/256/384/512
+ *       secret: base64==           # or secret-file: path (mode 0600 or stricter)
  *   zones:
  *     - name: example.com
  *       file: example.com.zone    # relative to the config file's folder
  *       allow-transfer: [127.0.0.1]
  *       notify: [192.0.2.2@53]
+ *     - name: sec.example          # a secondary zone
+ *       file: sec.example.zone     # where the received copy is kept
+ *       primaries: [192.0.2.1@53]  # tried in order
+ *       key: transfer-key          # TSIG on SOA, IXFR, AXFR, NOTIFY
+ *       notify-from: [192.0.2.1, "key:transfer-key"]   # default: the primaries
  *   zones-dir: /etc/srvd/zones    # every *.zone or db.* file; origin from the name
  */
 #ifndef SRVD_CONF_CONF_H
@@ -42,6 +56,19 @@ typedef struct conf_addr {
 	uint16_t port;
 } conf_addr_t;
 
+/* Bounds on a secondary's SOA timers, in seconds; 0 = not set. */
+typedef struct conf_timers {
+	unsigned refresh_min, refresh_max, retry_min, retry_max, expire_min, expire_max;
+} conf_timers_t;
+
+/* A TSIG key; the secret is base64 text (from the file for secret-file). */
+typedef struct conf_key {
+	char *name;
+	char *algorithm; /* lower case, e.g. "hmac-sha256" */
+	char *secret;
+	unsigned line;
+} conf_key_t;
+
 typedef struct conf_zone {
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* absolute, or relative to the working directory */
@@ -51,7 +78,19 @@ typedef struct conf_zone {
 	bool allow_transfer_set; /* false: inherit server: allow-transfer */
 	conf_addr_t *notify;
 	size_t n_notify;
-	unsigned line; /* where it was declared, 0 for zones-dir */
+	/* Secondary zones: n_primaries > 0, and file is the received copy. */
+	conf_addr_t *primaries;
+	size_t n_primaries;
+	char *key; /* TSIG key name for the primaries, or NULL */
+	/* Who may NOTIFY us: prefixes and key names. When the zone sets
+	 * none, the primaries' addresses (full length). */
+	srvd_prefix_t *notify_from;
+	size_t n_notify_from;
+	char **notify_keys;
+	size_t n_notify_keys;
+	bool notify_from_set;
+	conf_timers_t timers; /* unset fields take the server's */
+	unsigned line;        /* where it was declared, 0 for zones-dir */
 } conf_zone_t;
 
 typedef struct conf {
@@ -68,6 +107,11 @@ typedef struct conf {
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
+	conf_timers_t timers;  /* defaults for secondary zones */
+	unsigned xfr_timeout;  /* seconds; default 60 */
+	uint64_t xfr_max_size; /* bytes; default 1 GiB */
+	conf_key_t *keys;
+	size_t n_keys;
 	char *zones_dir; /* NULL when not set */
 	/* zones: in file order, then zones-dir sorted by name (case-insensitive) */
 	conf_zone_t *zones;
@@ -99,6 +143,9 @@ int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
 /* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full length).
  * Address bits beyond the length are an error (192.0.2.1/24). SRVD_EPARSE. */
 int conf_parse_prefix(const char *s, srvd_prefix_t *out);
+
+/* The key of that name (case-insensitive, trailing dot ignored), or NULL. */
+const conf_key_t *conf_key_find(const conf_t *c, const char *name);
 
 void conf_free(conf_t *c);
 

@@ -5,6 +5,7 @@
  * parse.c   the YAML tree -> conf_t (the only file that knows the keys)
  * addr.c    "address@port" and "address/bits"
  * zones.c   zone names, duplicate detection, zones-dir scanning
+ * keys.c    TSIG keys (secret files) and the settings of secondary zones
  */
 #ifndef SRVD_CONF_CONF_INT_H
 #define SRVD_CONF_CONF_INT_H
@@ -41,6 +42,15 @@ int conf_zones_find_dup(const conf_zone_t *z, size_t n, size_t *first, size_t *s
 /* Copies the server ACL into a zone that sets none. */
 int conf_zone_inherit(conf_zone_t *z, const conf_t *c);
 void conf_zone_deinit(conf_zone_t *z);
+
+/* keys.c: check k's algorithm and secret; with secret_file (a path), read
+ * the secret from it first (the file must not be readable by group or
+ * others). SRVD_EPARSE with the reason in why. */
+int conf_key_check(conf_key_t *k, const char *secret_file, char *why, size_t cap);
+/* keys.c: the checks of the secondary settings of every zone, once the whole
+ * file is read: keys exist, bounds are ordered, settings only on secondary
+ * zones; the server's timer bounds and the primaries as notify-from. */
+int conf_check_secondary(conf_t *c, char *err, size_t errlen);
 
 /* conf_scan_zones_dir; when cfile is set, errors point at cfile:cline. */
 int conf_scan_dir(conf_t *c, const char *dir, const char *cfile, unsigned cline, char *err,

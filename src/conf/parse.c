@@ -20,17 +20,20 @@ typedef struct parse {
 } parse_t;
 
 typedef enum {
-	K_STR,    /* char *, max = longest length (0: any) */
-	K_PATH,   /* char *, relative to the config file's folder */
-	K_NAME,   /* char *, a zone name */
-	K_UINT,   /* unsigned in min..max */
-	K_U16,    /* uint16_t in min..max */
-	K_LEVEL,  /* char *, a log level */
-	K_TARGET, /* bool log_syslog */
-	K_ADDRS,  /* conf_addr_t list, at least min entries */
-	K_ACL,    /* srvd_prefix_t list */
+	K_STR,         /* char *, max = longest length (0: any) */
+	K_PATH,        /* char *, relative to the config file's folder */
+	K_NAME,        /* char *, a zone name */
+	K_UINT,        /* unsigned in min..max */
+	K_U16,         /* uint16_t in min..max */
+	K_LEVEL,       /* char *, a log level */
+	K_TARGET,      /* bool log_syslog */
+	K_ADDRS,       /* conf_addr_t list, at least min entries */
+	K_ACL,         /* srvd_prefix_t list */
+	K_U64,         /* uint64_t in min..2^40 */
+	K_NOTIFY_FROM, /* prefixes and "key:NAME" */
 	K_SERVER,
 	K_ZONES,
+	K_KEYS,
 } kind_t;
 
 typedef struct keydef {
@@ -48,7 +51,19 @@ static const keydef_t top_keys[] = {
     {"server", K_SERVER, 0, 0, 0, 0},
     {"zones", K_ZONES, 0, 0, 0, 0},
     {"zones-dir", K_PATH, C(zones_dir), 0, 0, 0},
+    {"keys", K_KEYS, 0, 0, 0, 0},
 };
+
+/* The timer bounds, in the server and in a zone. */
+#define TIMER_KEYS(M)                                                                              \
+	{"refresh-min", K_UINT, M(timers.refresh_min), 0, 1, 1u << 31},                            \
+	    {"refresh-max", K_UINT, M(timers.refresh_max), 0, 1, 1u << 31},                        \
+	    {"retry-min", K_UINT, M(timers.retry_min), 0, 1, 1u << 31},                            \
+	    {"retry-max", K_UINT, M(timers.retry_max), 0, 1, 1u << 31},                            \
+	    {"expire-min", K_UINT, M(timers.expire_min), 0, 1, 1u << 31},                          \
+	{                                                                                          \
+		"expire-max", K_UINT, M(timers.expire_max), 0, 1, 1u << 31                         \
+	}
 
 static const keydef_t server_keys[] = {
     {"listen", K_ADDRS, C(listen), C(n_listen), 1, 0},
@@ -67,6 +82,9 @@ static const keydef_t server_keys[] = {
     {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
     {"log-target", K_TARGET, C(log_syslog), 0, 0, 0},
     {"allow-transfer", K_ACL, C(allow_transfer), C(n_allow_transfer), 0, 0},
+    {"xfr-timeout", K_UINT, C(xfr_timeout), 0, 1, 86400},
+    {"xfr-max-size", K_U64, C(xfr_max_size), 0, 512, 0},
+    TIMER_KEYS(C),
 };
 
 static const keydef_t zone_keys[] = {
@@ -74,6 +92,25 @@ static const keydef_t zone_keys[] = {
     {"file", K_PATH, Z(file), 0, 0, 0},
     {"allow-transfer", K_ACL, Z(allow_transfer), Z(n_allow_transfer), 0, 0},
     {"notify", K_ADDRS, Z(notify), Z(n_notify), 0, 0},
+    {"primaries", K_ADDRS, Z(primaries), Z(n_primaries), 1, 0},
+    {"key", K_STR, Z(key), 0, 0, 255},
+    {"notify-from", K_NOTIFY_FROM, Z(notify_from), Z(n_notify_from), 0, 0},
+    TIMER_KEYS(Z),
+};
+
+/* A key while it is parsed: secret-file is read into secret afterwards. */
+typedef struct key_parse {
+	conf_key_t k;
+	char *secret_file;
+} key_parse_t;
+
+#define K(f) offsetof(key_parse_t, f)
+
+static const keydef_t key_keys[] = {
+    {"name", K_STR, K(k.name), 0, 0, 255},
+    {"algorithm", K_STR, K(k.algorithm), 0, 0, 64},
+    {"secret", K_STR, K(k.secret), 0, 0, 4096},
+    {"secret-file", K_PATH, K(secret_file), 0, 0, 0},
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -214,6 +251,26 @@ static int set_target(const parse_t *p, const keydef_t *k, const yaml_node_t *n,
 	return 0;
 }
 
+static int set_u64(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	uint64_t v = 0, max = (uint64_t)1 << 40;
+	if (scalar(p, k->name, n, "an integer", &s))
+		return SRVD_EPARSE;
+	bool ok = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	for (const char *q = s; ok && *q; q++) {
+		ok = *q >= '0' && *q <= '9';
+		v = v > max ? v : v * 10 + (uint64_t)(*q - '0');
+	}
+	if (!ok)
+		return fail(p, n, "%s: expected an integer, got \"%s\"", k->name, s);
+	if (v < k->min || v > max)
+		return fail(p, n, "%s: %s is out of range %u..%llu", k->name, s, k->min,
+		            (unsigned long long)max);
+	*(uint64_t *)field(obj, k->off) = v;
+	return 0;
+}
+
 /* ---- list values ---------------------------------------------------------- */
 
 typedef int (*item_fn)(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr,
@@ -265,6 +322,26 @@ static int acl_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, v
 	const char *s, *why;
 	if (scalar(p, k->name, n, "an address or prefix", &s))
 		return SRVD_EPARSE;
+	if (conf_prefix_parse(s, &a[i], &why))
+		return fail(p, n, "%s: bad prefix \"%s\": %s", k->name, s, why);
+	return 0;
+}
+
+/* notify-from: prefixes into the list, "key:NAME" into the zone's key
+ * names (checked against keys: once the whole file is read). */
+static int notify_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr,
+                       size_t i)
+{
+	srvd_prefix_t *a = arr;
+	const char *s, *why;
+	if (scalar(p, k->name, n, "an address, prefix or key:NAME", &s))
+		return SRVD_EPARSE;
+	if (strncmp(s, "key:", 4) == 0) {
+		a[i].family = 0; /* a key: moved out by set_notify_from */
+		if (!s[4] || strlen(s + 4) > 255)
+			return fail(p, n, "%s: bad key name in \"%s\"", k->name, s);
+		return 0;
+	}
 	if (conf_prefix_parse(s, &a[i], &why))
 		return fail(p, n, "%s: bad prefix \"%s\": %s", k->name, s, why);
 	return 0;
@@ -390,6 +467,82 @@ static int set_acl(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *ob
 	return 0;
 }
 
+static int set_notify_from(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_zone_t *z = obj;
+	srvd_prefix_t *arr = NULL;
+	size_t cnt = 0;
+	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "an address, prefix or key:NAME",
+	                  notify_item, (void **)&arr, &cnt);
+	if (rc)
+		return rc;
+	z->notify_from = arr;
+	z->notify_keys = calloc(cnt ? cnt : 1, sizeof(char *));
+	if (!z->notify_keys)
+		return oom(p);
+	size_t np = 0;
+	bool seq = n->type == YAML_SEQUENCE_NODE;
+	for (size_t i = 0; i < cnt; i++) {
+		if (arr[i].family) {
+			arr[np++] = arr[i];
+			continue;
+		}
+		const yaml_node_t *it = seq ? node(p, n->data.sequence.items.start[i]) : n;
+		if (!(z->notify_keys[z->n_notify_keys] = strdup(text(it) + 4)))
+			return oom(p);
+		z->n_notify_keys++;
+	}
+	z->n_notify_from = np;
+	z->notify_from_set = true;
+	return 0;
+}
+
+static int set_key(const parse_t *p, const yaml_node_t *n, conf_key_t *out)
+{
+	key_parse_t kp = {0};
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n,
+		            "keys: expected a mapping with name, algorithm and secret, got %s",
+		            type_name(n));
+	out->line = (unsigned)n->start_mark.line + 1;
+	int rc = walk_map(p, n, " in key", key_keys, N(key_keys), &kp);
+	*out = (conf_key_t){kp.k.name, kp.k.algorithm, kp.k.secret, out->line};
+	if (rc == 0 && !out->name)
+		rc = fail(p, n, "key without a name");
+	if (rc == 0 && !out->algorithm)
+		rc = fail(p, n, "key %s: no algorithm", out->name);
+	if (rc == 0 && !out->secret == !kp.secret_file)
+		rc = fail(p, n, "key %s: give one of secret and secret-file", out->name);
+	char why[512];
+	if (rc == 0 && conf_key_check(out, kp.secret_file, why, sizeof(why)))
+		rc = fail(p, n, "key %s: %s", out->name, why);
+	free(kp.secret_file);
+	return rc;
+}
+
+static int set_keys(const parse_t *p, const yaml_node_t *n)
+{
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(p, n, "keys: expected a list, got %s", type_name(n));
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt && !(p->c->keys = calloc(cnt, sizeof(conf_key_t))))
+		return oom(p);
+	p->c->n_keys = cnt;
+	for (size_t i = 0; i < cnt; i++) {
+		const yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
+		int rc = set_key(p, it, &p->c->keys[i]);
+		for (size_t j = 0; rc == 0 && j < i; j++)
+			if (conf_zone_name_cmp(p->c->keys[j].name, p->c->keys[i].name) == 0)
+				rc = fail(p, it, "key %s: defined twice (first at line %u)",
+				          p->c->keys[i].name, p->c->keys[j].line);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
 {
 	switch (k->kind) {
@@ -402,8 +555,11 @@ static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 	case K_TARGET: return set_target(p, k, n, obj);
 	case K_ADDRS: return set_addrs(p, k, n, obj);
 	case K_ACL: return set_acl(p, k, n, obj);
+	case K_U64: return set_u64(p, k, n, obj);
+	case K_NOTIFY_FROM: return set_notify_from(p, k, n, obj);
 	case K_SERVER: return set_server(p, n);
 	case K_ZONES: return set_zones(p, n);
+	case K_KEYS: return set_keys(p, n);
 	}
 	return SRVD_EINVAL;
 }
@@ -414,7 +570,7 @@ static int walk_root(const parse_t *p, unsigned *dir_line)
 	if (!root || is_null(root))
 		return 0;
 	if (root->type != YAML_MAPPING_NODE)
-		return fail(p, root, "expected a mapping of server, zones, zones-dir; got %s",
+		return fail(p, root, "expected a mapping of server, zones, zones-dir, keys; got %s",
 		            type_name(root));
 	int rc = walk_map(p, root, "", top_keys, N(top_keys), p->c);
 	const yaml_node_pair_t *d = find_pair(p, root, "zones-dir", root->data.mapping.pairs.top);

@@ -123,6 +123,12 @@ void conf_zone_deinit(conf_zone_t *z)
 	free(z->file);
 	free(z->allow_transfer);
 	free(z->notify);
+	free(z->primaries);
+	free(z->key);
+	free(z->notify_from);
+	for (size_t i = 0; i < z->n_notify_keys; i++)
+		free(z->notify_keys[i]);
+	free(z->notify_keys);
 }
 
 /* ---- zones-dir ---------------------------------------------------------- */

@@ -634,6 +634,89 @@ static void allow_transfer_inheritance(void **state)
 	conf_free(c);
 }
 
+/* ---- secondary zones and keys ---------------------------------------------- */
+
+static void secondary_zone(void **state)
+{
+	fx_t *f = *state;
+	conf_t *c = load_ok(f, "server:\n  refresh-min: 5\n  expire-max: 600\n  xfr-timeout: 9\n"
+	                       "keys:\n  - {name: k1, algorithm: HMAC-SHA256., secret: "
+	                       "\"c2VjcmV0c2VjcmV0c2VjcmV0\"}\n"
+	                       "zones:\n"
+	                       "  - name: sec.test\n    file: /s\n"
+	                       "    primaries: [127.0.0.1@5300, \"::1\"]\n    key: k1\n"
+	                       "    refresh-min: 7\n"
+	                       "  - name: n.test\n    file: /n\n    primaries: 192.0.2.1\n"
+	                       "    notify-from: [10.0.0.0/8, \"key:K1.\"]\n");
+	assert_int_equal(c->xfr_timeout, 9);
+	assert_int_equal(c->xfr_max_size, (uint64_t)1 << 30);
+	assert_int_equal(c->n_keys, 1);
+	assert_string_equal(c->keys[0].algorithm, "hmac-sha256");
+	assert_ptr_equal(conf_key_find(c, "K1."), &c->keys[0]);
+	const conf_zone_t *z = &c->zones[0];
+	assert_int_equal(z->n_primaries, 2);
+	assert_addr(&z->primaries[0], "127.0.0.1", 5300);
+	assert_addr(&z->primaries[1], "::1", 53);
+	assert_string_equal(z->key, "k1");
+	assert_int_equal(z->timers.refresh_min, 7);
+	assert_int_equal(z->timers.expire_max, 600); /* the server's */
+	assert_int_equal(z->n_notify_from, 2);       /* the primaries by default */
+	assert_prefix(&z->notify_from[0], "127.0.0.1", 32);
+	assert_prefix(&z->notify_from[1], "::1", 128);
+	z = &c->zones[1];
+	assert_int_equal(z->n_notify_from, 1);
+	assert_prefix(&z->notify_from[0], "10.0.0.0", 8);
+	assert_int_equal(z->n_notify_keys, 1);
+	assert_string_equal(z->notify_keys[0], "K1.");
+	conf_free(c);
+}
+
+static void secondary_errors(void **state)
+{
+	fx_t *f = *state;
+	static const bad_t t[] = {
+	    {"zones:\n  - {name: a.test, file: /a, key: k}\n", 2, "need primaries"},
+	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4], key: k}\n", 2,
+	     "no key named k"},
+	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4],\n"
+	     "     notify-from: [\"key:x\"]}\n",
+	     2, "notify-from: no key named x"},
+	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4],\n"
+	     "     notify-from: [\"1.2.3.4/40\"]}\n",
+	     3, "bad prefix"},
+	    {"zones:\n  - {name: a.test, file: /a, primaries: []}\n", 2, "empty list"},
+	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4], retry-min: 9,\n"
+	     "     retry-max: 8}\n",
+	     2, "retry-min is above retry-max"},
+	    {"keys:\n  - {name: k, algorithm: hmac-md5, secret: AAAA}\n", 2, "hmac-sha256"},
+	    {"keys:\n  - {name: k, algorithm: hmac-sha1, secret: \"A?==\"}\n", 2, "not base64"},
+	    {"keys:\n  - {name: k, algorithm: hmac-sha1}\n", 2, "one of secret and secret-file"},
+	    {"keys:\n  - {name: k, algorithm: hmac-sha1, secret: AAAA}\n"
+	     "  - {name: K., algorithm: hmac-sha1, secret: AAAA}\n",
+	     3, "defined twice"},
+	    {"keys:\n  - {name: k, secret: AAAA}\n", 2, "no algorithm"},
+	    {"keys:\n  - {name: k, algorithm: hmac-sha1, secret: AAAA, colour: red}\n", 2,
+	     "unknown key \"colour\" in key"},
+	    {"server:\n  xfr-max-size: 10\n", 2, "out of range"},
+	};
+	load_errs(f, t, N(t));
+}
+
+static void secret_files(void **state)
+{
+	fx_t *f = *state;
+	put(f, "k.secret", "c2VjcmV0c2VjcmV0\n");
+	assert_int_equal(chmod(at(f, "k.secret"), 0644), 0);
+	const char *yaml = "keys:\n  - {name: k, algorithm: hmac-sha512, secret-file: k.secret}\n";
+	load_err(f, yaml, 2, "mode 0644 lets others read it");
+	assert_int_equal(chmod(at(f, "k.secret"), 0600), 0);
+	conf_t *c = load_ok(f, yaml);
+	assert_string_equal(c->keys[0].secret, "c2VjcmV0c2VjcmV0\n");
+	conf_free(c);
+	load_err(f, "keys:\n  - {name: k, algorithm: hmac-sha1, secret-file: nope}\n", 2,
+	         "secret-file");
+}
+
 /* ---- YAML syntax and I/O ------------------------------------------------- */
 
 static void syntax_errors_name_the_line(void **state)
@@ -956,6 +1039,9 @@ int main(void)
 	    T(zones_keep_order_and_lines),
 	    T(duplicate_zones),
 	    T(allow_transfer_inheritance),
+	    T(secondary_zone),
+	    T(secondary_errors),
+	    T(secret_files),
 	    T(syntax_errors_name_the_line),
 	    T(io_errors),
 	    T(error_buffer_may_be_small_or_absent),
