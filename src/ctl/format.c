@@ -373,6 +373,32 @@ static size_t cell_width(const cbor_item_t *zone, const char *key)
 	return n;
 }
 
+/* A secondary zone's refresh state, under its row. Times are unix seconds,
+ * as in the LOADED column. */
+static void secondary_line(ctl_buf_t *b, const cbor_item_t *zone)
+{
+	static const char *const keys[] = {"primary",      "last_refresh", "next_refresh",
+	                                   "expires",      "expired",      "state",
+	                                   "serial_held",  "ixfr_in",      "axfr_in"};
+	ctl_buf_puts(b, "  secondary:");
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		const cbor_item_t *v = ctl_map_get(zone, keys[i]);
+		if (!v)
+			continue;
+		ctl_buf_puts(b, " ");
+		ctl_buf_puts(b, keys[i]);
+		ctl_buf_puts(b, "=");
+		put_cell(b, zone, keys[i]);
+	}
+	ctl_buf_puts(b, "\n");
+	const cbor_item_t *e = ctl_map_get(zone, "last_error");
+	if (e && cbor_isa_string(e)) {
+		ctl_buf_puts(b, "  last error: ");
+		put_clean(b, cbor_string_handle(e), cbor_string_length(e));
+		ctl_buf_puts(b, "\n");
+	}
+}
+
 static void table_row(ctl_buf_t *b, const struct column *cols, const size_t *w,
                       const cbor_item_t *zone)
 {
@@ -386,6 +412,8 @@ static void table_row(ctl_buf_t *b, const struct column *cols, const size_t *w,
 			indent(b, (int)(w[c] - (b->len - start) + 2));
 	}
 	ctl_buf_puts(b, "\n");
+	if (zone && ctl_map_get(zone, "secondary"))
+		secondary_line(b, zone);
 	const cbor_item_t *e = zone ? ctl_map_get(zone, "error") : NULL;
 	if (e && cbor_isa_string(e)) {
 		ctl_buf_puts(b, "  error: ");

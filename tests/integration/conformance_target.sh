@@ -10,6 +10,9 @@
 #   - every $SRVD_ZONESDIR/*.zone is served as primary (zone = file name
 #     without .zone), on $SRVD_ADDR@$SRVD_PORT, UDP and TCP;
 #   - AXFR is allowed to 127.0.0.1 for the zones in $SRVD_XFR_ZONES only;
+#   - every zone of $SRVD_SECONDARY_ZONES (full run: sec.test) is a
+#     secondary of $SRVD_PRIMARY, NOTIFY accepted from 127.0.0.1 only, its
+#     copy kept in $SRVD_WORKDIR;
 #   - identity and version (CH TXT) are "srvd-conformance".
 # The binary is $SRVD_BIN, by default build/dev/src/bin/srvd of this checkout.
 set -euo pipefail
@@ -23,10 +26,8 @@ PORT="${SRVD_PORT:?}"
 ADDR="${SRVD_ADDR:-127.0.0.1}"
 XFR=" ${SRVD_XFR_ZONES:-} "
 
-if [ -n "${SRVD_SECONDARY_ZONES:-}" ]; then
-    echo "conformance_target: secondary zones ($SRVD_SECONDARY_ZONES) are not supported" \
-         "yet; run the harness with --phase1-only" >&2
-fi
+SEC="${SRVD_SECONDARY_ZONES:-}"
+[ -z "$SEC" ] || : "${SRVD_PRIMARY:?SRVD_PRIMARY is not set}"
 
 conf="$W/srvd.yaml"
 {
@@ -45,6 +46,13 @@ conf="$W/srvd.yaml"
         echo "    file: \"$f\""
         case "$XFR" in *" $z "*) echo "    allow-transfer: [127.0.0.1]" ;; esac
         n=$((n + 1))
+    done
+    for z in $SEC; do
+        echo "  - name: \"$z\""
+        echo "    file: \"$W/$z.zone\""
+        echo "    primaries: [\"$SRVD_PRIMARY\"]"
+        echo "    notify-from: [127.0.0.1]"
+        case "$XFR" in *" $z "*) echo "    allow-transfer: [127.0.0.1]" ;; esac
     done
     [ "$n" -gt 0 ] || { echo "conformance_target: no *.zone in $ZD" >&2; exit 1; }
 } > "$conf"
