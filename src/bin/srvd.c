@@ -9,8 +9,10 @@
  * logged and left out, the others are served), bind every address (still
  * privileged, so port 53 works; any failure exits 1 before we claim to be
  * up), write the pidfile, drop to the configured user and group, start the
- * workers, and only then tell systemd READY=1. SIGHUP re-reads the config
- * file and reloads zones on a thread-pool thread (see net.c); a zone that
+ * workers, and only then tell systemd READY=1. Zones load after the drop,
+ * with the same rights as every reload. SIGHUP and `srvdctl reload` read
+ * the config file again on a thread-pool thread (reload_conf below) and
+ * reload the zones whose files changed (src/net/reload.c); a zone that
  * fails keeps its previous version.
  */
 #include <errno.h>
@@ -58,7 +60,7 @@ static void usage(FILE *f)
 	    "\n"
 	    "Without --config, srvd serves every zone file in ./zones (or the zones/\n"
 	    "folder of its source tree) on 127.0.0.1@%d and [::1]@%d.\n"
-	    "Signals: SIGHUP reloads the configuration and zones, SIGTERM stops.\n"
+	    "Signals: SIGHUP reloads the configuration and changed zones, SIGTERM stops.\n"
 	    "Exit status: 0 on a clean stop or a clean check, 1 on errors, 2 on usage errors.\n",
 	    DEFAULT_PORT, DEFAULT_PORT);
 }
@@ -261,36 +263,25 @@ static void notify_ready(size_t zones)
 
 /* ---- serving ----------------------------------------------------------------- */
 
-/* Runs on a thread-pool thread; the main thread does not touch d->conf
- * after start-up, and reloads are serialised. */
-static int reload(void *ctx, const srvd_zoneset_t *old, srvd_zoneset_t **out)
+/* Runs on a thread-pool thread; d->conf_path and d->zones_dir do not change
+ * after start-up. */
+static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 {
-	daemon_t *d = ctx;
-	conf_t *c = NULL;
-	if (load_conf(d, &c))
-		return SRVD_EPARSE;
-	unsigned failed = 0;
-	int rc = net_zones_load(c, old, out, &failed);
-	if (rc) {
-		conf_free(c);
-		return rc;
-	}
-	if (failed)
-		log_warn("reload: %u zones failed to load", failed);
-	conf_free(d->conf);
-	d->conf = c;
-	return 0;
+	const daemon_t *d = ctx;
+	int rc;
+	if (d->conf_path)
+		rc = conf_load(d->conf_path, out, err, errlen);
+	else
+		rc = conf_default(d->zones_dir, DEFAULT_PORT, out, err, errlen);
+	if (rc)
+		log_err("reload: %s; the configuration in force stays",
+		        err[0] ? err : srvd_strerror(rc));
+	return rc;
 }
 
 static int serve(daemon_t *d)
 {
 	const conf_t *c = d->conf;
-	srvd_zoneset_t *zs = NULL;
-	unsigned failed = 0;
-	if (net_zones_load(c, NULL, &zs, &failed))
-		return 1;
-	if (failed)
-		log_warn("%u of %zu zones failed to load and are not served", failed, c->n_zones);
 	net_t *n = NULL;
 	int rc = net_new(c, &n);
 	if (rc == 0 && c->pidfile) {
@@ -300,15 +291,19 @@ static int serve(daemon_t *d)
 	if (rc == 0)
 		rc = drop_privileges(c);
 	if (rc) {
-		srvd_zoneset_unref(zs);
 		net_free(n);
 		return 1;
 	}
-	size_t count = srvd_zoneset_count(zs);
-	if (net_start(n, zs, reload, d)) { /* n owns zs from here on */
+	conf_t *conf = d->conf; /* net owns it from here on */
+	d->conf = NULL;
+	size_t count = 0;
+	unsigned failed = 0;
+	if (net_start(n, conf, reload_conf, d, &count, &failed)) {
 		net_free(n);
 		return 1;
 	}
+	if (failed)
+		log_warn("%u zones failed to load and are not served", failed);
 	net_log_addrs(n);
 	log_info("srvd %s started: %zu zones", SRVD_VERSION_STRING, count);
 	notify_ready(count);

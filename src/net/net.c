@@ -1,26 +1,27 @@
-/* The main thread's side of the front end: the net object, signals, reload
- * and the publication of zone sets.
+/* The main thread's side of the front end: the net object, signals, the
+ * start-up and stop of the main thread's services, and the publication of
+ * zone sets.
  *
- * The main thread answers no queries. Its uv loop only watches signals
- * (SIGHUP reloads, SIGTERM and SIGINT stop), runs reloads on the libuv
- * thread pool so that a big zone never stalls signal handling, and retires
- * old zone sets.
+ * The main thread answers no queries. Its uv loop watches signals (SIGHUP
+ * reloads, SIGTERM and SIGINT stop) and runs the services of daemon.h:
+ * reloads (built on the libuv thread pool, so that a big zone never stalls
+ * the loop), file watches, NOTIFY out and the control socket.
  *
  * Publication is RCU without a library: the served set is one _Atomic
- * pointer that workers load once per batch. A reload swaps in the new set,
+ * pointer that workers load once per batch. A publish swaps in the new set,
  * samples every worker's epoch, wakes the workers (an idle loop would
  * otherwise sleep in epoll and never reach its quiescent point) and polls
  * the epochs with a 1 ms uv_timer. When each has moved, no worker can hold
  * the old pointer and we drop our reference; transfers in progress hold
- * their own references on zones, so they are not disturbed. Reloads are
- * serialised: a SIGHUP during one is remembered and runs after it.
+ * their own references on zones, so they are not disturbed. reload.c runs
+ * one reload at a time and starts the next only after this release.
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
-#include "net/worker.h"
+#include "net/daemon.h"
 
 enum { MAX_WORKERS = 256 };
 
@@ -109,7 +110,6 @@ static int init_loop(net_t *n)
 	uv_signal_init(&n->loop, &n->sig_hup);
 	uv_timer_init(&n->loop, &n->grace);
 	n->sig_term.data = n->sig_int.data = n->sig_hup.data = n->grace.data = n;
-	n->work.data = n;
 	return 0;
 }
 
@@ -162,21 +162,51 @@ static int watch_signals(net_t *n)
 	return rc ? SRVD_EIO : 0;
 }
 
-int net_start(net_t *n, srvd_zoneset_t *zs, net_reload_fn reload, void *ctx)
+static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, unsigned *failed)
 {
+	srvd_zoneset_t *zs = NULL;
+	int rc = net_watch_init(n);
+	if (rc == 0)
+		rc = net_notify_init(n);
+	if (rc == 0)
+		rc = net_reload_init(n, conf, reload, ctx, &zs, failed);
+	else
+		conf_free(conf);
+	if (rc) {
+		log_err("loading zones: %s", srvd_strerror(rc));
+		return rc;
+	}
 	atomic_store(&n->zs, zs);
-	n->reload = reload;
-	n->reload_ctx = ctx;
+	const char *control = net_reload_conf(n)->control;
+	return control ? net_control_start(n, control) : 0;
+}
+
+static void notify_all(net_t *n)
+{
+	const net_ztab_t *t = net_reload_table(n);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->ver && t->v[i]->src.n_notify)
+			net_notify_zone(n, t->v[i]);
+}
+
+int net_start(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, size_t *zones,
+              unsigned *failed)
+{
 	n->started = true;
-	int rc = watch_signals(n);
+	n->started_at = time(NULL);
+	*failed = 0;
+	int rc = start_services(n, conf, reload, ctx, failed);
+	if (rc == 0)
+		rc = watch_signals(n);
 	for (unsigned i = 0; rc == 0 && i < n->n_workers; i++)
 		rc = net_worker_start(n->workers[i]);
+	if (rc == 0)
+		notify_all(n);
+	*zones = srvd_zoneset_count(atomic_load(&n->zs));
 	return rc;
 }
 
-/* ---- reload and publication ---------------------------------------------- */
-
-static void start_reload(net_t *n);
+/* ---- publication ------------------------------------------------------------ */
 
 static void on_grace(uv_timer_t *t)
 {
@@ -187,15 +217,11 @@ static void on_grace(uv_timer_t *t)
 	uv_timer_stop(t);
 	srvd_zoneset_unref(n->retired);
 	n->retired = NULL;
-	n->reloading = false;
 	log_debug("reload: previous zone set released");
-	if (n->reload_again) {
-		n->reload_again = false;
-		start_reload(n);
-	}
+	net_reload_released(n);
 }
 
-static void publish(net_t *n, srvd_zoneset_t *zs)
+void net_publish(net_t *n, srvd_zoneset_t *zs)
 {
 	n->retired = atomic_exchange(&n->zs, zs);
 	for (unsigned i = 0; i < n->n_workers; i++)
@@ -203,47 +229,6 @@ static void publish(net_t *n, srvd_zoneset_t *zs)
 	for (unsigned i = 0; i < n->n_workers; i++)
 		net_worker_wake(n->workers[i]);
 	uv_timer_start(&n->grace, on_grace, 1, 1);
-}
-
-static void do_reload(uv_work_t *req)
-{
-	net_t *n = req->data;
-	n->next = NULL;
-	n->next_rc =
-	    n->reload ? n->reload(n->reload_ctx, atomic_load(&n->zs), &n->next) : SRVD_EINVAL;
-}
-
-static void reload_done(uv_work_t *req, int status)
-{
-	net_t *n = req->data;
-	srvd_zoneset_t *zs = n->next;
-	n->next = NULL;
-	if (status == 0 && n->next_rc == 0 && !n->stopped) {
-		log_info("reload: serving %zu zones", srvd_zoneset_count(zs));
-		publish(n, zs);
-		return;
-	}
-	if (status == 0 && n->next_rc)
-		log_err("reload failed (%s): still serving the previous zones",
-		        srvd_strerror(n->next_rc));
-	srvd_zoneset_unref(zs);
-	n->reloading = false;
-}
-
-static void start_reload(net_t *n)
-{
-	if (n->stopped)
-		return;
-	if (n->reloading) {
-		n->reload_again = true;
-		return;
-	}
-	int rc = uv_queue_work(&n->loop, &n->work, do_reload, reload_done);
-	if (rc) {
-		log_err("reload: %s", uv_strerror(rc));
-		return;
-	}
-	n->reloading = true;
 }
 
 /* ---- signals and stopping ------------------------------------------------ */
@@ -262,8 +247,18 @@ static void begin_stop(net_t *n)
 	uv_unref((uv_handle_t *)&n->sig_int);
 	uv_unref((uv_handle_t *)&n->sig_hup);
 	uv_timer_stop(&n->grace);
-	if (n->reloading && !n->retired && uv_cancel((uv_req_t *)&n->work))
-		log_info("waiting for the reload in progress to finish");
+	net_control_stop(n);
+	net_stats_stop(n);
+	net_watch_stop(n);
+	net_notify_stop(n);
+	net_reload_stop(n);
+}
+
+void net_stop(net_t *n)
+{
+	if (!n->stopped)
+		log_info("stopping");
+	begin_stop(n);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -272,8 +267,8 @@ static void on_signal(uv_signal_t *h, int signum)
 	if (signum == SIGHUP) {
 		if (n->stopped)
 			return;
-		log_info("SIGHUP: reloading zones");
-		start_reload(n);
+		log_info("SIGHUP: reloading the configuration and changed zones");
+		net_reload_request(n, NET_JOB_CONF | NET_JOB_CHECK, NULL, NULL);
 		return;
 	}
 	if (!n->stopped)
@@ -337,9 +332,13 @@ void net_free(net_t *n)
 		if (uv_loop_close(&n->loop))
 			log_err("main loop still has handles at exit");
 	}
+	net_control_free(n);
+	net_stats_free(n);
+	net_watch_free(n);
+	net_notify_free(n);
+	net_reload_free(n);
 	srvd_zoneset_unref(atomic_load(&n->zs));
 	srvd_zoneset_unref(n->retired);
-	srvd_zoneset_unref(n->next);
 	free(n->workers);
 	free(n->snap);
 	free(n->addrs);

@@ -6,13 +6,15 @@
  * publication of zone sets. The split in time is:
  *
  *   net_new()    opens and binds every socket (still root, no threads yet)
- *   net_start()  watches signals, then spawns the workers with a first
- *                zone set (a signal that comes early waits for net_run)
- *   net_run()    runs the main loop: SIGHUP reloads, SIGTERM/SIGINT stop
+ *   net_start()  loads the zones, opens the control socket, watches
+ *                signals and zone files, then spawns the workers (a signal
+ *                that comes early waits for net_run)
+ *   net_run()    runs the main loop: reloads (SIGHUP, srvdctl, changed
+ *                files), NOTIFY, the control socket; SIGTERM/SIGINT stop
  *   net_free()   joins everything and frees it
  *
- * Zone loading (net_zones_load) lives here too because reload needs it and
- * the daemon needs the same thing at start-up.
+ * Zone loading lives here too (zones.h, reload.c): net owns the config in
+ * force and the table of zones from net_start on.
  */
 #ifndef SRVD_NET_NET_H
 #define SRVD_NET_NET_H
@@ -24,10 +26,10 @@
 
 typedef struct net net_t;
 
-/* Runs on a thread-pool thread when SIGHUP arrives: build the next zone set
- * from old (reusing the versions of zones that fail to load). Returns 0 and
- * *out, or a negative code to keep serving old unchanged. */
-typedef int (*net_reload_fn)(void *ctx, const srvd_zoneset_t *old, srvd_zoneset_t **out);
+/* Reads the configuration file again, on a thread-pool thread, for SIGHUP
+ * and `srvdctl reload`. On failure the reason ("file:line: message") goes to
+ * err. */
+typedef int (*net_conf_fn)(void *ctx, conf_t **out, char *err, size_t errlen);
 
 /* Create the worker loops and bind every listen address of c for UDP and
  * TCP. Every failure is logged; the result is SRVD_EIO when an address
@@ -37,9 +39,13 @@ int net_new(const conf_t *c, net_t **out);
 /* Log "listening on ..." for every bound address, one line each. */
 void net_log_addrs(const net_t *n);
 
-/* Watch SIGHUP, SIGTERM and SIGINT, then start the workers serving zs.
- * net takes over the caller's reference (also when this fails). */
-int net_start(net_t *n, srvd_zoneset_t *zs, net_reload_fn reload, void *ctx);
+/* Take over conf (also when this fails) and load every zone of it (one that
+ * fails is logged and not served; *failed counts them, *zones counts those
+ * served), open the control socket if conf names one, watch SIGHUP, SIGTERM,
+ * SIGINT and the zone files, start the workers, and send NOTIFY for every
+ * zone that has a notify list. reload reads the config again on SIGHUP. */
+int net_start(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, size_t *zones,
+              unsigned *failed);
 
 /* Run the main loop until SIGTERM or SIGINT, then drain TCP (at most 2 s)
  * and stop the workers. Returns 0 after a clean stop. */
@@ -51,11 +57,5 @@ void net_free(net_t *n);
 /* The source of zone z: its allow-transfer list, or the server's when the
  * zone sets none. Borrowed pointers into c. */
 void net_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out);
-
-/* Load every zone of c. A zone that fails keeps its version from old (when
- * old serves it) or is left out. Every finding is logged with file:line, and
- * one summary line per zone. *failed counts the zones that failed. */
-int net_zones_load(const conf_t *c, const srvd_zoneset_t *old, srvd_zoneset_t **out,
-                   unsigned *failed);
 
 #endif

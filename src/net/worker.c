@@ -4,8 +4,9 @@
  * sockets) before its thread starts, so binding errors surface before the
  * daemon reports that it is up, and privileges can be dropped between bind
  * and the first query. From then on only the worker thread touches it,
- * except for two things the main thread may do: uv_async_send on `wake`
- * (to stop, or to hurry a reload's grace period) and read `epoch`.
+ * except for what the main thread may do: uv_async_send on `wake` (to
+ * stop, to hurry a reload's grace period, or to ask for a snapshot of the
+ * counters through snap_req), and read `epoch` and a published snapshot.
  *
  * The epoch is the quiescent point of our RCU: the uv_check callback runs
  * after every loop iteration's I/O callbacks, when the worker holds no zone
@@ -71,11 +72,24 @@ static void drain(worker_t *w)
 		uv_timer_start(&w->drain, on_drain_timeout, NET_DRAIN_MS, 0);
 }
 
-/* A wake-up either asks us to stop or only makes the loop iterate, so that
- * on_check bumps the epoch of an otherwise idle worker. */
+/* stats.c asked for our counters: a copy, then the sequence (release). */
+static void snapshot(worker_t *w)
+{
+	uint64_t want = atomic_load(&w->snap_req);
+	if (want == atomic_load_explicit(&w->snap_seq, memory_order_relaxed))
+		return;
+	srvd_responder_stats(w->resp, &w->snap);
+	w->snap_conns = w->n_conns;
+	atomic_store_explicit(&w->snap_seq, want, memory_order_release);
+}
+
+/* A wake-up asks us to stop, or for a snapshot of our counters, or only
+ * makes the loop iterate so that on_check bumps the epoch of an otherwise
+ * idle worker. */
 static void on_wake(uv_async_t *h)
 {
 	worker_t *w = h->data;
+	snapshot(w);
 	if (atomic_load(&w->net->stopping) && !w->draining)
 		drain(w);
 }
@@ -125,6 +139,8 @@ int net_worker_new(struct net *n, unsigned id, worker_t **out)
 	w->idle_ms = n->idle_ms;
 	w->max_conns = n->max_conns;
 	atomic_init(&w->epoch, 0);
+	atomic_init(&w->snap_req, 0);
+	atomic_init(&w->snap_seq, 0);
 	link_init(&w->conns);
 	link_init(&w->ready);
 	int rc = uv_loop_init(&w->loop);

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #include "net/net.h"
@@ -128,6 +129,11 @@ struct worker {
 	uint8_t *tx; /* one framed TCP response */
 	net_batch_t *batch;
 	net_counters_t stats;
+	/* stats.c: the main thread asks for a snapshot of the responder's
+	 * counters (snap_req), the worker writes it and publishes snap_seq */
+	atomic_uint_fast64_t snap_req, snap_seq;
+	srvd_stats_t snap;
+	size_t snap_conns;
 	_Alignas(64) atomic_uint_fast64_t epoch;
 };
 
@@ -145,14 +151,17 @@ struct net {
 	bool loop_ok;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t grace;
-	uv_work_t work;
-	net_reload_fn reload;
-	void *reload_ctx;
-	srvd_zoneset_t *next, *retired;
-	int next_rc;
+	srvd_zoneset_t *retired;
 	uint64_t *snap;
-	bool started, reloading, reload_again, stopped;
+	bool started, stopped;
 	atomic_bool stopping;
+	time_t started_at;
+	/* the main thread's services (daemon.h) */
+	struct net_reload *rl;
+	struct net_watch *watch;
+	struct net_notify *notify;
+	struct net_stats_state *stats;
+	struct net_control *ctl;
 };
 
 /* The zone set to answer from; load once per batch and drop it before the

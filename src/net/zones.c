@@ -1,20 +1,20 @@
-/* Building the zone set the daemon serves, at start-up and on reload.
+/* The zone table and the reload job that turns one table into the next
+ * (see zones.h): where the zone sources come from (the config, a zones-dir
+ * scan, or the table itself), the decision per zone (keep, update settings,
+ * load), and the zone set to publish. Loading one zone is zload.c.
  *
- * Each zone loads on its own so that one bad file costs only that zone: on
- * reload a zone that fails keeps the version being served (the same
- * srvd_zone_t, referenced again), and at start-up it is left out. Either way
- * every finding is logged with file:line, and one summary line per zone
- * says what is being served. This file does no I/O besides the loader's and
- * never touches libuv, so it runs on any thread.
+ * No libuv: a job runs on a thread-pool thread, or on the main thread at
+ * start-up.
  */
+#include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "common/log.h"
 #include "net/net.h"
+#include "net/zones.h"
 
 void net_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out)
 {
@@ -30,107 +30,530 @@ void net_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out)
 	}
 }
 
-static void log_diag(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
-                     unsigned line, const char *msg)
-{
-	(void)ctx;
-	log_level_t lvl = level == SRVD_DIAG_ERROR ? LOG_LVL_ERROR : LOG_LVL_WARNING;
-	const char *what = level == SRVD_DIAG_ERROR ? "error" : "warning";
-	if (file && line)
-		log_msg(lvl, "%s:%u: %s: zone %s: %s", file, line, what, zone, msg);
-	else if (file)
-		log_msg(lvl, "%s: %s: zone %s: %s", file, what, zone, msg);
-	else
-		log_msg(lvl, "zone %s: %s: %s", zone, what, msg);
-}
+/* ---- sources ------------------------------------------------------------- */
 
-/* Names compare without case and without a trailing dot. */
-static int same_name(const char *a, const char *b)
+/* Lower case without the trailing dot ("." stays "."). */
+static char *make_key(const char *name)
 {
-	size_t la = strlen(a), lb = strlen(b);
-	if (la > 1 && a[la - 1] == '.')
-		la--;
-	if (lb > 1 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && strncasecmp(a, b, la) == 0;
-}
-
-static srvd_zone_t *find_old(const srvd_zoneset_t *old, const char *name)
-{
-	size_t n = srvd_zoneset_count(old);
-	for (size_t i = 0; i < n; i++) {
-		srvd_zone_t *z = srvd_zoneset_at(old, i);
-		srvd_zone_info_t info;
-		if (srvd_zone_info(z, &info) == 0 && same_name(info.origin, name))
-			return z;
-	}
-	return NULL;
-}
-
-static double elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* Load one zone into *out, or fall back to the old version. Returns 0 when
- * the new version loaded. *out stays NULL when there is nothing to serve. */
-static int load_one(const conf_t *c, const conf_zone_t *cz, const srvd_zoneset_t *old,
-                    srvd_zone_t **out)
-{
-	srvd_zone_src_t src;
-	net_zone_src(c, cz, &src);
-	srvd_diag_t diag = {.fn = log_diag};
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	srvd_zone_t *z = NULL;
-	int rc = srvd_zone_load(&src, &z, &diag);
-	srvd_zone_info_t info;
-	if (rc == 0 && srvd_zone_info(z, &info) == 0) {
-		log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms",
-		         info.origin, info.serial, info.records, diag.warnings, elapsed_ms(&t0));
-		*out = z;
-		return 0;
-	}
-	srvd_zone_t *prev = old ? find_old(old, cz->name) : NULL;
-	if (prev && srvd_zone_info(prev, &info) == 0) {
-		log_err("zone %s: not loaded from %s (%u errors: %s), still serving serial %u",
-		        cz->name, cz->file, diag.errors, srvd_strerror(rc), info.serial);
-		srvd_zone_ref(prev);
-		*out = prev;
-	} else {
-		log_err("zone %s: not loaded from %s (%u errors: %s), not served", cz->name,
-		        cz->file, diag.errors, srvd_strerror(rc));
-	}
-	return rc ? rc : SRVD_EZONE;
-}
-
-int net_zones_load(const conf_t *c, const srvd_zoneset_t *old, srvd_zoneset_t **out,
-                   unsigned *failed)
-{
-	srvd_zone_t **zones = calloc(c->n_zones + 1, sizeof(*zones));
-	if (!zones)
-		return SRVD_ENOMEM;
-	size_t n = 0;
-	unsigned bad = 0;
-	for (size_t i = 0; i < c->n_zones; i++) {
-		srvd_zone_t *z = NULL;
-		if (load_one(c, &c->zones[i], old, &z))
-			bad++;
-		if (z)
-			zones[n++] = z;
-	}
-	srvd_zoneset_t *zs = NULL;
-	int rc = srvd_zoneset_new(zones, n, &zs);
+	size_t n = strlen(name);
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	char *k = malloc(n + 1);
+	if (!k)
+		return NULL;
 	for (size_t i = 0; i < n; i++)
-		srvd_zone_unref(zones[i]);
-	free(zones);
-	if (rc) {
-		log_err("zone set: %s", srvd_strerror(rc));
-		return rc;
+		k[i] = (char)tolower((unsigned char)name[i]);
+	k[n] = 0;
+	return k;
+}
+
+static void *memdup(const void *p, size_t n)
+{
+	void *q = n ? malloc(n) : NULL;
+	if (q)
+		memcpy(q, p, n);
+	return q;
+}
+
+static void zsrc_deinit(net_zsrc_t *s)
+{
+	free(s->key);
+	free(s->name);
+	free(s->file);
+	free(s->snapshot);
+	free(s->acl);
+	free(s->notify);
+	memset(s, 0, sizeof(*s));
+}
+
+static int zsrc_fill(net_zsrc_t *out, const char *name, const char *file, const srvd_prefix_t *acl,
+                     size_t n_acl, const conf_addr_t *notify, size_t n_notify)
+{
+	out->key = make_key(name);
+	out->name = strdup(name);
+	out->file = strdup(file);
+	out->acl = memdup(acl, n_acl * sizeof(*acl));
+	out->n_acl = n_acl;
+	out->notify = memdup(notify, n_notify * sizeof(*notify));
+	out->n_notify = n_notify;
+	if (!out->key || !out->name || !out->file || (n_acl && !out->acl) ||
+	    (n_notify && !out->notify)) {
+		zsrc_deinit(out);
+		return SRVD_ENOMEM;
 	}
-	*out = zs;
-	*failed = bad;
 	return 0;
+}
+
+/* snapshot-dir/ORIGIN.snap (docs/srvd.conf.5.md), the root zone as root.snap */
+static int set_snapshot(net_zsrc_t *out, const char *dir)
+{
+	if (!dir)
+		return 0;
+	const char *name = strcmp(out->key, ".") == 0 ? "root" : out->key;
+	size_t n = strlen(dir) + strlen(name) + 7;
+	out->snapshot = malloc(n);
+	if (!out->snapshot) {
+		zsrc_deinit(out);
+		return SRVD_ENOMEM;
+	}
+	snprintf(out->snapshot, n, "%s/%s.snap", dir, name);
+	return 0;
+}
+
+static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, net_zsrc_t *out)
+{
+	srvd_zone_src_t s;
+	net_zone_src(c, z, &s);
+	out->from_dir = z->line == 0;
+	int rc = zsrc_fill(out, z->name, z->file, s.allow_transfer, s.n_allow_transfer, z->notify,
+	                   z->n_notify);
+	return rc ? rc : set_snapshot(out, c->snapshot_dir);
+}
+
+static int zsrc_copy(const net_zsrc_t *a, net_zsrc_t *out)
+{
+	out->from_dir = a->from_dir;
+	int rc = zsrc_fill(out, a->name, a->file, a->acl, a->n_acl, a->notify, a->n_notify);
+	if (rc == 0 && a->snapshot && !(out->snapshot = strdup(a->snapshot))) {
+		zsrc_deinit(out);
+		rc = SRVD_ENOMEM;
+	}
+	return rc;
+}
+
+typedef struct srcs {
+	net_zsrc_t *v;
+	size_t n, cap;
+} srcs_t;
+
+static net_zsrc_t *srcs_push(srcs_t *s)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		net_zsrc_t *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		s->v = v;
+		s->cap = cap;
+	}
+	net_zsrc_t *z = &s->v[s->n++];
+	memset(z, 0, sizeof(*z));
+	return z;
+}
+
+static void srcs_free(srcs_t *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		zsrc_deinit(&s->v[i]);
+	free(s->v);
+}
+
+static int cmp_src(const void *a, const void *b)
+{
+	return strcmp(((const net_zsrc_t *)a)->key, ((const net_zsrc_t *)b)->key);
+}
+
+/* Sorted by key; conf refuses duplicates, so dropping one is only a guard. */
+static void sort_unique(srcs_t *s)
+{
+	qsort(s->v, s->n, sizeof(*s->v), cmp_src);
+	size_t k = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (k && strcmp(s->v[i].key, s->v[k - 1].key) == 0)
+			zsrc_deinit(&s->v[i]);
+		else
+			s->v[k++] = s->v[i];
+	}
+	s->n = k;
+}
+
+/* Pushed zones are zeroed, so a failed fill leaves nothing to free but the
+ * slot, which srcs_free handles. */
+static int srcs_conf(srcs_t *s, const conf_t *c, bool explicit_only)
+{
+	for (size_t i = 0; i < c->n_zones; i++) {
+		if (explicit_only && c->zones[i].line == 0)
+			continue;
+		net_zsrc_t *z = srcs_push(s);
+		if (!z || zsrc_from_conf(c, &c->zones[i], z))
+			return SRVD_ENOMEM;
+	}
+	return 0;
+}
+
+static int srcs_table(srcs_t *s, const net_ztab_t *t, bool dir_only)
+{
+	for (size_t i = 0; t && i < t->n; i++) {
+		if (dir_only && !t->v[i]->src.from_dir)
+			continue;
+		net_zsrc_t *z = srcs_push(s);
+		if (!z || zsrc_copy(&t->v[i]->src, z))
+			return SRVD_ENOMEM;
+	}
+	return 0;
+}
+
+/* The zones of zones-dir now, after the explicit ones already in s. A file
+ * whose zone is also configured explicitly is left out (conf_load refuses
+ * that; here the config is not being read again, so it is logged). */
+static int srcs_scan_dir(srcs_t *s, const conf_t *c)
+{
+	conf_t *tmp = calloc(1, sizeof(*tmp));
+	char err[512] = "";
+	int rc = SRVD_ENOMEM;
+	if (tmp && c->n_allow_transfer) {
+		tmp->allow_transfer =
+		    memdup(c->allow_transfer, c->n_allow_transfer * sizeof(srvd_prefix_t));
+		tmp->n_allow_transfer = tmp->allow_transfer ? c->n_allow_transfer : 0;
+	}
+	if (tmp)
+		rc = conf_scan_zones_dir(tmp, c->zones_dir, err, sizeof(err));
+	if (rc)
+		log_err("zones-dir: %s", err[0] ? err : srvd_strerror(rc));
+	size_t n_explicit = s->n;
+	qsort(s->v, n_explicit, sizeof(*s->v), cmp_src);
+	for (size_t i = 0; rc == 0 && tmp && i < tmp->n_zones; i++) {
+		const conf_zone_t *cz = &tmp->zones[i];
+		net_zsrc_t key = {.key = make_key(cz->name)};
+		if (key.key && bsearch(&key, s->v, n_explicit, sizeof(*s->v), cmp_src)) {
+			log_err("zones-dir: %s: zone %s is configured already: file ignored",
+			        cz->file, cz->name);
+			free(key.key);
+			continue;
+		}
+		free(key.key);
+		net_zsrc_t *z = srcs_push(s);
+		if (!z || zsrc_from_conf(tmp, cz, z) || set_snapshot(z, c->snapshot_dir))
+			rc = SRVD_ENOMEM;
+	}
+	conf_free(tmp);
+	return rc;
+}
+
+static int gather(const net_job_t *j, const conf_t *c, srcs_t *s)
+{
+	if (j->flags & (NET_JOB_INIT | NET_JOB_CONF))
+		return srcs_conf(s, c, false);
+	if (!(j->flags & NET_JOB_SCAN) || !c->zones_dir)
+		return srcs_table(s, j->cur, false);
+	int rc = srcs_conf(s, c, true);
+	if (rc == 0 && srcs_scan_dir(s, c) != 0) {
+		/* keep the zones-dir zones we have */
+		for (size_t i = s->n; i-- > 0;)
+			if (s->v[i].from_dir) {
+				zsrc_deinit(&s->v[i]);
+				s->v[i] = s->v[--s->n];
+			}
+		rc = srcs_table(s, j->cur, true);
+	}
+	return rc;
+}
+
+/* ---- the table --------------------------------------------------------- */
+
+static int cmp_key_zone(const void *key, const void *elem)
+{
+	return strcmp(key, (*(net_zone_t *const *)elem)->src.key);
+}
+
+static net_zone_t *find_key(const net_ztab_t *t, const char *key)
+{
+	if (!t || !t->n)
+		return NULL;
+	net_zone_t **p = bsearch(key, t->v, t->n, sizeof(*t->v), cmp_key_zone);
+	return p ? *p : NULL;
+}
+
+net_zone_t *net_ztab_find(const net_ztab_t *t, const char *name)
+{
+	char *key = make_key(name);
+	net_zone_t *z = key ? find_key(t, key) : NULL;
+	free(key);
+	return z;
+}
+
+void net_zone_free(net_zone_t *z)
+{
+	if (!z)
+		return;
+	zsrc_deinit(&z->src);
+	srvd_zone_unref(z->ver);
+	net_fp_free(z->fps, z->n_fps);
+	free(z->error);
+	free(z);
+}
+
+void net_ztab_deinit(net_ztab_t *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		net_zone_free(t->v[i]);
+	free(t->v);
+	t->v = NULL;
+	t->n = 0;
+}
+
+size_t net_ztab_memory(const net_ztab_t *t)
+{
+	size_t sum = 0;
+	srvd_zone_info_t info;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i]->ver && srvd_zone_info(t->v[i]->ver, &info) == 0)
+			sum += info.memory;
+	return sum;
+}
+
+/* ---- one zone ----------------------------------------------------------- */
+
+static bool same_file_acl(const net_zsrc_t *a, const net_zsrc_t *b)
+{
+	return strcmp(a->file, b->file) == 0 && a->n_acl == b->n_acl &&
+	       (!a->n_acl || memcmp(a->acl, b->acl, a->n_acl * sizeof(*a->acl)) == 0);
+}
+
+static bool same_addr(const conf_addr_t *a, const conf_addr_t *b)
+{
+	return a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static bool same_settings(const net_zsrc_t *a, const net_zsrc_t *b)
+{
+	if (strcmp(a->name, b->name) != 0 || a->from_dir != b->from_dir ||
+	    a->n_notify != b->n_notify || !a->snapshot != !b->snapshot ||
+	    (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0))
+		return false;
+	for (size_t i = 0; i < a->n_notify; i++)
+		if (!same_addr(&a->notify[i], &b->notify[i]))
+			return false;
+	return true;
+}
+
+static bool forced(const net_job_t *j, const char *key)
+{
+	for (size_t i = 0; i < j->n_force; i++) {
+		char *k = make_key(j->force[i]);
+		bool hit = k && strcmp(k, key) == 0;
+		free(k);
+		if (hit)
+			return true;
+	}
+	return false;
+}
+
+/* Fingerprints of the files as they are now: those of old's last load, or
+ * the master file alone when there is nothing to go by. */
+static int fresh_fps(const net_zone_t *old, const net_zsrc_t *src, net_fp_t **out, size_t *n_out)
+{
+	bool by_old = old && old->n_fps && strcmp(old->src.file, src->file) == 0;
+	size_t n = by_old ? old->n_fps : 1;
+	net_fp_t *v = calloc(n, sizeof(*v));
+	if (!v)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const net_fp_t *o = by_old ? &old->fps[i] : NULL;
+		if (net_fp_take(o ? o->path : src->file, o, &v[i])) {
+			net_fp_free(v, i);
+			return SRVD_ENOMEM;
+		}
+	}
+	*out = v;
+	*n_out = n;
+	return 0;
+}
+
+static bool fps_changed(const net_zone_t *old, const net_fp_t *now, size_t n)
+{
+	if (old->n_fps != n)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (!net_fp_same(&old->fps[i], &now[i]))
+			return true;
+	return false;
+}
+
+/* Same content, new stat(): remember it, so the next check need not hash. */
+static void refresh_stat(net_zone_t *old, const net_fp_t *now, size_t n)
+{
+	for (size_t i = 0; i < n && i < old->n_fps; i++) {
+		char *path = old->fps[i].path;
+		old->fps[i] = now[i];
+		old->fps[i].path = path;
+	}
+}
+
+static net_zone_t *clone_zone(const net_zone_t *old, net_zsrc_t *src)
+{
+	net_zone_t *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->fps = calloc(old->n_fps ? old->n_fps : 1, sizeof(*e->fps));
+	e->error = old->error ? strdup(old->error) : NULL;
+	bool ok = e->fps && (!old->error || e->error);
+	for (size_t i = 0; ok && i < old->n_fps; i++) {
+		e->fps[i] = old->fps[i];
+		ok = (e->fps[i].path = strdup(old->fps[i].path)) != NULL;
+		e->n_fps = ok ? i + 1 : i;
+	}
+	e->ver = old->ver;
+	srvd_zone_ref(e->ver);
+	e->loaded_at = old->loaded_at;
+	if (!ok) {
+		net_zone_free(e);
+		return NULL;
+	}
+	e->src = *src;
+	memset(src, 0, sizeof(*src));
+	return e;
+}
+
+static void add_result(net_job_t *j, net_zone_t *e, net_outcome_t out, const net_zone_t *old)
+{
+	size_t i = j->next.n++;
+	j->next.v[i] = e;
+	j->outcome[i] = (uint8_t)out;
+	j->prev[i] = old;
+	if (out == NET_ZONE_LOADED)
+		j->loaded++;
+	else if (out == NET_ZONE_FAILED)
+		j->failed++;
+}
+
+static void step(net_job_t *j, net_zsrc_t *src, unsigned mark)
+{
+	net_zone_t *old = find_key(j->cur, src->key);
+	if (old)
+		old->mark = mark;
+	bool load = !old || !same_file_acl(&old->src, src) || forced(j, src->key);
+	bool changed = !old;
+	net_fp_t *pre = NULL;
+	size_t n_pre = 0;
+	if (load || (j->flags & NET_JOB_CHECK)) {
+		int rc = fresh_fps(old, src, &pre, &n_pre);
+		changed = changed || rc != 0 || fps_changed(old, pre, n_pre);
+		load = load || changed;
+	}
+	net_zone_t *e = NULL;
+	net_outcome_t out = NET_ZONE_KEPT;
+	if (load) {
+		e = net_zone_load(src, old, pre, n_pre, changed);
+		out = e && !e->error ? NET_ZONE_LOADED : NET_ZONE_FAILED;
+	} else {
+		if (pre)
+			refresh_stat(old, pre, n_pre);
+		if (!same_settings(&old->src, src))
+			e = clone_zone(old, src);
+		out = e ? NET_ZONE_UPDATED : NET_ZONE_KEPT;
+	}
+	zsrc_deinit(src);
+	net_fp_free(pre, n_pre);
+	if (!e && old) { /* unchanged, or out of memory: keep what we have */
+		e = old;
+		out = out == NET_ZONE_FAILED ? NET_ZONE_KEPT : out;
+	}
+	if (e)
+		add_result(j, e, e == old ? NET_ZONE_KEPT : out, old);
+}
+
+/* ---- the job ------------------------------------------------------------- */
+
+static int collect_removed(net_job_t *j, unsigned mark)
+{
+	size_t n = j->cur ? j->cur->n : 0;
+	j->removed = calloc(n ? n : 1, sizeof(*j->removed));
+	if (!j->removed)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (j->cur->v[i]->mark != mark)
+			j->removed[j->n_removed++] = j->cur->v[i];
+	return 0;
+}
+
+static bool versions_changed(const net_job_t *j)
+{
+	if (j->flags & NET_JOB_INIT)
+		return true;
+	for (size_t i = 0; i < j->next.n; i++)
+		if (j->next.v[i]->ver != (j->prev[i] ? j->prev[i]->ver : NULL))
+			return true;
+	for (size_t i = 0; i < j->n_removed; i++)
+		if (j->removed[i]->ver)
+			return true;
+	return false;
+}
+
+static void build_set(net_job_t *j)
+{
+	srvd_zone_t **v = calloc(j->next.n + 1, sizeof(*v));
+	size_t n = 0;
+	for (size_t i = 0; v && i < j->next.n; i++)
+		if (j->next.v[i]->ver)
+			v[n++] = j->next.v[i]->ver;
+	int rc = v ? srvd_zoneset_new(v, n, &j->zs) : SRVD_ENOMEM;
+	free(v);
+	if (rc)
+		log_err("zone set: %s: the zones served stay as they were", srvd_strerror(rc));
+}
+
+static int alloc_results(net_job_t *j, size_t n)
+{
+	j->next.v = calloc(n ? n : 1, sizeof(*j->next.v));
+	j->outcome = calloc(n ? n : 1, sizeof(*j->outcome));
+	j->prev = calloc(n ? n : 1, sizeof(*j->prev));
+	return j->next.v && j->outcome && j->prev ? 0 : SRVD_ENOMEM;
+}
+
+static void fail_job(net_job_t *j, int rc)
+{
+	j->rc = rc;
+	snprintf(j->conf_err, sizeof(j->conf_err), "reload: %s", srvd_strerror(rc));
+	log_err("%s", j->conf_err);
+	conf_free(j->conf_new);
+	j->conf_new = NULL;
+}
+
+void net_job_run(net_job_t *j)
+{
+	static atomic_uint marks;
+	unsigned mark = atomic_fetch_add(&marks, 1) + 1;
+	const conf_t *c = j->conf;
+	if (j->flags & NET_JOB_CONF) {
+		j->rc = j->conf_fn(j->conf_ctx, &j->conf_new, j->conf_err, sizeof(j->conf_err));
+		if (j->rc)
+			return;
+		c = j->conf_new;
+	}
+	srcs_t s = {0};
+	int rc = gather(j, c, &s);
+	if (rc == 0)
+		rc = alloc_results(j, s.n);
+	if (rc == 0)
+		sort_unique(&s);
+	for (size_t i = 0; rc == 0 && i < s.n; i++)
+		step(j, &s.v[i], mark);
+	srcs_free(&s);
+	if (rc == 0)
+		rc = collect_removed(j, mark);
+	if (rc) {
+		fail_job(j, rc);
+		return;
+	}
+	if (versions_changed(j))
+		build_set(j);
+}
+
+void net_job_deinit(net_job_t *j)
+{
+	/* entries of next that are not cur's, i.e. not taken by the caller */
+	for (size_t i = 0; j->next.v && i < j->next.n; i++)
+		if (j->outcome[i] != NET_ZONE_KEPT)
+			net_zone_free(j->next.v[i]);
+	free(j->next.v);
+	free(j->outcome);
+	free(j->prev);
+	free(j->removed);
+	for (size_t i = 0; i < j->n_force; i++)
+		free(j->force[i]);
+	free(j->force);
+	conf_free(j->conf_new);
+	srvd_zoneset_unref(j->zs);
+	memset(j, 0, sizeof(*j));
 }

@@ -9,11 +9,14 @@ zone copies and log, and is stopped by PID with SIGTERM at teardown, where
 the test also asserts that it exited 0.
 """
 
+import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,6 +42,13 @@ def srvd_bin() -> Path:
 
 def bundled_zone() -> Path:
     return SOURCE_DIR / "zones" / "example.com.zone"
+
+
+def srvdctl_bin() -> Path:
+    """srvdctl from the same build as srvd (SRVDCTL_BIN overrides)."""
+    p = Path(os.environ.get("SRVDCTL_BIN") or srvd_bin().parent / "srvdctl")
+    assert p.is_file() and os.access(p, os.X_OK), f"srvdctl not found at {p}"
+    return p
 
 
 # ---- ports ---------------------------------------------------------------
@@ -134,7 +144,7 @@ class Srvd:
     """One srvd process with its own config in workdir."""
 
     def __init__(self, workdir: Path, zones, port=None, v6=True, allow_transfer=None,
-                 server_extra=None, cwd=None):
+                 server_extra=None, cwd=None, zones_dir=None, control=False):
         self.workdir = workdir
         self.cwd = cwd or workdir
         self.zones = zones  # [(name, path, allow_transfer list or None)]
@@ -142,6 +152,13 @@ class Srvd:
         self.port = port
         self.server_extra = server_extra or {}
         self.default_allow_transfer = allow_transfer
+        self.zones_dir = zones_dir
+        # a short path: sun_path holds 108 bytes, pytest's tmp paths are long
+        self.control = None
+        if isinstance(control, Path):
+            self.control = control  # its folder is removed at stop
+        elif control:
+            self.control = Path(tempfile.mkdtemp(prefix="srvdctl.")) / "ctl.sock"
         self.proc = None
         self.log_path = workdir / "srvd.log"
         self.conf_path = workdir / "srvd.yaml"
@@ -161,12 +178,19 @@ class Srvd:
             lines.append("  allow-transfer: [" + ", ".join(self.default_allow_transfer) + "]")
         for k, v in self.server_extra.items():
             lines.append(f"  {k}: {v}")
+        if self.control:
+            lines.append(f"  control: {yaml_str(self.control)}")
+        if self.zones_dir:
+            lines.append(f"zones-dir: {yaml_str(self.zones_dir)}")
         lines.append("zones:")
-        for name, path, acl in self.zones:
+        for zone in self.zones:
+            name, path, acl = zone[:3]
             lines.append(f"  - name: {yaml_str(name)}")
             lines.append(f"    file: {yaml_str(path)}")
             if acl is not None:
                 lines.append("    allow-transfer: [" + ", ".join(acl) + "]")
+            if len(zone) > 3 and zone[3]:
+                lines.append("    notify: [" + ", ".join(yaml_str(a) for a in zone[3]) + "]")
         self.conf_path.write_text("\n".join(lines) + "\n")
 
     # process
@@ -222,6 +246,7 @@ class Srvd:
                             + self.log())
         if self._log:
             self._log.close()
+        self._remove_control_dir()
         return self.proc.returncode
 
     def kill(self):
@@ -229,10 +254,28 @@ class Srvd:
         if self.proc is not None and self.proc.poll() is None:
             os.kill(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=STOP_TIMEOUT)
+        self._remove_control_dir()
+
+    def _remove_control_dir(self):
+        if self.control:
+            shutil.rmtree(self.control.parent, ignore_errors=True)
 
     # queries
     def q(self, qname, qtype="A", tcp=False, addr="127.0.0.1", **kw):
         return query(addr, self.port, qname, qtype, tcp=tcp, **kw)
+
+    # control
+    def ctl(self, *args, json_out=False, timeout=20):
+        """Run srvdctl against this server: (exit status, stdout, stderr), or
+        with json_out the parsed JSON reply in place of stdout."""
+        assert self.control, "started without control=True"
+        cmd = [str(srvdctl_bin()), "-s", str(self.control)]
+        if json_out:
+            cmd.append("--json")
+        p = subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True,
+                           timeout=timeout)
+        out = json.loads(p.stdout) if json_out and p.stdout.strip() else p.stdout
+        return p.returncode, out, p.stderr
 
 
 def rrsets(section, rdtype=None):

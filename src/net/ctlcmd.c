@@ -1,0 +1,231 @@
+/* The control commands' replies: what `srvdctl status`, `zone-status`,
+ * `stats` and `reload` show, built with the ctl_reply_* cursor from the
+ * zone table, the worker counters and a reload job's results. The keys are
+ * those src/ctl/ctl.h lists; a few more (rss_bytes, action, served) are
+ * extras that clients ignore when they don't know them.
+ *
+ * Main loop only: the table is read while a reload job may be reading it
+ * too, never while one is swapping it.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/ctlcmd.h"
+#include "xfr/xfr.h"
+
+/* A zone name as the replies write it: with the trailing dot, as srvd_zone_info
+ * gives the origin of a zone that is served. */
+static const char *fqdn(const char *name, char *buf, size_t cap)
+{
+	size_t n = strlen(name);
+	snprintf(buf, cap, "%s%s", name, n && name[n - 1] == '.' ? "" : ".");
+	return buf;
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+static uint64_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, rss = 0;
+	if (!f)
+		return 0;
+	int got = fscanf(f, "%lu %lu", &size, &rss);
+	fclose(f);
+	return got == 2 ? (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
+}
+
+int net_ctl_status(const net_t *n, ctl_reply_t *r)
+{
+	const net_ztab_t *t = net_reload_table(n);
+	size_t failed = 0;
+	for (size_t i = 0; i < t->n; i++)
+		failed += t->v[i]->error != NULL;
+	ctl_reply_set_str(r, "version", SRVD_VERSION_STRING);
+	ctl_reply_set_u64(r, "pid", (uint64_t)getpid());
+	ctl_reply_set_u64(r, "uptime", (uint64_t)(time(NULL) - n->started_at));
+	ctl_reply_set_u64(r, "workers", n->n_workers);
+	ctl_reply_set_u64(r, "zones", t->n);
+	ctl_reply_set_u64(r, "zones_failed", failed);
+	ctl_reply_set_u64(r, "memory", net_ztab_memory(t));
+	return ctl_reply_set_u64(r, "rss_bytes", rss_bytes());
+}
+
+/* ---- zone-status --------------------------------------------------------------- */
+
+static void zone_entry(const net_t *n, ctl_reply_t *r, const net_zone_t *z)
+{
+	srvd_zone_info_t info;
+	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
+	char name[300];
+	ctl_reply_begin_map(r, NULL);
+	ctl_reply_set_str(r, "name", served ? info.origin : fqdn(z->src.name, name, sizeof(name)));
+	if (served)
+		ctl_reply_set_u64(r, "serial", info.serial);
+	ctl_reply_begin_array(r, "files");
+	for (size_t i = 0; i < z->n_fps; i++)
+		ctl_reply_set_str(r, NULL, z->fps[i].path);
+	if (!z->n_fps)
+		ctl_reply_set_str(r, NULL, z->src.file);
+	ctl_reply_end(r);
+	ctl_reply_set_u64(r, "loaded", served ? (uint64_t)z->loaded_at : 0);
+	ctl_reply_set_u64(r, "records", served ? info.records : 0);
+	ctl_reply_set_bool(r, "served", served);
+	if (served)
+		ctl_reply_set_u64(r, "memory_bytes", info.memory);
+	if (z->error)
+		ctl_reply_set_str(r, "error", z->error);
+	ctl_reply_end(r);
+}
+
+static int unknown_zone(ctl_reply_t *r, const char *zone)
+{
+	char msg[CTL_MAX_ZONE + 32];
+	snprintf(msg, sizeof(msg), "unknown zone '%s'", zone);
+	return ctl_reply_fail(r, msg);
+}
+
+int net_ctl_zone_status(const net_t *n, const char *zone, ctl_reply_t *r)
+{
+	const net_ztab_t *t = net_reload_table(n);
+	const net_zone_t *one = zone[0] ? net_ztab_find(t, zone) : NULL;
+	if (zone[0] && !one)
+		return unknown_zone(r, zone);
+	ctl_reply_begin_array(r, "zones");
+	for (size_t i = 0; i < t->n; i++)
+		if (!one || t->v[i] == one)
+			zone_entry(n, r, t->v[i]);
+	return ctl_reply_end(r);
+}
+
+/* ---- stats ------------------------------------------------------------------------ */
+
+static const char *qtype_name(unsigned t, char *buf, size_t cap)
+{
+	static const char *const names[SRVD_STAT_QTYPES] = {
+	    [1] = "A",      [2] = "NS",          [5] = "CNAME",    [6] = "SOA",
+	    [12] = "PTR",   [13] = "HINFO",      [15] = "MX",      [16] = "TXT",
+	    [17] = "RP",    [18] = "AFSDB",      [24] = "SIG",     [25] = "KEY",
+	    [28] = "AAAA",  [29] = "LOC",        [33] = "SRV",     [35] = "NAPTR",
+	    [36] = "KX",    [37] = "CERT",       [39] = "DNAME",   [41] = "OPT",
+	    [42] = "APL",   [43] = "DS",         [44] = "SSHFP",   [45] = "IPSECKEY",
+	    [46] = "RRSIG", [47] = "NSEC",       [48] = "DNSKEY",  [49] = "DHCID",
+	    [50] = "NSEC3", [51] = "NSEC3PARAM", [52] = "TLSA",    [53] = "SMIMEA",
+	    [55] = "HIP",   [59] = "CDS",        [60] = "CDNSKEY", [61] = "OPENPGPKEY",
+	    [62] = "CSYNC"};
+	if (t == SRVD_STAT_QTYPES - 1)
+		return "other";
+	if (names[t])
+		return names[t];
+	snprintf(buf, cap, "TYPE%u", t);
+	return buf;
+}
+
+static void stats_maps(ctl_reply_t *r, const srvd_stats_t *s)
+{
+	char buf[16];
+	ctl_reply_begin_map(r, "queries");
+	ctl_reply_set_u64(r, "udp", s->queries[SRVD_UDP]);
+	ctl_reply_set_u64(r, "tcp", s->queries[SRVD_TCP]);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "qtype");
+	for (unsigned i = 0; i < SRVD_STAT_QTYPES; i++)
+		if (s->qtype[i])
+			ctl_reply_set_u64(r, qtype_name(i, buf, sizeof(buf)), s->qtype[i]);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "rcode");
+	for (unsigned i = 0; i < 16; i++)
+		if (s->rcode[i] || i == 0)
+			ctl_reply_set_u64(r, xfr_rcode_name(i), s->rcode[i]);
+	ctl_reply_end(r);
+}
+
+int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
+{
+	uint64_t ok, failed;
+	net_reload_counts(n, &ok, &failed);
+	stats_maps(r, &s->resp);
+	ctl_reply_set_u64(r, "truncated", s->resp.truncated);
+	ctl_reply_set_u64(r, "dropped", s->resp.dropped + s->udp_dropped);
+	ctl_reply_set_u64(r, "formerr", s->resp.formerr);
+	ctl_reply_set_u64(r, "transfers", s->resp.xfr);
+	ctl_reply_begin_map(r, "reloads");
+	ctl_reply_set_u64(r, "ok", ok);
+	ctl_reply_set_u64(r, "failed", failed);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "connections");
+	ctl_reply_set_u64(r, "accepted", s->tcp_accepted);
+	ctl_reply_set_u64(r, "open", s->tcp_open);
+	return ctl_reply_end(r);
+}
+
+/* ---- reload ------------------------------------------------------------------------- */
+
+static const char *action(net_outcome_t o, bool added)
+{
+	switch (o) {
+	case NET_ZONE_LOADED: return added ? "added" : "loaded";
+	case NET_ZONE_FAILED: return "failed";
+	case NET_ZONE_UPDATED: return "updated";
+	default: return "unchanged";
+	}
+}
+
+static void reload_entry(ctl_reply_t *r, const net_zone_t *z, const char *what)
+{
+	srvd_zone_info_t info;
+	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
+	char name[300];
+	ctl_reply_begin_map(r, NULL);
+	ctl_reply_set_str(r, "name", served ? info.origin : fqdn(z->src.name, name, sizeof(name)));
+	ctl_reply_set_bool(r, "ok", !z->error);
+	if (served)
+		ctl_reply_set_u64(r, "serial", info.serial);
+	ctl_reply_set_str(r, "action", what);
+	if (z->error)
+		ctl_reply_set_str(r, "error", z->error);
+	ctl_reply_end(r);
+}
+
+/* After the job's results are in the table: every zone (or the one asked
+ * for), what happened to it, and the zones that went away. */
+int net_ctl_reload(const net_t *n, const char *zone, const net_job_t *j, ctl_reply_t *r)
+{
+	if (!j)
+		return ctl_reply_fail(r, "the reload did not run (stopping)");
+	if (j->rc)
+		return ctl_reply_fail(r, j->conf_err[0] ? j->conf_err : srvd_strerror(j->rc));
+	const net_zone_t *one = zone[0] ? net_ztab_find(net_reload_table(n), zone) : NULL;
+	if (zone[0] && !one)
+		return unknown_zone(r, zone);
+	unsigned failed = 0;
+	ctl_reply_begin_array(r, "zones");
+	for (size_t i = 0; i < j->next.n; i++) {
+		const net_zone_t *z = j->next.v[i];
+		if (one && z != one)
+			continue;
+		failed += z->error != NULL;
+		reload_entry(r, z, action((net_outcome_t)j->outcome[i], !j->prev[i]));
+	}
+	for (size_t i = 0; !one && i < j->n_removed; i++) {
+		char name[300];
+		ctl_reply_begin_map(r, NULL);
+		ctl_reply_set_str(r, "name", fqdn(j->removed[i]->src.name, name, sizeof(name)));
+		ctl_reply_set_bool(r, "ok", true);
+		ctl_reply_set_str(r, "action", "removed");
+		ctl_reply_end(r);
+	}
+	int rc = ctl_reply_end(r);
+	if (one && one->error)
+		return ctl_reply_fail(r, one->error);
+	if (failed) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "%u zone%s failed to load", failed,
+		         failed > 1 ? "s" : "");
+		return ctl_reply_fail(r, msg);
+	}
+	return rc;
+}

@@ -1,0 +1,196 @@
+/* Loading one zone for a reload job: run the loader, log every finding with
+ * file:line, and make the table entry that results, which holds the new
+ * version, or (when the load failed) the previous version and the error.
+ *
+ * Runs on whatever thread runs the job; no libuv.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "net/zones.h"
+#include "xfr/xfr.h"
+
+enum { MAX_DIAG_FILES = 64 };
+
+/* What the diag callback keeps of a failed load. */
+typedef struct diag_ctx {
+	char first[400]; /* the first error, "file:line: message" */
+	char *files[MAX_DIAG_FILES];
+	size_t n_files;
+} diag_ctx_t;
+
+static void keep_file(diag_ctx_t *d, const char *file)
+{
+	for (size_t i = 0; i < d->n_files; i++)
+		if (strcmp(d->files[i], file) == 0)
+			return;
+	if (d->n_files < MAX_DIAG_FILES && (d->files[d->n_files] = strdup(file)))
+		d->n_files++;
+}
+
+static void on_diag(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
+                    unsigned line, const char *msg)
+{
+	diag_ctx_t *d = ctx;
+	bool err = level == SRVD_DIAG_ERROR;
+	log_level_t lvl = err ? LOG_LVL_ERROR : LOG_LVL_WARNING;
+	const char *what = err ? "error" : "warning";
+	char where[300] = "";
+	if (file && line)
+		snprintf(where, sizeof(where), "%s:%u: ", file, line);
+	else if (file)
+		snprintf(where, sizeof(where), "%s: ", file);
+	log_msg(lvl, "%s%s: zone %s: %s", where, what, zone, msg);
+	if (file)
+		keep_file(d, file);
+	if (err && !d->first[0])
+		snprintf(d->first, sizeof(d->first), "%s%s", where, msg);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static const net_fp_t *find_fp(const net_fp_t *v, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].path, path) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Fingerprint paths[] into e->fps, reusing those taken before the load. */
+static int take_fps(net_zone_t *e, const char *const *paths, size_t n, const net_fp_t *pre,
+                    size_t n_pre)
+{
+	e->fps = calloc(n ? n : 1, sizeof(*e->fps));
+	if (!e->fps)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const net_fp_t *p = find_fp(pre, n_pre, paths[i]);
+		int rc = 0;
+		if (p) {
+			e->fps[i] = *p;
+			e->fps[i].path = strdup(p->path);
+		} else {
+			rc = net_fp_take(paths[i], NULL, &e->fps[i]);
+		}
+		if (rc || !e->fps[i].path)
+			return SRVD_ENOMEM;
+		e->n_fps = i + 1;
+	}
+	return 0;
+}
+
+/* A failed load: the files we knew of, then those its findings named. */
+static int failed_fps(net_zone_t *e, const diag_ctx_t *d, const net_fp_t *pre, size_t n_pre)
+{
+	const char *paths[MAX_DIAG_FILES + 64];
+	size_t n = 0;
+	for (size_t i = 0; i < n_pre && n < 64; i++)
+		paths[n++] = pre[i].path;
+	for (size_t i = 0; i < d->n_files; i++)
+		if (!find_fp(pre, n_pre, d->files[i]))
+			paths[n++] = d->files[i];
+	return take_fps(e, paths, n, pre, n_pre);
+}
+
+static int loaded_fps(net_zone_t *e, const net_fp_t *pre, size_t n_pre)
+{
+	size_t n = srvd_zone_file_count(e->ver);
+	const char **paths = calloc(n ? n : 1, sizeof(*paths));
+	if (!paths)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		paths[i] = srvd_zone_file(e->ver, i);
+	int rc = take_fps(e, paths, n, pre, n_pre);
+	free(paths);
+	return rc;
+}
+
+static void log_loaded(const net_zone_t *e, const net_zone_t *old, bool changed, unsigned warnings,
+                       double ms)
+{
+	srvd_zone_info_t info;
+	srvd_zone_info(e->ver, &info);
+	log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms", info.origin,
+	         info.serial, info.records, warnings, ms);
+	if (!old || !old->ver)
+		return;
+	srvd_zone_info_t was;
+	srvd_zone_info(old->ver, &was);
+	if (was.serial == info.serial && changed)
+		log_warn("zone %s: the content changed but serial %u did not: secondaries won't "
+		         "notice",
+		         info.origin, info.serial);
+	else if (xfr_serial_lt(info.serial, was.serial))
+		log_warn("zone %s: serial went back from %u to %u: secondaries won't take it",
+		         info.origin, was.serial, info.serial);
+}
+
+static void log_failed(const net_zone_t *e, unsigned errors)
+{
+	srvd_zone_info_t info;
+	if (e->ver && srvd_zone_info(e->ver, &info) == 0)
+		log_err("zone %s: not loaded (%s, %u errors), still serving serial %u", e->src.name,
+		        e->error, errors, info.serial);
+	else
+		log_err("zone %s: not loaded (%s, %u errors), not served", e->src.name, e->error,
+		        errors);
+}
+
+static int set_error(net_zone_t *e, const diag_ctx_t *d, int rc)
+{
+	char buf[480];
+	snprintf(buf, sizeof(buf), "%s", d->first[0] ? d->first : srvd_strerror(rc));
+	e->error = strdup(buf);
+	return e->error ? 0 : SRVD_ENOMEM;
+}
+
+net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t *pre, size_t n_pre,
+                          bool changed)
+{
+	net_zone_t *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	diag_ctx_t d = {.first = ""};
+	srvd_diag_t diag = {.fn = on_diag, .ctx = &d};
+	srvd_zone_src_t zs = {.origin = src->name,
+	                      .path = src->file,
+	                      .allow_transfer = src->acl,
+	                      .n_allow_transfer = src->n_acl,
+	                      .snapshot = src->snapshot};
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = srvd_zone_load(&zs, &e->ver, &diag);
+	e->src = *src;
+	memset(src, 0, sizeof(*src));
+	int mem;
+	if (rc == 0) {
+		e->loaded_at = time(NULL);
+		mem = loaded_fps(e, pre, n_pre);
+		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
+	} else {
+		e->ver = old ? old->ver : NULL;
+		srvd_zone_ref(e->ver);
+		e->loaded_at = old ? old->loaded_at : 0;
+		mem = set_error(e, &d, rc);
+		if (!mem)
+			mem = failed_fps(e, &d, pre, n_pre);
+		log_failed(e, diag.errors);
+	}
+	for (size_t i = 0; i < d.n_files; i++)
+		free(d.files[i]);
+	if (mem) {
+		log_err("zone %s: out of memory", e->src.name);
+		net_zone_free(e);
+		return NULL;
+	}
+	return e;
+}
