@@ -28,6 +28,7 @@
 
 #include "common/log.h"
 #include "net/ctlcmd.h"
+#include "net/secondary.h"
 
 enum { MAX_CLIENTS = 16, REQ_MAX = 4096, IDLE_MS = 30000 };
 
@@ -230,6 +231,13 @@ static void run(client_t *c)
 		net_reload_request(n, q->zone[0] ? 0 : NET_JOB_CONF | NET_JOB_CHECK,
 		                   q->zone[0] ? q->zone : NULL, &c->wait);
 		return;
+	case CTL_CMD_REFRESH:
+	case CTL_CMD_RETRANSFER:
+		if (known && net_secondary_refresh(n, q->zone, q->cmd == CTL_CMD_RETRANSFER) == 0)
+			ctl_reply_set_str(r, "zone", q->zone);
+		else
+			zone_error(c, r, known);
+		break;
 	default: zone_error(c, r, known); break;
 	}
 	send_reply(c, r, false);

@@ -34,6 +34,10 @@ int net_reload_init(net_t *n, conf_t *conf, net_conf_fn fn, void *ctx, srvd_zone
  * the next. w (may be NULL) is told when the reload that covers this
  * request is done; unlink it to stop waiting. */
 void net_reload_request(net_t *n, unsigned flags, const char *force, net_waiter_t *w);
+/* Serve ver (taken) for the secondary zone with that table key, through
+ * the next job; w (may be NULL) is told when it is published (done with j
+ * NULL when it was not). */
+void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w);
 /* net.c calls this when the zone set replaced by a publish is released. */
 void net_reload_released(net_t *n);
 void net_reload_stop(net_t *n);
@@ -86,6 +90,10 @@ typedef struct net_stats_req {
 void net_stats_collect(net_t *n, net_stats_req_t *r);
 void net_stats_stop(net_t *n);
 void net_stats_free(net_t *n);
+
+/* ---- secondary.c: secondary zones (secondary.h has the rest) ----------------- */
+
+void net_secondary_sync(net_t *n);
 
 /* ---- control.c: the control socket ------------------------------------------- */
 

@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "net/daemon.h"
+#include "net/secondary.h"
 
 enum { MAX_WORKERS = 256 };
 
@@ -169,6 +170,8 @@ static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx,
 	if (rc == 0)
 		rc = net_notify_init(n);
 	if (rc == 0)
+		rc = net_secondary_init(n);
+	if (rc == 0)
 		rc = net_reload_init(n, conf, reload, ctx, &zs, failed);
 	else
 		conf_free(conf);
@@ -177,6 +180,7 @@ static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx,
 		return rc;
 	}
 	atomic_store(&n->zs, zs);
+	net_secondary_sync(n);
 	const char *control = net_reload_conf(n)->control;
 	return control ? net_control_start(n, control) : 0;
 }
@@ -251,6 +255,7 @@ static void begin_stop(net_t *n)
 	net_stats_stop(n);
 	net_watch_stop(n);
 	net_notify_stop(n);
+	net_secondary_stop(n);
 	net_reload_stop(n);
 }
 
@@ -336,6 +341,7 @@ void net_free(net_t *n)
 	net_stats_free(n);
 	net_watch_free(n);
 	net_notify_free(n);
+	net_secondary_free(n);
 	net_reload_free(n);
 	srvd_zoneset_unref(atomic_load(&n->zs));
 	srvd_zoneset_unref(n->retired);

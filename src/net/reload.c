@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "net/daemon.h"
+#include "net/secondary.h"
 
 struct net_reload {
 	net_t *n;
@@ -28,6 +29,8 @@ struct net_reload {
 	unsigned pend_flags;
 	char **pend_force;
 	size_t n_pend_force;
+	net_install_t *pend_installs; /* secondary.c's new versions */
+	size_t n_pend_installs;
 	link_t pend_waiters;
 	/* the running job */
 	bool running, stopped;
@@ -129,6 +132,7 @@ static void apply(net_t *n, net_job_t *j)
 	log_summary(j, rl->tab.n);
 	notify_changes(n, j);
 	net_watch_update(n, &rl->tab, rl->conf->zones_dir);
+	net_secondary_sync(n);
 }
 
 /* ---- running jobs -------------------------------------------------------------- */
@@ -139,7 +143,8 @@ static void finish(net_t *n)
 {
 	struct net_reload *rl = rl_of(n);
 	rl->running = false;
-	if (!rl->stopped && (rl->pend_flags || rl->n_pend_force || !link_empty(&rl->pend_waiters)))
+	if (!rl->stopped && (rl->pend_flags || rl->n_pend_force || rl->n_pend_installs ||
+	                     !link_empty(&rl->pend_waiters)))
 		start_job(n);
 }
 
@@ -186,6 +191,8 @@ static void start_job(net_t *n)
 	    .flags = rl->pend_flags,
 	    .force = rl->pend_force,
 	    .n_force = rl->n_pend_force,
+	    .installs = rl->pend_installs,
+	    .n_installs = rl->n_pend_installs,
 	    .conf = rl->conf,
 	    .cur = &rl->tab,
 	    .conf_fn = rl->conf_fn,
@@ -194,6 +201,8 @@ static void start_job(net_t *n)
 	rl->pend_flags = 0;
 	rl->pend_force = NULL;
 	rl->n_pend_force = 0;
+	rl->pend_installs = NULL;
+	rl->n_pend_installs = 0;
 	while (!link_empty(&rl->pend_waiters)) {
 		link_t *l = rl->pend_waiters.next;
 		link_remove(l);
@@ -223,6 +232,43 @@ static int add_force(struct net_reload *rl, const char *zone)
 		return SRVD_ENOMEM;
 	rl->n_pend_force++;
 	return 0;
+}
+
+/* A later version for the same zone replaces one still waiting. */
+static int add_install(struct net_reload *rl, const char *key, srvd_zone_t *ver)
+{
+	for (size_t i = 0; i < rl->n_pend_installs; i++)
+		if (strcmp(rl->pend_installs[i].key, key) == 0) {
+			srvd_zone_unref(rl->pend_installs[i].ver);
+			rl->pend_installs[i].ver = ver;
+			return 0;
+		}
+	net_install_t *v =
+	    realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
+	char *k = strdup(key);
+	if (v)
+		rl->pend_installs = v;
+	if (!v || !k) {
+		free(k);
+		return SRVD_ENOMEM;
+	}
+	v[rl->n_pend_installs++] = (net_install_t){k, ver};
+	return 0;
+}
+
+void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w)
+{
+	struct net_reload *rl = rl_of(n);
+	if (rl->stopped || add_install(rl, key, ver)) {
+		srvd_zone_unref(ver);
+		if (w)
+			w->done(w, NULL);
+		return;
+	}
+	if (w)
+		link_push_back(&rl->pend_waiters, &w->link);
+	if (!rl->running)
+		start_job(n);
 }
 
 void net_reload_request(net_t *n, unsigned flags, const char *force, net_waiter_t *w)
@@ -299,6 +345,11 @@ void net_reload_free(net_t *n)
 	for (size_t i = 0; i < rl->n_pend_force; i++)
 		free(rl->pend_force[i]);
 	free(rl->pend_force);
+	for (size_t i = 0; i < rl->n_pend_installs; i++) {
+		free(rl->pend_installs[i].key);
+		srvd_zone_unref(rl->pend_installs[i].ver);
+	}
+	free(rl->pend_installs);
 	free(rl);
 	n->rl = NULL;
 }

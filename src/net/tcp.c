@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "net/secondary.h"
 #include "net/worker.h"
 
 typedef struct conn {
@@ -51,6 +52,7 @@ typedef struct conn {
 	uint8_t *out; /* queued output; NULL when nothing is queued */
 	size_t out_len, inflight;
 	srvd_xfr_t *xfr;
+	net_tsig_srv_t *tsig; /* signs the transfer's messages (notify_in.c) */
 	uint8_t *xbuf;
 	bool xfr_more, xfr_writing;
 	bool reading, eof, closing;
@@ -136,6 +138,7 @@ static void on_closed(uv_handle_t *h)
 		log_info("tcp: zone transfer to %s aborted", peer_text(c, peer, sizeof(peer)));
 	}
 	srvd_xfr_free(c->xfr);
+	net_tsig_srv_free(c->tsig);
 	free(c->xbuf);
 	pool_put(w, c->out);
 	free(c);
@@ -305,6 +308,8 @@ static void xfr_end(conn_t *c, const char *how)
 	NET_COUNT(c->w, xfr_done, 1);
 	srvd_xfr_free(c->xfr);
 	c->xfr = NULL;
+	net_tsig_srv_free(c->tsig);
+	c->tsig = NULL;
 	free(c->xbuf);
 	c->xbuf = NULL;
 }
@@ -336,6 +341,8 @@ static void xfr_pump(conn_t *c)
 	size_t len = 0;
 	int more = 0;
 	int rc = srvd_xfr_next(c->xfr, c->xbuf + 2, NET_TCP_MSG - 2, &len, &more);
+	if (rc == 0 && c->tsig)
+		rc = net_tsig_srv_sign(c->tsig, c->xbuf + 2, &len, NET_TCP_MSG - 2);
 	if (rc) {
 		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
 		conn_close(c);
@@ -353,18 +360,24 @@ static void xfr_pump(conn_t *c)
 
 static void xfr_begin(conn_t *c, const srvd_zoneset_t *zs, const srvd_query_t *q)
 {
-	int rc = srvd_xfr_new(zs, q, &c->xfr);
+	bool incremental = false;
+	int rc = net_sec_xfr_new(c->w->net, zs, q, &c->xfr, &incremental);
 	if (rc == 0 && !(c->xbuf = malloc(NET_TCP_MSG)))
 		rc = SRVD_ENOMEM;
+	if (rc == 0 && c->tsig)
+		xfr_out_reserve(c->xfr, net_tsig_srv_reserve(c->tsig));
 	if (rc) {
 		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
 		srvd_xfr_free(c->xfr);
 		c->xfr = NULL;
+		net_tsig_srv_free(c->tsig);
+		c->tsig = NULL;
 		conn_close(c);
 		return;
 	}
 	char peer[INET6_ADDRSTRLEN];
-	log_info("tcp: zone transfer to %s started", peer_text(c, peer, sizeof(peer)));
+	log_info("tcp: zone transfer to %s started%s", peer_text(c, peer, sizeof(peer)),
+	         incremental ? " (IXFR, incremental)" : "");
 	NET_COUNT(c->w, xfr_started, 1);
 	xfr_pump(c);
 }
@@ -383,7 +396,8 @@ static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size
 	size_t n = 0;
 	NET_COUNT(w, tcp_queries, 1);
 	touch(c);
-	int rc = srvd_respond(w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n);
+	int rc = net_sec_respond_tcp(w->net, w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n,
+	                             &c->tsig);
 	if (rc == SRVD_XFR) {
 		xfr_begin(c, zs, &q);
 	} else if (rc == SRVD_OK) {

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "net/secondary.h"
 #include "net/worker.h"
 
 typedef union ctl {
@@ -136,7 +137,8 @@ static bool answer(udp_sock_t *u, const srvd_zoneset_t *zs, unsigned i, unsigned
 	    .src_addr = &b->from[i],
 	};
 	size_t len = 0;
-	if (srvd_respond(u->w->resp, zs, &q, b->tbuf[slot], NET_UDP_SLOT, &len) != SRVD_OK)
+	if (net_sec_respond(u->w->net, u->w->resp, zs, &q, b->tbuf[slot], NET_UDP_SLOT, &len) !=
+	    SRVD_OK)
 		return false;
 	struct msghdr *th = &b->tx[slot].msg_hdr;
 	b->tiov[slot].iov_len = len;

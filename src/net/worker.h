@@ -162,6 +162,8 @@ struct net {
 	struct net_notify *notify;
 	struct net_stats_state *stats;
 	struct net_control *ctl;
+	struct net_secondary *sec;  /* secondary.c */
+	struct net_sec_reg *secreg; /* notify_in.c: what workers see of it */
 };
 
 /* The zone set to answer from; load once per batch and drop it before the

@@ -66,6 +66,11 @@ static void zsrc_deinit(net_zsrc_t *s)
 	memset(s, 0, sizeof(*s));
 }
 
+void net_zsrc_deinit(net_zsrc_t *s)
+{
+	zsrc_deinit(s);
+}
+
 static int zsrc_fill(net_zsrc_t *out, const char *name, const char *file, const srvd_prefix_t *acl,
                      size_t n_acl, const conf_addr_t *notify, size_t n_notify)
 {
@@ -105,6 +110,7 @@ static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, net_zsrc_t *out
 	srvd_zone_src_t s;
 	net_zone_src(c, z, &s);
 	out->from_dir = z->line == 0;
+	out->secondary = z->n_primaries > 0;
 	int rc = zsrc_fill(out, z->name, z->file, s.allow_transfer, s.n_allow_transfer, z->notify,
 	                   z->n_notify);
 	return rc ? rc : set_snapshot(out, c->snapshot_dir);
@@ -113,6 +119,7 @@ static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, net_zsrc_t *out
 static int zsrc_copy(const net_zsrc_t *a, net_zsrc_t *out)
 {
 	out->from_dir = a->from_dir;
+	out->secondary = a->secondary;
 	int rc = zsrc_fill(out, a->name, a->file, a->acl, a->n_acl, a->notify, a->n_notify);
 	if (rc == 0 && a->snapshot && !(out->snapshot = strdup(a->snapshot))) {
 		zsrc_deinit(out);
@@ -318,6 +325,7 @@ static bool same_addr(const conf_addr_t *a, const conf_addr_t *b)
 static bool same_settings(const net_zsrc_t *a, const net_zsrc_t *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->from_dir != b->from_dir ||
+	    a->secondary != b->secondary ||
 	    a->n_notify != b->n_notify || !a->snapshot != !b->snapshot ||
 	    (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0))
 		return false;
@@ -380,7 +388,7 @@ static void refresh_stat(net_zone_t *old, const net_fp_t *now, size_t n)
 	}
 }
 
-static net_zone_t *clone_zone(const net_zone_t *old, net_zsrc_t *src)
+net_zone_t *net_zone_clone(const net_zone_t *old, net_zsrc_t *src)
 {
 	net_zone_t *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -405,7 +413,7 @@ static net_zone_t *clone_zone(const net_zone_t *old, net_zsrc_t *src)
 	return e;
 }
 
-static void add_result(net_job_t *j, net_zone_t *e, net_outcome_t out, const net_zone_t *old)
+void net_job_add(net_job_t *j, net_zone_t *e, net_outcome_t out, const net_zone_t *old)
 {
 	size_t i = j->next.n++;
 	j->next.v[i] = e;
@@ -422,6 +430,10 @@ static void step(net_job_t *j, net_zsrc_t *src, unsigned mark)
 	net_zone_t *old = find_key(j->cur, src->key);
 	if (old)
 		old->mark = mark;
+	if (src->secondary || (old && old->src.secondary)) {
+		net_sec_step(j, src, old);
+		return;
+	}
 	bool load = !old || !same_file_acl(&old->src, src) || forced(j, src->key);
 	bool changed = !old;
 	net_fp_t *pre = NULL;
@@ -440,7 +452,7 @@ static void step(net_job_t *j, net_zsrc_t *src, unsigned mark)
 		if (pre)
 			refresh_stat(old, pre, n_pre);
 		if (!same_settings(&old->src, src))
-			e = clone_zone(old, src);
+			e = net_zone_clone(old, src);
 		out = e ? NET_ZONE_UPDATED : NET_ZONE_KEPT;
 	}
 	zsrc_deinit(src);
@@ -450,7 +462,7 @@ static void step(net_job_t *j, net_zsrc_t *src, unsigned mark)
 		out = out == NET_ZONE_FAILED ? NET_ZONE_KEPT : out;
 	}
 	if (e)
-		add_result(j, e, e == old ? NET_ZONE_KEPT : out, old);
+		net_job_add(j, e, e == old ? NET_ZONE_KEPT : out, old);
 }
 
 /* ---- the job ------------------------------------------------------------- */
@@ -553,6 +565,11 @@ void net_job_deinit(net_job_t *j)
 	for (size_t i = 0; i < j->n_force; i++)
 		free(j->force[i]);
 	free(j->force);
+	for (size_t i = 0; i < j->n_installs; i++) {
+		free(j->installs[i].key);
+		srvd_zone_unref(j->installs[i].ver);
+	}
+	free(j->installs);
 	conf_free(j->conf_new);
 	srvd_zoneset_unref(j->zs);
 	memset(j, 0, sizeof(*j));

@@ -55,7 +55,8 @@ typedef struct net_zsrc {
 	size_t n_acl;
 	conf_addr_t *notify;
 	size_t n_notify;
-	bool from_dir; /* found in zones-dir */
+	bool from_dir;  /* found in zones-dir */
+	bool secondary; /* has primaries: file is the received copy (secondary.h) */
 } net_zsrc_t;
 
 typedef struct net_zone {
@@ -94,11 +95,20 @@ typedef enum {
 	NET_ZONE_FAILED,  /* the load failed: the previous version (if any) stays */
 } net_outcome_t;
 
+/* A version made elsewhere (a transfer, an expired placeholder) to serve
+ * in place of a secondary zone's. */
+typedef struct net_install {
+	char *key;
+	srvd_zone_t *ver;
+} net_install_t;
+
 typedef struct net_job {
 	/* what to do */
 	unsigned flags;
 	char **force; /* zone names to load whatever their files say */
 	size_t n_force;
+	net_install_t *installs; /* secondary zones: the versions to serve */
+	size_t n_installs;
 	const conf_t *conf;    /* the current config */
 	const net_ztab_t *cur; /* the current table; NULL at start-up */
 	net_conf_fn conf_fn;   /* for NET_JOB_CONF */
@@ -129,6 +139,17 @@ void net_job_deinit(net_job_t *j);
  * memory. */
 net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t *pre, size_t n_pre,
                           bool changed);
+
+void net_zsrc_deinit(net_zsrc_t *s);
+/* A copy of old with src (taken over, zeroed) as its settings; NULL when
+ * out of memory. */
+net_zone_t *net_zone_clone(const net_zone_t *old, net_zsrc_t *src);
+/* Append an entry to the job's next table, with its outcome. */
+void net_job_add(net_job_t *j, net_zone_t *e, net_outcome_t out, const net_zone_t *old);
+/* secstep.c: step() for a secondary zone: serve a version installed by a
+ * transfer, keep what we have, or (new zone) load the saved copy when it has
+ * not expired. Takes src over. */
+void net_sec_step(net_job_t *j, net_zsrc_t *src, const net_zone_t *old);
 
 /* Bytes held by the served versions of t. */
 size_t net_ztab_memory(const net_ztab_t *t);

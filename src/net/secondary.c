@@ -1,0 +1,870 @@
+/* Secondary zones on the main loop: for each zone with primaries, the
+ * refresh state machine, its timers, and what it publishes.
+ *
+ * A refresh (at start-up, when the refresh or retry timer fires, on NOTIFY,
+ * on `srvdctl refresh`) walks the primaries in order until one succeeds:
+ *   SOA query (xfrc, TSIG when the zone has a key) -> serial not newer
+ *   (RFC 1982) than ours: the check succeeded, nothing to fetch;
+ *   newer -> IXFR from our serial (AXFR when we hold nothing, or for
+ *   `srvdctl retransfer`), AXFR when the IXFR fails in a way that AXFR may
+ *   fix -> build the version on the thread pool (xfr_in_finish, every zone
+ *   check) -> publish it through the reload queue (net_reload_install, the
+ *   same atomic swap as a reload) -> on the thread pool: the diff into the
+ *   journal, the copy saved (temp file, fsync, rename) and its state file.
+ * A NOTIFY or refresh that comes while one runs makes it run again after
+ * (coalescing). When every primary fails, the reason goes to the log and
+ * zone-status and the zone is retried after the SOA's retry interval.
+ *
+ * Timers come from the SOA of the version we hold (xfr_zone_timers),
+ * clamped by the zone's bounds. Expiry (RFC 1035 4.3.5): when expire
+ * seconds pass without a successful check, an expired placeholder
+ * (srvd_zone_new_expired: SERVFAIL for every name) is published in place of
+ * the data, which we keep; the next successful check publishes the data
+ * (or the newer version) again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "net/secondary.h"
+#include "net/xfrc.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+#include "zone/zone.h"
+
+enum {
+	DEFAULT_RETRY = 10,     /* s, before we know the SOA */
+	JOURNAL_MAX = 64 << 20, /* bytes per journal file */
+	SOA_TIMEOUT_MS = 5000,
+};
+
+typedef enum { IDLE, SOA, XFR, BUILD, PUBLISH, SAVE } phase_t;
+
+typedef struct sec_zone {
+	struct net_secondary *s;
+	char *key, *name, *file;
+	uint8_t origin[255];
+	conf_addr_t *primaries;
+	size_t n_primaries;
+	xfr_tsig_key_t tkey; /* inline: a client in flight borrows it */
+	bool has_tkey;
+	conf_timers_t bounds;
+	srvd_prefix_t *acl;
+	size_t n_acl;
+	xfr_journal_t *jnl;
+	uv_timer_t timer;
+	int refs; /* the timer, work in flight, a waiter in the reload queue */
+	bool gone;
+	/* what we hold */
+	zone_t *cur; /* the last real version, also while expired */
+	bool expired;
+	time_t last_ok, expire_at, next_at, last_xfr;
+	/* the run */
+	phase_t phase;
+	size_t prim;
+	bool again, force, run_force;
+	uint16_t qtype;
+	uint64_t t0, notify_t0; /* uv_hrtime of the run's start, of its NOTIFY */
+	uint64_t notified;      /* uv_hrtime of a NOTIFY not yet acted on */
+	net_xfrc_t *xc;
+	xfr_in_t *in;
+	zone_t *built;
+	char build_err[300];
+	double build_ms;
+	uv_work_t work;
+	net_waiter_t wait;
+	uint64_t bytes, msgs;
+	/* for zone-status */
+	char used[80];
+	char error[480];
+	uint64_t n_ixfr, n_axfr;
+} sec_zone_t;
+
+struct net_secondary {
+	net_t *n;
+	sec_zone_t **v;
+	size_t nv;
+	xfr_journal_t **jnls; /* every journal opened: freed at the end only */
+	size_t n_jnls;
+	bool stopped;
+};
+
+static void run(sec_zone_t *z);
+static void schedule(sec_zone_t *z);
+
+/* ---- small things ------------------------------------------------------------------ */
+
+static double ms_since(uint64_t t0)
+{
+	return (double)(uv_hrtime() - t0) / 1e6;
+}
+
+static uint32_t clamp(uint32_t v, unsigned lo, unsigned hi)
+{
+	if (lo && v < lo)
+		v = lo;
+	if (hi && v > hi)
+		v = hi;
+	return v;
+}
+
+typedef struct timers {
+	uint32_t refresh, retry, expire;
+} timers_t;
+
+static timers_t timers_of(const sec_zone_t *z)
+{
+	timers_t t = {DEFAULT_RETRY, DEFAULT_RETRY, 0};
+	if (z->cur) {
+		xfr_soa_timers_t s;
+		xfr_zone_timers(z->cur, &s);
+		t = (timers_t){s.refresh, s.retry, s.expire};
+	}
+	t.refresh = clamp(t.refresh, z->bounds.refresh_min, z->bounds.refresh_max);
+	t.retry = clamp(t.retry, z->bounds.retry_min, z->bounds.retry_max);
+	t.expire = clamp(t.expire, z->bounds.expire_min, z->bounds.expire_max);
+	return t;
+}
+
+static const char *addr_str(const conf_addr_t *a, char *buf, size_t cap)
+{
+	snprintf(buf, cap, strchr(a->host, ':') ? "[%s]@%u" : "%s@%u", a->host, a->port);
+	return buf;
+}
+
+static int sockaddr_of(const conf_addr_t *a, struct sockaddr_storage *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strchr(a->host, ':'))
+		return uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)out);
+	return uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)out);
+}
+
+static void put_ref(sec_zone_t *z);
+
+/* ---- publication ------------------------------------------------------------------------ */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	put_ref(h->data);
+}
+
+static void zone_free(sec_zone_t *z)
+{
+	srvd_zone_unref(z->cur);
+	srvd_zone_unref(z->built);
+	if (z->in)
+		xfr_in_free(z->in);
+	free(z->key);
+	free(z->name);
+	free(z->file);
+	free(z->primaries);
+	free(z->acl);
+	free(z);
+}
+
+static void put_ref(sec_zone_t *z)
+{
+	if (--z->refs == 0)
+		zone_free(z);
+}
+
+static void write_state(sec_zone_t *z)
+{
+	if (!z->cur)
+		return;
+	net_sec_state_t st = {z->last_ok, z->cur->serial, timers_of(z).expire};
+	if (net_sec_state_write(z->file, &st))
+		log_warn("zone %s: cannot write the state of %s", z->name, z->file);
+}
+
+/* Publish v (taken) for z; w is told when it is served. */
+static void install(sec_zone_t *z, zone_t *v, net_waiter_t *w)
+{
+	if (w)
+		z->refs++;
+	net_reload_install(z->s->n, z->key, v, w);
+}
+
+/* A successful check: the timers start again, an expired zone comes back. */
+static void check_ok(sec_zone_t *z, const char *primary)
+{
+	timers_t t = timers_of(z);
+	time_t now = time(NULL);
+	z->last_ok = now;
+	z->expire_at = now + t.expire;
+	z->next_at = now + t.refresh;
+	z->error[0] = 0;
+	if (primary != z->used)
+		snprintf(z->used, sizeof(z->used), "%s", primary);
+	if (z->expired && z->cur) {
+		log_info("zone %s: %s answers again: serving serial %u again", z->name, primary,
+		         z->cur->serial);
+		z->expired = false;
+		srvd_zone_ref(z->cur);
+		install(z, z->cur, NULL);
+	}
+	write_state(z);
+}
+
+static void expire(sec_zone_t *z)
+{
+	zone_t *ph = NULL;
+	if (srvd_zone_new_expired(z->name, &ph)) {
+		log_err("zone %s: expired, but out of memory for the placeholder", z->name);
+		return;
+	}
+	z->expired = true;
+	char when[32];
+	struct tm tm;
+	time_t t = z->last_ok;
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	log_err("zone %s: expired: no successful refresh from its primaries since %s (expire %u "
+	        "s); answering SERVFAIL until a primary answers",
+	        z->name, when, timers_of(z).expire);
+	install(z, ph, NULL);
+}
+
+/* ---- the end of a run ---------------------------------------------------------------------- */
+
+static void end_run(sec_zone_t *z)
+{
+	z->phase = IDLE;
+	z->notify_t0 = 0;
+	z->run_force = false;
+	if (z->gone || z->s->stopped)
+		return;
+	if (z->again) {
+		z->again = false;
+		run(z);
+		return;
+	}
+	schedule(z);
+}
+
+static void run_failed(sec_zone_t *z)
+{
+	timers_t t = timers_of(z);
+	z->next_at = time(NULL) + t.retry;
+	log_warn("zone %s: refresh failed (%s); retrying in %u s", z->name, z->error, t.retry);
+	end_run(z);
+}
+
+static void set_error(sec_zone_t *z, const char *what)
+{
+	snprintf(z->error, sizeof(z->error), "%s", what);
+}
+
+/* ---- saving (thread pool) -----------------------------------------------------------------------
+ */
+
+static void work_save(uv_work_t *w)
+{
+	sec_zone_t *z = w->data;
+	zone_t *old = z->cur, *nv = z->built;
+	if (old && z->jnl) {
+		xfr_diff_t *d = NULL;
+		int rc = xfr_diff_compute(old, nv, &d);
+		if (rc == 0)
+			rc = xfr_journal_append(z->jnl, d);
+		xfr_diff_unref(d);
+		if (rc)
+			log_warn("zone %s: journal: %s", z->name, srvd_strerror(rc));
+	}
+	int rc = xfr_zone_save(nv, z->file);
+	if (rc)
+		log_err("zone %s: cannot save %s: %s", z->name, z->file, srvd_strerror(rc));
+}
+
+static void after_save(uv_work_t *w, int status)
+{
+	sec_zone_t *z = w->data;
+	(void)status;
+	srvd_zone_unref(z->cur);
+	z->cur = z->built;
+	z->built = NULL;
+	if (!z->gone)
+		check_ok(z, z->used);
+	end_run(z);
+	put_ref(z);
+}
+
+/* The new version is served: log it, then the journal and the copy. The
+ * waiter's reference goes to the work. */
+static void on_installed(net_waiter_t *w, const net_job_t *j)
+{
+	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
+	if (!j || z->gone || z->s->stopped) {
+		end_run(z);
+		put_ref(z);
+		return;
+	}
+	bool ixfr = z->qtype == DNS_T_IXFR && xfr_in_kind(z->in) == XFR_KIND_INCREMENTAL;
+	if (ixfr)
+		z->n_ixfr++;
+	else
+		z->n_axfr++;
+	char since[64] = "";
+	if (z->notify_t0)
+		snprintf(since, sizeof(since), ", %.0f ms after the NOTIFY",
+		         ms_since(z->notify_t0));
+	log_info("zone %s: serving serial %u from %s (%s, %llu messages, %llu bytes, %.0f ms, "
+	         "%.0f ms of it building%s)",
+	         z->name, z->built->serial, z->used, ixfr ? "IXFR, incremental" : "AXFR",
+	         (unsigned long long)z->msgs, (unsigned long long)z->bytes, ms_since(z->t0),
+	         z->build_ms, since);
+	z->notify_t0 = 0;
+	z->expired = false;
+	z->last_xfr = time(NULL);
+	xfr_in_free(z->in);
+	z->in = NULL;
+	z->phase = SAVE;
+	z->work.data = z;
+	if (uv_queue_work(&z->s->n->loop, &z->work, work_save, after_save) != 0)
+		after_save(&z->work, 0);
+}
+
+/* ---- building (thread pool)
+ * ----------------------------------------------------------------------- */
+
+static void on_diag(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
+                    unsigned line, const char *msg)
+{
+	sec_zone_t *z = ctx;
+	(void)file;
+	(void)line;
+	log_msg(level == SRVD_DIAG_ERROR ? LOG_LVL_ERROR : LOG_LVL_WARNING, "zone %s: transfer: %s",
+	        zone, msg);
+	if (level == SRVD_DIAG_ERROR && !z->build_err[0])
+		snprintf(z->build_err, sizeof(z->build_err), "%s", msg);
+}
+
+static int set_acl(zone_t *v, const srvd_prefix_t *acl, size_t n)
+{
+	srvd_prefix_t *a = n ? malloc(n * sizeof(*a)) : NULL;
+	if (n && !a)
+		return SRVD_ENOMEM;
+	if (n)
+		memcpy(a, acl, n * sizeof(*a));
+	free(v->acl);
+	v->acl = a;
+	v->n_acl = n;
+	return 0;
+}
+
+static void work_build(uv_work_t *w)
+{
+	sec_zone_t *z = w->data;
+	srvd_diag_t diag = {.fn = on_diag, .ctx = z};
+	z->build_err[0] = 0;
+	uint64_t t0 = uv_hrtime();
+	int rc = xfr_in_finish(z->in, &diag, &z->built);
+	z->build_ms = ms_since(t0);
+	if (rc == 0 && z->built != z->cur && set_acl(z->built, z->acl, z->n_acl))
+		rc = SRVD_ENOMEM;
+	if (rc && !z->build_err[0])
+		snprintf(z->build_err, sizeof(z->build_err), "%s", srvd_strerror(rc));
+	if (rc) {
+		srvd_zone_unref(z->built);
+		z->built = NULL;
+	}
+}
+
+static void next_primary(sec_zone_t *z);
+
+static void after_build(uv_work_t *w, int status)
+{
+	sec_zone_t *z = w->data;
+	put_ref(z);
+	if (z->gone || z->s->stopped || status) {
+		srvd_zone_unref(z->built);
+		z->built = NULL;
+		end_run(z);
+		return;
+	}
+	if (!z->built) {
+		snprintf(z->error, sizeof(z->error), "%s: the transferred zone does not build: %s",
+		         z->used, z->build_err);
+		log_err("zone %s: %s", z->name, z->error);
+		next_primary(z);
+		return;
+	}
+	if (z->built == z->cur) { /* IXFR said: up to date */
+		srvd_zone_unref(z->built);
+		z->built = NULL;
+		check_ok(z, z->used);
+		end_run(z);
+		return;
+	}
+	z->phase = PUBLISH;
+	srvd_zone_ref(z->built);
+	install(z, z->built, &z->wait);
+}
+
+/* ---- transfers
+ * ------------------------------------------------------------------------------------- */
+
+static void start_xfr(sec_zone_t *z, uint16_t qtype);
+
+static void on_xfr(net_xfrc_t *x, void *ctx)
+{
+	sec_zone_t *z = ctx;
+	z->xc = NULL;
+	int rc = net_xfrc_result(x);
+	net_xfrc_counts(x, &z->bytes, &z->msgs);
+	if (rc == 0)
+		z->in = net_xfrc_take(x);
+	bool fallback = rc && z->qtype == DNS_T_IXFR && net_xfrc_fallback(x);
+	if (rc)
+		set_error(z, net_xfrc_why(x));
+	net_xfrc_free(x);
+	if (rc && fallback) {
+		log_info("zone %s: %s; trying AXFR", z->name, z->error);
+		start_xfr(z, DNS_T_AXFR);
+		return;
+	}
+	if (rc) {
+		log_warn("zone %s: transfer failed: %s", z->name, z->error);
+		next_primary(z);
+		return;
+	}
+	z->phase = BUILD;
+	z->work.data = z;
+	z->refs++;
+	if (uv_queue_work(&z->s->n->loop, &z->work, work_build, after_build) != 0) {
+		work_build(&z->work);
+		after_build(&z->work, 0);
+	}
+}
+
+static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfrc_cb cb)
+{
+	const conf_t *c = net_reload_conf(z->s->n);
+	net_xfrc_opts_t o = {
+	    .origin = z->origin,
+	    .key = z->has_tkey ? &z->tkey : NULL,
+	    .timeout_ms = qtype == DNS_T_SOA ? SOA_TIMEOUT_MS : 1000ull * c->xfr_timeout,
+	    .qtype = qtype,
+	    .cur = qtype == DNS_T_IXFR ? z->cur : NULL,
+	    .lim = {.max_bytes = c->xfr_max_size, .force = z->run_force},
+	};
+	char a[80];
+	addr_str(&z->primaries[z->prim], a, sizeof(a));
+	snprintf(z->used, sizeof(z->used), "%s", a);
+	if (sockaddr_of(&z->primaries[z->prim], &o.addr) != 0 ||
+	    net_xfrc_start(&z->s->n->loop, &o, cb, z, &z->xc) != 0) {
+		snprintf(z->error, sizeof(z->error), "%s: cannot start the query", a);
+		return false;
+	}
+	return true;
+}
+
+static void start_xfr(sec_zone_t *z, uint16_t qtype)
+{
+	z->phase = XFR;
+	z->qtype = qtype;
+	log_debug("zone %s: %s from %s", z->name, qtype == DNS_T_IXFR ? "IXFR" : "AXFR", z->used);
+	if (!start_client(z, qtype, on_xfr))
+		next_primary(z);
+}
+
+/* ---- SOA checks
+ * ---------------------------------------------------------------------------------------- */
+
+static void start_soa(sec_zone_t *z);
+
+static void next_primary(sec_zone_t *z)
+{
+	if (++z->prim < z->n_primaries)
+		start_soa(z);
+	else
+		run_failed(z);
+}
+
+static void on_soa(net_xfrc_t *x, void *ctx)
+{
+	sec_zone_t *z = ctx;
+	z->xc = NULL;
+	int rc = net_xfrc_result(x);
+	uint32_t serial = net_xfrc_serial(x);
+	if (rc)
+		set_error(z, net_xfrc_why(x));
+	net_xfrc_free(x);
+	if (rc) {
+		log_warn("zone %s: SOA check failed: %s", z->name, z->error);
+		next_primary(z);
+		return;
+	}
+	if (z->cur && !xfr_serial_gt(serial, z->cur->serial)) {
+		log_debug("zone %s: %s has serial %u, we have %u: up to date", z->name, z->used,
+		          serial, z->cur->serial);
+		check_ok(z, z->used);
+		end_run(z);
+		return;
+	}
+	log_info("zone %s: %s has serial %u (we have %s%u): transferring", z->name, z->used, serial,
+	         z->cur ? "" : "none, ", z->cur ? z->cur->serial : 0);
+	start_xfr(z, z->cur ? DNS_T_IXFR : DNS_T_AXFR);
+}
+
+/* With nothing to compare with, or for a retransfer, go straight to AXFR. */
+static void start_soa(sec_zone_t *z)
+{
+	if (z->prim >= z->n_primaries) {
+		run_failed(z);
+		return;
+	}
+	if (!z->cur || z->run_force) {
+		char a[80];
+		snprintf(z->used, sizeof(z->used), "%s",
+		         addr_str(&z->primaries[z->prim], a, sizeof(a)));
+		start_xfr(z, DNS_T_AXFR);
+		return;
+	}
+	z->phase = SOA;
+	if (!start_client(z, DNS_T_SOA, on_soa))
+		next_primary(z);
+}
+
+static void run(sec_zone_t *z)
+{
+	if (z->phase != IDLE) {
+		z->again = true;
+		return;
+	}
+	z->t0 = uv_hrtime();
+	z->prim = 0;
+	z->run_force = z->force;
+	z->force = false;
+	z->notify_t0 = z->notified;
+	z->notified = 0;
+	start_soa(z);
+}
+
+/* ---- timers
+ * ------------------------------------------------------------------------------------------------
+ */
+
+static void on_timer(uv_timer_t *t)
+{
+	sec_zone_t *z = t->data;
+	time_t now = time(NULL);
+	if (z->cur && !z->expired && z->expire_at && now >= z->expire_at)
+		expire(z);
+	if (z->phase == IDLE && now >= z->next_at)
+		run(z);
+	else
+		schedule(z);
+}
+
+static void schedule(sec_zone_t *z)
+{
+	if (z->gone || z->s->stopped)
+		return;
+	time_t now = time(NULL), due = z->next_at;
+	if (z->cur && !z->expired && z->expire_at && z->expire_at < due)
+		due = z->expire_at;
+	uint64_t ms = due > now ? (uint64_t)(due - now) * 1000 : 0;
+	if (z->phase != IDLE && ms < 1000)
+		ms = 1000; /* the run in progress reschedules when it ends */
+	uv_timer_start(&z->timer, on_timer, ms, 0);
+}
+
+/* ---- following the config
+ * ----------------------------------------------------------------------------- */
+
+static sec_zone_t *find_zone(const struct net_secondary *s, const char *key)
+{
+	for (size_t i = 0; i < s->nv; i++)
+		if (strcmp(s->v[i]->key, key) == 0)
+			return s->v[i];
+	return NULL;
+}
+
+static void *dup_mem(const void *p, size_t n)
+{
+	void *q = n ? malloc(n) : NULL;
+	if (q)
+		memcpy(q, p, n);
+	return q;
+}
+
+/* The settings of cz into z (primaries, key, bounds, transfer ACL, file). */
+static int settings(sec_zone_t *z, const conf_t *c, const conf_zone_t *cz)
+{
+	srvd_zone_src_t src;
+	net_zone_src(c, cz, &src);
+	conf_addr_t *p = dup_mem(cz->primaries, cz->n_primaries * sizeof(*p));
+	srvd_prefix_t *acl = dup_mem(src.allow_transfer, src.n_allow_transfer * sizeof(*acl));
+	char *file = strdup(cz->file);
+	if (!p || (src.n_allow_transfer && !acl) || !file) {
+		free(p);
+		free(acl);
+		free(file);
+		return SRVD_ENOMEM;
+	}
+	free(z->primaries);
+	free(z->acl);
+	free(z->file);
+	z->primaries = p;
+	z->n_primaries = cz->n_primaries;
+	z->acl = acl;
+	z->n_acl = src.n_allow_transfer;
+	z->file = file;
+	z->bounds = cz->timers;
+	const conf_key_t *k = cz->key ? conf_key_find(c, cz->key) : NULL;
+	z->has_tkey = k && xfr_tsig_key_init(k->name, k->algorithm, k->secret, &z->tkey) == 0;
+	if (k && !z->has_tkey)
+		log_err("zone %s: key %s cannot be used", cz->name, k->name);
+	return 0;
+}
+
+/* What we hold at start-up: the copy the reload job loaded, and when it was
+ * last confirmed (its state file, else its mtime). */
+static void adopt(sec_zone_t *z, const net_zone_t *e)
+{
+	time_t now = time(NULL);
+	if (e->ver && !srvd_zone_is_expired(e->ver)) {
+		z->cur = e->ver;
+		srvd_zone_ref(z->cur);
+		net_sec_state_t st;
+		struct stat sb;
+		if (net_sec_state_read(z->file, &st) == 0)
+			z->last_ok = st.refreshed;
+		else
+			z->last_ok = stat(z->file, &sb) == 0 ? sb.st_mtime : now;
+		z->expire_at = z->last_ok + timers_of(z).expire;
+		log_info("zone %s: serving the saved copy (serial %u) until a primary confirms it",
+		         z->name, z->cur->serial);
+	} else {
+		log_info("zone %s: no usable saved copy: not served until the first transfer",
+		         z->name);
+	}
+	z->next_at = now;
+}
+
+static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf_zone_t *cz,
+                            const net_zone_t *e)
+{
+	sec_zone_t *z = calloc(1, sizeof(*z));
+	size_t olen = 0;
+	if (!z)
+		return NULL;
+	z->s = s;
+	z->key = strdup(e->src.key);
+	z->name = strdup(cz->name);
+	if (!z->key || !z->name || wire_name_from_str(cz->name, z->origin, &olen) ||
+	    settings(z, c, cz)) {
+		zone_free(z);
+		return NULL;
+	}
+	char why[200] = "";
+	char *jp = net_sec_journal_path(z->file);
+	xfr_journal_t **v = realloc(s->jnls, (s->n_jnls + 1) * sizeof(*v));
+	if (v)
+		s->jnls = v;
+	if (jp && v && xfr_journal_open(jp, z->origin, JOURNAL_MAX, why, sizeof(why), &z->jnl) == 0)
+		s->jnls[s->n_jnls++] = z->jnl;
+	if (why[0])
+		log_warn("zone %s: journal %s: %s", z->name, jp, why);
+	free(jp);
+	uv_timer_init(&s->n->loop, &z->timer);
+	z->timer.data = z;
+	z->refs = 2; /* the list and the timer */
+	z->wait.done = on_installed;
+	link_init(&z->wait.link);
+	adopt(z, e);
+	return z;
+}
+
+static void drop_zone(sec_zone_t *z)
+{
+	z->gone = true;
+	if (z->xc) {
+		net_xfrc_free(z->xc);
+		z->xc = NULL;
+	}
+	if (!uv_is_closing((uv_handle_t *)&z->timer))
+		uv_close((uv_handle_t *)&z->timer, on_timer_closed);
+	put_ref(z); /* the list's */
+}
+
+static void entry_of(const sec_zone_t *z, const conf_zone_t *cz, net_sec_entry_t *out)
+{
+	size_t len = wire_name_len(z->origin);
+	wire_name_lower(out->origin, z->origin, len);
+	out->origin_len = len;
+	out->key = strdup(z->key);
+	out->acl = dup_mem(cz->notify_from, cz->n_notify_from * sizeof(*out->acl));
+	out->n_acl = out->acl ? cz->n_notify_from : 0;
+	out->keys = calloc(cz->n_notify_keys + 1, sizeof(char *));
+	for (size_t i = 0; out->keys && i < cz->n_notify_keys; i++)
+		if ((out->keys[out->n_keys] = strdup(cz->notify_keys[i])))
+			out->n_keys++;
+	out->jnl = z->jnl;
+}
+
+static void publish_registry(struct net_secondary *s, const conf_t *c)
+{
+	net_sec_entry_t *v = calloc(s->nv + 1, sizeof(*v));
+	xfr_tsig_key_t *keys = calloc(c->n_keys + 1, sizeof(*keys));
+	size_t nv = 0, nk = 0;
+	for (size_t i = 0; v && i < c->n_zones; i++) {
+		const conf_zone_t *cz = &c->zones[i];
+		const net_zone_t *e =
+		    cz->n_primaries ? net_ztab_find(net_reload_table(s->n), cz->name) : NULL;
+		sec_zone_t *z = e ? find_zone(s, e->src.key) : NULL;
+		if (z && nv < s->nv)
+			entry_of(z, cz, &v[nv++]);
+	}
+	for (size_t i = 0; keys && i < c->n_keys; i++)
+		if (xfr_tsig_key_init(c->keys[i].name, c->keys[i].algorithm, c->keys[i].secret,
+		                      &keys[nk]) == 0)
+			nk++;
+	net_sec_registry_set(s->n, v, nv, keys, nk);
+}
+
+void net_secondary_sync(net_t *n)
+{
+	struct net_secondary *s = n->sec;
+	if (!s || s->stopped)
+		return;
+	const conf_t *c = net_reload_conf(n);
+	const net_ztab_t *t = net_reload_table(n);
+	sec_zone_t **keep = calloc(c->n_zones + 1, sizeof(*keep));
+	size_t nk = 0;
+	for (size_t i = 0; keep && i < c->n_zones; i++) {
+		const conf_zone_t *cz = &c->zones[i];
+		const net_zone_t *e = cz->n_primaries ? net_ztab_find(t, cz->name) : NULL;
+		if (!e)
+			continue;
+		sec_zone_t *z = find_zone(s, e->src.key);
+		if (z && settings(z, c, cz) == 0) {
+			keep[nk++] = z;
+		} else if (!z && (z = new_zone(s, c, cz, e))) {
+			keep[nk++] = z;
+			schedule(z);
+		}
+	}
+	if (!keep)
+		return;
+	for (size_t i = 0; i < s->nv; i++) {
+		bool kept = false;
+		for (size_t k = 0; k < nk && !kept; k++)
+			kept = keep[k] == s->v[i];
+		if (!kept)
+			drop_zone(s->v[i]);
+	}
+	free(s->v);
+	s->v = keep;
+	s->nv = nk;
+	publish_registry(s, c);
+}
+
+/* ---- NOTIFY, control, status
+ * ------------------------------------------------------------------------------ */
+
+static void on_notified(net_t *n)
+{
+	struct net_secondary *s = n->sec;
+	char **keys = NULL;
+	size_t k = net_sec_registry_take(n, &keys);
+	for (size_t i = 0; i < k; i++) {
+		sec_zone_t *z = s && !s->stopped ? find_zone(s, keys[i]) : NULL;
+		if (z) {
+			if (!z->notified)
+				z->notified = uv_hrtime();
+			run(z);
+		}
+		free(keys[i]);
+	}
+	free(keys);
+}
+
+static sec_zone_t *zone_named(const net_t *n, const char *zone)
+{
+	const net_zone_t *e = n->sec ? net_ztab_find(net_reload_table(n), zone) : NULL;
+	return e ? find_zone(n->sec, e->src.key) : NULL;
+}
+
+bool net_secondary_is(const net_t *n, const char *zone)
+{
+	return zone_named(n, zone) != NULL;
+}
+
+int net_secondary_refresh(net_t *n, const char *zone, bool axfr)
+{
+	sec_zone_t *z = zone_named(n, zone);
+	if (!z || n->sec->stopped)
+		return SRVD_ENOENT;
+	log_info("zone %s: %s requested", z->name, axfr ? "retransfer (AXFR)" : "refresh");
+	z->force = z->force || axfr;
+	run(z);
+	return 0;
+}
+
+static const char *const phase_names[] = {"idle",     "soa-query",  "transfer",
+                                          "building", "publishing", "saving"};
+
+void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
+{
+	sec_zone_t *z = n->sec ? find_zone(n->sec, key) : NULL;
+	if (!z)
+		return;
+	ctl_reply_set_bool(r, "secondary", true);
+	ctl_reply_set_str(r, "primary", z->used[0] ? z->used : "");
+	if (z->cur)
+		ctl_reply_set_u64(r, "serial_held", z->cur->serial);
+	ctl_reply_set_u64(r, "last_refresh", (uint64_t)z->last_ok);
+	ctl_reply_set_u64(r, "next_refresh", (uint64_t)z->next_at);
+	ctl_reply_set_u64(r, "expires", z->cur ? (uint64_t)z->expire_at : 0);
+	ctl_reply_set_bool(r, "expired", z->expired);
+	ctl_reply_set_str(r, "state", phase_names[z->phase]);
+	ctl_reply_set_u64(r, "ixfr_in", z->n_ixfr);
+	ctl_reply_set_u64(r, "axfr_in", z->n_axfr);
+	if (z->error[0])
+		ctl_reply_set_str(r, "last_error", z->error);
+}
+
+/* ---- life
+ * ----------------------------------------------------------------------------------------------------
+ */
+
+int net_secondary_init(net_t *n)
+{
+	struct net_secondary *s = calloc(1, sizeof(*s));
+	if (!s)
+		return SRVD_ENOMEM;
+	s->n = n;
+	n->sec = s;
+	return net_sec_registry_init(n, on_notified);
+}
+
+void net_secondary_stop(net_t *n)
+{
+	struct net_secondary *s = n->sec;
+	if (!s || s->stopped)
+		return;
+	s->stopped = true;
+	for (size_t i = 0; i < s->nv; i++)
+		drop_zone(s->v[i]);
+	s->nv = 0;
+	net_sec_registry_stop(n);
+}
+
+void net_secondary_free(net_t *n)
+{
+	struct net_secondary *s = n->sec;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n_jnls; i++)
+		xfr_journal_free(s->jnls[i]);
+	free(s->jnls);
+	free(s->v);
+	free(s);
+	n->sec = NULL;
+	net_sec_registry_free(n);
+}

@@ -1,0 +1,88 @@
+/* The state file of a secondary zone's saved copy: when the copy was last
+ * confirmed by a primary, its serial and its expire interval, so that a
+ * restart serves the copy at once only while it has not expired.
+ *
+ * Format: one line "srvd-secondary 1 REFRESHED SERIAL EXPIRE\n", written to
+ * a temp file and renamed. No libuv: reload jobs read it on pool threads.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "net/secondary.h"
+
+static char *with_suffix(const char *file, const char *prefix, const char *suffix)
+{
+	const char *slash = strrchr(file, '/');
+	size_t dir = slash ? (size_t)(slash - file) + 1 : 0;
+	size_t n = strlen(file) + strlen(prefix) + strlen(suffix) + 1;
+	char *p = malloc(n);
+	if (p)
+		snprintf(p, n, "%.*s%s%s%s", (int)dir, file, prefix, file + dir, suffix);
+	return p;
+}
+
+char *net_sec_state_path(const char *file)
+{
+	return with_suffix(file, ".", ".srvd-state");
+}
+
+char *net_sec_journal_path(const char *file)
+{
+	return with_suffix(file, "", ".jnl");
+}
+
+int net_sec_state_read(const char *file, net_sec_state_t *out)
+{
+	char *path = net_sec_state_path(file);
+	FILE *f = path ? fopen(path, "r") : NULL;
+	free(path);
+	if (!f)
+		return SRVD_ENOENT;
+	long long t = 0;
+	unsigned long serial = 0, expire = 0;
+	int got = fscanf(f, "srvd-secondary 1 %lld %lu %lu", &t, &serial, &expire);
+	fclose(f);
+	if (got != 3 || t < 0 || serial > UINT32_MAX || expire > UINT32_MAX)
+		return SRVD_ENOENT;
+	*out = (net_sec_state_t){(time_t)t, (uint32_t)serial, (uint32_t)expire};
+	return 0;
+}
+
+int net_sec_state_write(const char *file, const net_sec_state_t *st)
+{
+	char *path = net_sec_state_path(file);
+	char *tmp = path ? with_suffix(path, "", ".tmp") : NULL;
+	FILE *f = tmp ? fopen(tmp, "w") : NULL;
+	int rc = f ? 0 : SRVD_EIO;
+	if (f) {
+		fprintf(f, "srvd-secondary 1 %lld %" PRIu32 " %" PRIu32 "\n",
+		        (long long)st->refreshed, st->serial, st->expire);
+		if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+			rc = SRVD_EIO;
+		if (fclose(f) != 0)
+			rc = SRVD_EIO;
+		if (rc == 0 && rename(tmp, path) != 0)
+			rc = SRVD_EIO;
+		if (rc)
+			unlink(tmp);
+	}
+	free(path);
+	free(tmp);
+	return rc;
+}
+
+bool net_sec_saved_fresh(const char *file, time_t now)
+{
+	struct stat st;
+	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	net_sec_state_t s;
+	if (net_sec_state_read(file, &s) != 0)
+		return true;
+	return now < s.refreshed + (time_t)s.expire;
+}
