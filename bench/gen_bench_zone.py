@@ -18,7 +18,8 @@ column that bench/loadgen reads as the expected outcome:
   NOERROR  rcode 0 with at least one answer record
   NODATA   rcode 0 and an empty answer section
   NXDOMAIN rcode 3
-dnsperf ignores nothing, so side_by_side.sh --dnsperf strips the third column.
+side_by_side.sh --dnsperf strips the third column before handing the file to
+dnsperf.
 Mix: 40% SRV _matrix-fed._tcp, 20% SRV _matrix._tcp, 20% A/AAAA (matrix,
 apex and random filler hosts), 10% NXDOMAIN, 10% NODATA (empty non-terminal
 _tcp, types a name lacks).

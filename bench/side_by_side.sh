@@ -239,10 +239,10 @@ if "srvd" in summ:
                 ratio(a["rate_p50_us"], b["rate_p50_us"]), ratio(a["rate_p99_us"], b["rate_p99_us"])))
 if tool == "dnsperf":
     best = max(max(col(s, "udp", "qps") or [0]) for s in servers)
-    print("Note: dnsperf, one client thread on one core, tops out below what these servers answer "
-          "(about 130k q/s at best on this 2-core machine; %.0f q/s in this run), so these figures "
-          "partly measure dnsperf. Its latency is an average, shown in the p50 column. "
-          "bench/loadgen is the reference." % best)
+    print("Note: dnsperf, one client thread on one core, tops out around 130-155k q/s on this 2-core "
+          "machine (best in this run: %.0f q/s), below what these servers answer (loadgen drives srvd "
+          "past 240k q/s), so these figures partly measure dnsperf. Its latency is an average, shown "
+          "in the p50 column. bench/loadgen is the reference." % best)
 PYEOF
 
 # Chart: queries per second (median, min-max bars) per server and transport,
