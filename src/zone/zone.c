@@ -22,10 +22,14 @@ static uint32_t label_hash(uint32_t h32, const uint8_t *label)
 	if (i < n) {
 		uint64_t w = 0;
 		memcpy(&w, label + i, n - i);
-		h = (h ^ w ^ (uint64_t)n << 56) * 0xC4CEB9FE1A85EC53ull;
-		h ^= h >> 29;
+		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
 	}
-	return (uint32_t)h ^ (uint32_t)(h >> 32);
+	/* Finish with a full avalanche (MurmurHash3's fmix64): every input
+	 * bit must reach the low 32 bits that index the table. */
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 void zone_key_init(zone_key_t *k, const uint8_t *lname, size_t len)
