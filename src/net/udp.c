@@ -37,6 +37,8 @@ typedef union ctl {
 } ctl_t;
 
 struct net_batch {
+	unsigned rx_dirty; /* rx headers the last recvmmsg may have changed */
+	bool rx_pktinfo;   /* whether those headers are set up for pktinfo */
 	struct mmsghdr rx[NET_UDP_BATCH], tx[NET_UDP_BATCH];
 	struct iovec riov[NET_UDP_BATCH], tiov[NET_UDP_BATCH];
 	struct sockaddr_storage from[NET_UDP_BATCH];
@@ -50,6 +52,7 @@ int net_udp_init(worker_t *w)
 	net_batch_t *b = calloc(1, sizeof(*b));
 	if (!b)
 		return SRVD_ENOMEM;
+	b->rx_dirty = NET_UDP_BATCH;
 	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
 		b->riov[i] = (struct iovec){.iov_base = b->rbuf[i], .iov_len = NET_UDP_SLOT};
 		b->tiov[i] = (struct iovec){.iov_base = b->tbuf[i], .iov_len = 0};
@@ -73,7 +76,11 @@ void net_udp_free(worker_t *w)
 static int recv_batch(udp_sock_t *u)
 {
 	net_batch_t *b = u->w->batch;
-	for (unsigned i = 0; i < NET_UDP_BATCH; i++) {
+	/* recvmmsg rewrites only the headers it fills: reset just those, which
+	 * matters at low rates where each call returns one datagram. */
+	unsigned dirty = b->rx_pktinfo == u->pktinfo ? b->rx_dirty : NET_UDP_BATCH;
+	b->rx_pktinfo = u->pktinfo;
+	for (unsigned i = 0; i < dirty; i++) {
 		struct msghdr *h = &b->rx[i].msg_hdr;
 		h->msg_namelen = sizeof(b->from[i]);
 		h->msg_control = u->pktinfo ? b->rctl[i].buf : NULL;
@@ -86,6 +93,7 @@ static int recv_batch(udp_sock_t *u)
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		log_debug("udp: recvmmsg: %s", strerror(errno));
+	b->rx_dirty = n > 0 ? (unsigned)n : 0;
 	return n;
 }
 
@@ -137,8 +145,8 @@ static bool answer(udp_sock_t *u, const srvd_zoneset_t *zs, unsigned i, unsigned
 	    .src_addr = &b->from[i],
 	};
 	size_t len = 0;
-	if (net_sec_respond(u->w->net, u->w->resp, zs, &q, b->tbuf[slot], NET_UDP_SLOT, &len) !=
-	    SRVD_OK)
+	if (net_sec_respond_signed(u->w->net, u->w->resp, zs, &q, b->tbuf[slot], NET_UDP_SLOT, &len,
+	                           NULL) != SRVD_OK)
 		return false;
 	struct msghdr *th = &b->tx[slot].msg_hdr;
 	b->tiov[slot].iov_len = len;
