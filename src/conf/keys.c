@@ -158,16 +158,16 @@ static int primaries_acl(conf_zone_t *z)
 static int check_zone(const conf_t *c, conf_zone_t *z, char *err, size_t errlen)
 {
 	const char *why = NULL;
-	if (!z->n_primaries && (z->key || z->notify_from_set || timers_set(&z->timers)))
+	if (!z->n_primaries && (z->notify_from_set || timers_set(&z->timers)))
 		return conf_errf(err, errlen, SRVD_EPARSE,
-		                 "%s:%u: zone %s: key, notify-from and timer bounds need primaries",
+		                 "%s:%u: zone %s: notify-from and timer bounds need primaries",
 		                 c->path, z->line, z->name);
-	if (!z->n_primaries)
-		return 0;
 	if (z->key && !conf_key_find(c, z->key))
 		return conf_errf(err, errlen, SRVD_EPARSE,
 		                 "%s:%u: zone %s: no key named %s in keys", c->path, z->line,
 		                 z->name, z->key);
+	if (!z->n_primaries)
+		return 0; /* a primary zone's key signs its NOTIFYs */
 	for (size_t i = 0; i < z->n_notify_keys; i++)
 		if (!conf_key_find(c, z->notify_keys[i]))
 			return conf_errf(err, errlen, SRVD_EPARSE,

@@ -10,6 +10,8 @@
  * target is retried after 1, 2, 4, 8 and 16 s (5 tries in all, then given
  * up). An error rcode is an answer too: it is logged and ends the retries.
  * A newer serial of the same zone replaces the NOTIFYs still in flight.
+ * A zone with a TSIG `key:` signs its NOTIFYs, and its answers must verify
+ * (RFC 8945); an answer that says our key was refused ends the retries.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "common/log.h"
 #include "net/daemon.h"
 #include "wire/dns.h"
+#include "xfr/tsig.h"
 #include "xfr/xfr.h"
 #include "zone/zone.h"
 
@@ -39,6 +42,9 @@ typedef struct target {
 	uint16_t id;
 	unsigned tries;
 	bool done;
+	bool signed_; /* the zone has a key: the message is signed, the answer must be */
+	xfr_tsig_key_t tkey;
+	xfr_tsig_t tsig;
 } target_t;
 
 typedef struct usock {
@@ -59,6 +65,7 @@ struct net_notify {
 static void on_target_closed(uv_handle_t *h)
 {
 	target_t *t = h->data;
+	xfr_tsig_deinit(&t->tsig);
 	free(t->key);
 	free(t);
 }
@@ -172,6 +179,12 @@ static bool answered(target_t *t, const uint8_t *msg, size_t len)
 	xfr_err_t err = {0};
 	xfr_hdr_t h;
 	int rc = xfr_read_head(&r, t->origin, DNS_T_SOA, DNS_OP_NOTIFY, t->id, false, &err, &h);
+	if ((rc == 0 || err.fail == XFR_FAIL_RCODE) && t->signed_ &&
+	    xfr_tsig_verify(&t->tsig, msg, len) != 0) {
+		log_warn("notify: zone %s serial %u: %s: answer's TSIG %s: %s", t->zone, t->serial,
+		         t->text, xfr_tsig_status_name(t->tsig.status), t->tsig.why);
+		return t->tsig.status == XFR_TSIG_PEER_ERROR; /* it rejected our key: stop */
+	}
 	if (rc == 0) {
 		log_info("notify: zone %s serial %u: %s acknowledged", t->zone, t->serial, t->text);
 		return true;
@@ -206,6 +219,33 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 
 /* ---- starting and cancelling -------------------------------------------------- */
 
+/* "Example.COM." names the zone whose table key is "example.com". */
+static bool names_key(const char *name, const char *key)
+{
+	size_t n = strlen(name), k = strlen(key);
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	return n == k && strncasecmp(name, key, n) == 0;
+}
+
+/* Sign t's message with the zone's `key:`, when it has one (RFC 8945). */
+static int sign(struct net_notify *nn, target_t *t)
+{
+	const conf_t *c = net_reload_conf(nn->n);
+	const conf_zone_t *cz = NULL;
+	for (size_t i = 0; c && i < c->n_zones && !cz; i++)
+		if (names_key(c->zones[i].name, t->key))
+			cz = &c->zones[i];
+	const conf_key_t *k = cz && cz->key ? conf_key_find(c, cz->key) : NULL;
+	if (!k)
+		return 0;
+	if (xfr_tsig_key_init(k->name, k->algorithm, k->secret, &t->tkey))
+		return SRVD_EINVAL;
+	xfr_tsig_init(&t->tsig, &t->tkey);
+	t->signed_ = true;
+	return xfr_tsig_sign(&t->tsig, t->msg, t->len, t->msg, sizeof(t->msg), &t->len);
+}
+
 static target_t *new_target(struct net_notify *nn, const net_zone_t *z, const conf_addr_t *a)
 {
 	target_t *t = calloc(1, sizeof(*t));
@@ -224,8 +264,9 @@ static target_t *new_target(struct net_notify *nn, const net_zone_t *z, const co
 	bool v6 = strchr(a->host, ':') != NULL;
 	snprintf(t->text, sizeof(t->text), v6 ? "[%s]@%u" : "%s@%u", a->host, a->port);
 	if (addr_of(a, &t->sa) ||
-	    xfr_query_notify(t->origin, v, t->id, t->msg, sizeof(t->msg), &t->len)) {
+	    xfr_query_notify(t->origin, v, t->id, t->msg, sizeof(t->msg), &t->len) || sign(nn, t)) {
 		log_err("notify: zone %s to %s: cannot build the message", t->zone, t->text);
+		xfr_tsig_deinit(&t->tsig);
 		free(t->key);
 		free(t);
 		return NULL;

@@ -16,6 +16,7 @@
  * NOTIFY is rare, so the registry is a plain array behind a mutex; the
  * query path never touches it.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,11 +37,12 @@ struct net_sec_reg {
 	size_t nv;
 	xfr_tsig_key_t *keys;
 	size_t nk;
+	atomic_bool have_keys; /* read without the mutex: no keys, no TSIG parsing */
 	char **pending;
 	size_t n_pending, cap_pending;
 };
 
-/* ---- the registry ------------------------------------------------------------ */
+/* ---- the registry ---------------------------------------------------------------- */
 
 static void free_entries(net_sec_entry_t *v, size_t n)
 {
@@ -65,6 +67,7 @@ void net_sec_registry_set(net_t *n, net_sec_entry_t *v, size_t nv, xfr_tsig_key_
 	g->nv = nv;
 	g->keys = keys;
 	g->nk = nk;
+	atomic_store(&g->have_keys, nk > 0);
 	uv_mutex_unlock(&g->mu);
 	free_entries(ov, onv);
 	free(ok);
@@ -154,7 +157,7 @@ static bool queue(struct net_sec_reg *g, const char *key)
 	return true;
 }
 
-/* ---- NOTIFY ------------------------------------------------------------------ */
+/* ---- NOTIFY ---------------------------------------------------------------------- */
 
 static bool prefix_match(const srvd_prefix_t *p, const uint8_t *addr, int family)
 {
@@ -311,16 +314,21 @@ static int notify_in(net_t *n, srvd_responder_t *r, const srvd_query_t *q, uint8
 	return rc == 0 ? 0 : NOT_MINE;
 }
 
+static bool is_notify(const srvd_query_t *q)
+{
+	return q->len >= DNS_HDR_LEN && !(q->wire[2] & 0x80) &&
+	       ((q->wire[2] >> 3) & 0xF) == DNS_OP_NOTIFY;
+}
+
 int net_sec_respond(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *q,
                     uint8_t *out, size_t cap, size_t *len)
 {
-	if (q->len >= DNS_HDR_LEN && !(q->wire[2] & 0x80) &&
-	    ((q->wire[2] >> 3) & 0xF) == DNS_OP_NOTIFY && notify_in(n, r, q, out, cap, len) == 0)
+	if (is_notify(q) && notify_in(n, r, q, out, cap, len) == 0)
 		return SRVD_OK;
 	return srvd_respond(r, zs, q, out, cap, len);
 }
 
-/* ---- IXFR out ---------------------------------------------------------------- */
+/* ---- IXFR out -------------------------------------------------------------------- */
 
 /* The query's type and lower-case name, or false. */
 static bool question(const srvd_query_t *q, uint8_t lname[255], size_t *nlen, uint16_t *qtype)
@@ -357,7 +365,7 @@ int net_sec_xfr_new(net_t *n, const srvd_zoneset_t *zs, const srvd_query_t *q, s
 	return xfr_out_ixfr_new(zs, q, j, incremental, out);
 }
 
-/* ---- TSIG on TCP answers ------------------------------------------------------------ */
+/* ---- TSIG on TCP answers --------------------------------------------------------- */
 
 struct net_tsig_srv {
 	xfr_tsig_key_t key;
@@ -389,7 +397,9 @@ static int tsig_request(net_t *n, const srvd_query_t *q, uint8_t *buf, size_t ca
 {
 	struct net_sec_reg *g = n->secreg;
 	xfr_tsig_rr_t rr;
-	if (!g || xfr_tsig_find(q->wire, q->len, &rr) != 0)
+	if (!g || !atomic_load_explicit(&g->have_keys, memory_order_relaxed) ||
+	    q->len < DNS_HDR_LEN || (q->wire[10] == 0 && q->wire[11] == 0) ||
+	    xfr_tsig_find(q->wire, q->len, &rr) != 0)
 		return 0;
 	net_tsig_srv_t *s = calloc(1, sizeof(*s));
 	if (!s)
@@ -416,12 +426,15 @@ static int tsig_request(net_t *n, const srvd_query_t *q, uint8_t *buf, size_t ca
 	return rc == 0 ? 2 : 0;
 }
 
-int net_sec_respond_tcp(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs,
-                        const srvd_query_t *q, uint8_t *out, size_t cap, size_t *len,
-                        net_tsig_srv_t **tsig)
+int net_sec_respond_signed(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs,
+                           const srvd_query_t *q, uint8_t *out, size_t cap, size_t *len,
+                           net_tsig_srv_t **tsig)
 {
 	net_tsig_srv_t *s = NULL;
-	*tsig = NULL;
+	if (tsig)
+		*tsig = NULL;
+	if (is_notify(q)) /* notify_in verifies and signs its own */
+		return net_sec_respond(n, r, zs, q, out, cap, len);
 	switch (tsig_request(n, q, out, cap, len, &s)) {
 	case 2: return SRVD_OK;
 	case 1: break;
@@ -429,7 +442,7 @@ int net_sec_respond_tcp(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs,
 	}
 	size_t room = net_tsig_srv_reserve(s);
 	int rc = net_sec_respond(n, r, zs, q, out, cap > room + 512 ? cap - room : cap, len);
-	if (rc == SRVD_XFR) {
+	if (rc == SRVD_XFR && tsig) {
 		*tsig = s;
 		return rc;
 	}

@@ -243,8 +243,7 @@ static int add_install(struct net_reload *rl, const char *key, srvd_zone_t *ver)
 			rl->pend_installs[i].ver = ver;
 			return 0;
 		}
-	net_install_t *v =
-	    realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
+	net_install_t *v = realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
 	char *k = strdup(key);
 	if (v)
 		rl->pend_installs = v;

@@ -74,6 +74,7 @@ typedef struct sec_zone {
 	zone_t *built;
 	char build_err[300];
 	double build_ms;
+	xfr_kind_t kind; /* of the transfer just built */
 	uv_work_t work;
 	net_waiter_t wait;
 	uint64_t bytes, msgs;
@@ -95,7 +96,7 @@ struct net_secondary {
 static void run(sec_zone_t *z);
 static void schedule(sec_zone_t *z);
 
-/* ---- small things ------------------------------------------------------------------ */
+/* ---- small things ---------------------------------------------------------------- */
 
 static double ms_since(uint64_t t0)
 {
@@ -145,7 +146,7 @@ static int sockaddr_of(const conf_addr_t *a, struct sockaddr_storage *out)
 
 static void put_ref(sec_zone_t *z);
 
-/* ---- publication ------------------------------------------------------------------------ */
+/* ---- publication ----------------------------------------------------------------- */
 
 static void on_timer_closed(uv_handle_t *h)
 {
@@ -228,7 +229,7 @@ static void expire(sec_zone_t *z)
 	install(z, ph, NULL);
 }
 
-/* ---- the end of a run ---------------------------------------------------------------------- */
+/* ---- the end of a run ------------------------------------------------------------ */
 
 static void end_run(sec_zone_t *z)
 {
@@ -258,8 +259,7 @@ static void set_error(sec_zone_t *z, const char *what)
 	snprintf(z->error, sizeof(z->error), "%s", what);
 }
 
-/* ---- saving (thread pool) -----------------------------------------------------------------------
- */
+/* ---- saving (thread pool) -------------------------------------------------------- */
 
 static void work_save(uv_work_t *w)
 {
@@ -298,11 +298,13 @@ static void on_installed(net_waiter_t *w, const net_job_t *j)
 {
 	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
 	if (!j || z->gone || z->s->stopped) {
+		srvd_zone_unref(z->built);
+		z->built = NULL;
 		end_run(z);
 		put_ref(z);
 		return;
 	}
-	bool ixfr = z->qtype == DNS_T_IXFR && xfr_in_kind(z->in) == XFR_KIND_INCREMENTAL;
+	bool ixfr = z->kind == XFR_KIND_INCREMENTAL;
 	if (ixfr)
 		z->n_ixfr++;
 	else
@@ -319,16 +321,13 @@ static void on_installed(net_waiter_t *w, const net_job_t *j)
 	z->notify_t0 = 0;
 	z->expired = false;
 	z->last_xfr = time(NULL);
-	xfr_in_free(z->in);
-	z->in = NULL;
 	z->phase = SAVE;
 	z->work.data = z;
 	if (uv_queue_work(&z->s->n->loop, &z->work, work_save, after_save) != 0)
 		after_save(&z->work, 0);
 }
 
-/* ---- building (thread pool)
- * ----------------------------------------------------------------------- */
+/* ---- building (thread pool) ------------------------------------------------------ */
 
 static void on_diag(void *ctx, srvd_diag_level_t level, const char *zone, const char *file,
                     unsigned line, const char *msg)
@@ -363,6 +362,7 @@ static void work_build(uv_work_t *w)
 	uint64_t t0 = uv_hrtime();
 	int rc = xfr_in_finish(z->in, &diag, &z->built);
 	z->build_ms = ms_since(t0);
+	z->kind = xfr_in_kind(z->in);
 	if (rc == 0 && z->built != z->cur && set_acl(z->built, z->acl, z->n_acl))
 		rc = SRVD_ENOMEM;
 	if (rc && !z->build_err[0])
@@ -375,16 +375,9 @@ static void work_build(uv_work_t *w)
 
 static void next_primary(sec_zone_t *z);
 
-static void after_build(uv_work_t *w, int status)
+/* Publish what was built, or say why not. */
+static void build_done(sec_zone_t *z)
 {
-	sec_zone_t *z = w->data;
-	put_ref(z);
-	if (z->gone || z->s->stopped || status) {
-		srvd_zone_unref(z->built);
-		z->built = NULL;
-		end_run(z);
-		return;
-	}
 	if (!z->built) {
 		snprintf(z->error, sizeof(z->error), "%s: the transferred zone does not build: %s",
 		         z->used, z->build_err);
@@ -404,8 +397,22 @@ static void after_build(uv_work_t *w, int status)
 	install(z, z->built, &z->wait);
 }
 
-/* ---- transfers
- * ------------------------------------------------------------------------------------- */
+static void after_build(uv_work_t *w, int status)
+{
+	sec_zone_t *z = w->data;
+	xfr_in_free(z->in);
+	z->in = NULL;
+	if (z->gone || z->s->stopped || status) {
+		srvd_zone_unref(z->built);
+		z->built = NULL;
+		end_run(z);
+	} else {
+		build_done(z);
+	}
+	put_ref(z); /* the work's, last: it may be the final one */
+}
+
+/* ---- transfers ------------------------------------------------------------------- */
 
 static void start_xfr(sec_zone_t *z, uint16_t qtype);
 
@@ -471,8 +478,7 @@ static void start_xfr(sec_zone_t *z, uint16_t qtype)
 		next_primary(z);
 }
 
-/* ---- SOA checks
- * ---------------------------------------------------------------------------------------- */
+/* ---- SOA checks ------------------------------------------------------------------ */
 
 static void start_soa(sec_zone_t *z);
 
@@ -544,9 +550,7 @@ static void run(sec_zone_t *z)
 	start_soa(z);
 }
 
-/* ---- timers
- * ------------------------------------------------------------------------------------------------
- */
+/* ---- timers ---------------------------------------------------------------------- */
 
 static void on_timer(uv_timer_t *t)
 {
@@ -573,8 +577,7 @@ static void schedule(sec_zone_t *z)
 	uv_timer_start(&z->timer, on_timer, ms, 0);
 }
 
-/* ---- following the config
- * ----------------------------------------------------------------------------- */
+/* ---- following the config -------------------------------------------------------- */
 
 static sec_zone_t *find_zone(const struct net_secondary *s, const char *key)
 {
@@ -764,8 +767,7 @@ void net_secondary_sync(net_t *n)
 	publish_registry(s, c);
 }
 
-/* ---- NOTIFY, control, status
- * ------------------------------------------------------------------------------ */
+/* ---- NOTIFY, control, status ----------------------------------------------------- */
 
 static void on_notified(net_t *n)
 {
@@ -829,9 +831,7 @@ void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
 		ctl_reply_set_str(r, "last_error", z->error);
 }
 
-/* ---- life
- * ----------------------------------------------------------------------------------------------------
- */
+/* ---- life ------------------------------------------------------------------------ */
 
 int net_secondary_init(net_t *n)
 {

@@ -81,14 +81,15 @@ int net_sec_respond(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs, con
 int net_sec_xfr_new(net_t *n, const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_xfr_t **out,
                     bool *incremental);
 
-/* TSIG on TCP answers (RFC 8945), transfers included: a query signed with a
- * configured key is verified (a bad one gets the RFC 8945 5.2 error answer)
- * and its answer signed. For SRVD_XFR the session goes to *tsig, to sign
- * every message of the stream; the caller frees it. */
+/* net_sec_respond with TSIG (RFC 8945), transfers included: a query signed
+ * with a configured key is verified (a bad one gets the RFC 8945 5.2 error
+ * answer) and its answer signed. For SRVD_XFR the session goes to *tsig
+ * (TCP; NULL for UDP), to sign every message of the stream; the caller
+ * frees it. With no key configured this costs one atomic load. */
 typedef struct net_tsig_srv net_tsig_srv_t;
-int net_sec_respond_tcp(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs,
-                        const srvd_query_t *q, uint8_t *out, size_t cap, size_t *len,
-                        net_tsig_srv_t **tsig);
+int net_sec_respond_signed(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs,
+                           const srvd_query_t *q, uint8_t *out, size_t cap, size_t *len,
+                           net_tsig_srv_t **tsig);
 size_t net_tsig_srv_reserve(const net_tsig_srv_t *s);
 /* Sign msg[*len] in place (cap bytes of room). */
 int net_tsig_srv_sign(net_tsig_srv_t *s, uint8_t *msg, size_t *len, size_t cap);

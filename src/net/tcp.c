@@ -396,8 +396,8 @@ static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size
 	size_t n = 0;
 	NET_COUNT(w, tcp_queries, 1);
 	touch(c);
-	int rc = net_sec_respond_tcp(w->net, w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n,
-	                             &c->tsig);
+	int rc = net_sec_respond_signed(w->net, w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n,
+	                                &c->tsig);
 	if (rc == SRVD_XFR) {
 		xfr_begin(c, zs, &q);
 	} else if (rc == SRVD_OK) {

@@ -73,7 +73,7 @@ static const char *addr_text(const struct sockaddr_storage *sa, char *buf, size_
 	return buf;
 }
 
-/* ---- ending ------------------------------------------------------------------- */
+/* ---- ending ---------------------------------------------------------------------- */
 
 static void on_handle_closed(uv_handle_t *h)
 {
@@ -144,7 +144,7 @@ static void on_timeout(uv_timer_t *t)
 	       (unsigned long long)x->bytes);
 }
 
-/* ---- answers ------------------------------------------------------------------ */
+/* ---- answers --------------------------------------------------------------------- */
 
 static bool tsig_ok(net_xfrc_t *x, const uint8_t *msg, size_t len)
 {
@@ -181,7 +181,7 @@ static void xfr_message(net_xfrc_t *x, const uint8_t *msg, size_t len)
 	finish(x, rc, "%s: %s", x->o.qtype == DNS_T_IXFR ? "IXFR" : "AXFR", e->why);
 }
 
-/* ---- TCP ------------------------------------------------------------------------ */
+/* ---- TCP ------------------------------------------------------------------------- */
 
 static void on_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -281,7 +281,7 @@ static void start_tcp(net_xfrc_t *x)
 		finish(x, SRVD_EIO, "tcp: %s", uv_strerror(rc));
 }
 
-/* ---- UDP (SOA) --------------------------------------------------------------------- */
+/* ---- UDP (SOA) ------------------------------------------------------------------- */
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
 {
@@ -390,7 +390,7 @@ static void start_udp(net_xfrc_t *x)
 	udp_send(x);
 }
 
-/* ---- starting --------------------------------------------------------------------- */
+/* ---- starting -------------------------------------------------------------------- */
 
 /* I/O starts from the loop, so that even an early failure calls back after
  * net_xfrc_start has returned. */
@@ -470,7 +470,7 @@ int net_xfrc_start(uv_loop_t *loop, const net_xfrc_opts_t *o, net_xfrc_cb cb, vo
 	return 0;
 }
 
-/* ---- results ------------------------------------------------------------------------- */
+/* ---- results --------------------------------------------------------------------- */
 
 int net_xfrc_result(const net_xfrc_t *x)
 {

@@ -325,9 +325,8 @@ static bool same_addr(const conf_addr_t *a, const conf_addr_t *b)
 static bool same_settings(const net_zsrc_t *a, const net_zsrc_t *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->from_dir != b->from_dir ||
-	    a->secondary != b->secondary ||
-	    a->n_notify != b->n_notify || !a->snapshot != !b->snapshot ||
-	    (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0))
+	    a->secondary != b->secondary || a->n_notify != b->n_notify ||
+	    !a->snapshot != !b->snapshot || (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0))
 		return false;
 	for (size_t i = 0; i < a->n_notify; i++)
 		if (!same_addr(&a->notify[i], &b->notify[i]))

@@ -29,7 +29,7 @@ class SecSrvd(Srvd):
     secondary of 127.0.0.1@primary_port."""
 
     def __init__(self, workdir, primary_port, key_secret=None, key_name=KEY_NAME, timers=None,
-                 **kw):
+                 notify=None, **kw):
         ex = workdir / "example.com.zone"
         shutil.copy(bundled_zone(), ex)
         super().__init__(workdir, [("example.com", ex, ["127.0.0.1"])], control=True, **kw)
@@ -37,6 +37,7 @@ class SecSrvd(Srvd):
         self.key_secret = key_secret
         self.key_name = key_name
         self.timers = timers or {}
+        self.notify = notify or []
         self.copy = workdir / f"{ZONE}.zone"
 
     def write_config(self):
@@ -47,6 +48,8 @@ class SecSrvd(Srvd):
         if self.key_secret:
             lines.append(f"    key: {self.key_name}")
         lines += [f"    {k}: {v}" for k, v in self.timers.items()]
+        if self.notify:
+            lines.append("    notify: [" + ", ".join(f'"{a}"' for a in self.notify) + "]")
         if self.key_secret:
             lines += ["keys:", f"  - name: {self.key_name}", "    algorithm: hmac-sha256",
                       f"    secret: \"{self.key_secret}\""]
@@ -167,6 +170,19 @@ def test_transfer_notify_ixfr(peers, kind):
     added = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.TXT]
     assert len(added) == 1 and str(added[0].name) == f"new.{ZONE}."
 
+    # srvdctl: the text form, retransfer (AXFR whatever the serial), refresh
+    rc, text, err = s.ctl("zone-status", ZONE)
+    assert rc == 0 and f"secondary: primary=127.0.0.1@{p.port}" in text, text + err
+    axfrs = s.status()["axfr_in"]
+    rc, _, err = s.ctl("retransfer", ZONE)
+    assert rc == 0, err
+    assert wait_for(lambda: s.status()["axfr_in"] == axfrs + 1 or None, 10), s.log()
+    assert s.serial() == 2
+    rc, _, err = s.ctl("refresh", ZONE)
+    assert rc == 0, err
+    rc, _, err = s.ctl("refresh", "example.com")
+    assert rc == 1 and "not transferred" in err, err
+
 
 def test_tsig(peers, kind):
     make_primary, make_srvd = peers
@@ -210,6 +226,17 @@ def test_tsig(peers, kind):
     assert wait_for(lambda: bad_error(other), 10), other.log()
     r = other.sec()
     assert r.rcode() == dns.rcode.REFUSED  # never transferred: not served
+
+
+def test_size_limit(peers, kind):
+    """A transfer larger than xfr-max-size is abandoned, with the reason."""
+    if kind != "knot":
+        pytest.skip("the limit is srvd's: one primary shows it")
+    make_primary, make_srvd = peers
+    p = make_primary()
+    s = make_srvd(p.port, server_extra={"xfr-max-size": 600})
+    assert wait_for(lambda: "600 bytes" in s.status().get("last_error", "") or None, 10), s.log()
+    assert s.sec().rcode() == dns.rcode.REFUSED  # never transferred
 
 
 def bad_error(s):
@@ -263,3 +290,84 @@ def test_restart_serves_saved_copy(peers, kind):
     if chk.exists():
         r = subprocess.run([str(chk), ZONE, str(s2.copy)], capture_output=True, text=True)
         assert r.returncode == 0, r.stdout + r.stderr
+
+
+def knot_secondary(d, port, primary_port, tsig):
+    """A knotd secondary of 127.0.0.1@primary_port, NOTIFY and transfers
+    with the key when tsig."""
+    import subprocess
+    import tempfile
+    d.mkdir()
+    sock = tempfile.mkdtemp(prefix="knotctl.")
+    kref = f"    key: {KEY_NAME}\n" if tsig else ""
+    key = (f"key:\n  - id: {KEY_NAME}\n    algorithm: hmac-sha256\n    secret: {KEY_SECRET}\n"
+           if tsig else "")
+    (d / "knot.conf").write_text(f"""server:
+    rundir: "{d}"
+    listen: 127.0.0.1@{port}
+log:
+  - target: "{d}/knot.log"
+    any: info
+database:
+    storage: "{d}"
+control:
+    listen: "{sock}/knot.sock"
+{key}remote:
+  - id: up
+    address: 127.0.0.1@{primary_port}
+{kref}acl:
+  - id: notify
+    address: 127.0.0.1
+{kref}    action: notify
+zone:
+  - domain: {ZONE}
+    file: "{d}/{ZONE}.zone"
+    master: up
+    acl: notify
+""")
+    out = open(d / "stdout.log", "ab")
+    proc = subprocess.Popen(["knotd", "-c", str(d / "knot.conf")], stdin=subprocess.DEVNULL,
+                            stdout=out, stderr=subprocess.STDOUT)
+    return proc, out, sock
+
+
+def test_chain_with_tsig(tmp_path):
+    """knotd -> srvd -> knotd, every hop signed: srvd's NOTIFY out, its
+    answers to the downstream SOA query (UDP) and IXFR are signed."""
+    if not shutil.which("knotd"):
+        pytest.skip("knotd is not installed")
+    import os
+    import signal
+    from primaries import Knot, soa_serial
+    sport, dport = free_ports(1), free_ports(1, v6=False)
+    up = Knot(tmp_path / "up", ZONE, sport, tsig=True)
+    up.write_zone(zone_text(ZONE, 1, records=50))
+    up.start(serial=1)
+    wd = tmp_path / "srvd"
+    wd.mkdir()
+    s = SecSrvd(wd, up.port, port=sport, key_secret=KEY_SECRET, notify=[f"127.0.0.1@{dport}"])
+    proc = out = sock = None
+    try:
+        s.start()
+        assert s.wait_serial(1, 10), s.log()
+        proc, out, sock = knot_secondary(tmp_path / "down", dport, sport, tsig=True)
+        assert wait_for(lambda: soa_serial(dport, ZONE) == 1 or None, 15), \
+            (tmp_path / "down" / "knot.log").read_text()
+        up.update(zone_text(ZONE, 2, records=50, extra=["new IN TXT chained"]), 2)
+        assert s.wait_serial(2, 5), s.log()
+        assert wait_for(lambda: soa_serial(dport, ZONE) == 2 or None, 10), \
+            (tmp_path / "down" / "knot.log").read_text() + s.log()
+        assert "acknowledged" in s.log()
+        down = (tmp_path / "down" / "knot.log").read_text()
+        assert "IXFR, incoming" in down and "finished" in down, down
+    finally:
+        if proc and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        if out:
+            out.close()
+        if sock:
+            shutil.rmtree(sock, ignore_errors=True)
+        rc = s.stop() if s.proc else 0
+        up.cleanup()
+    assert rc == 0, s.log()

@@ -675,7 +675,8 @@ static void secondary_errors(void **state)
 {
 	fx_t *f = *state;
 	static const bad_t t[] = {
-	    {"zones:\n  - {name: a.test, file: /a, key: k}\n", 2, "need primaries"},
+	    {"zones:\n  - {name: a.test, file: /a, retry-max: 5}\n", 2, "need primaries"},
+	    {"zones:\n  - {name: a.test, file: /a, key: k}\n", 2, "no key named k"},
 	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4], key: k}\n", 2,
 	     "no key named k"},
 	    {"zones:\n  - {name: a.test, file: /a, primaries: [1.2.3.4],\n"
