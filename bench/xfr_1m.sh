@@ -88,8 +88,8 @@ primary() { # primary DIR PORT NOTIFY_PORT ZONEFILE
 	bl_start "primary-$(basename "$d")" "" knotd -c "$d/knot.conf"
 }
 
-secondary_conf() { # secondary_conf SERVER PORT PRIMARY_PORT -> the command line
-	local d=$BL_WORK/sec-$1
+secondary_conf() { # secondary_conf SERVER PORT PRIMARY_PORT [TAG] -> the command line
+	local d=$BL_WORK/sec-$1${4:-}
 	mkdir -p "$d"
 	case $1 in
 	srvd)
@@ -176,7 +176,7 @@ PPORT=$(bl_free_port 46201)
 SPORT=$(bl_free_port 46301)
 primary "$BL_WORK/psmall" "$PPORT" "$SPORT" "$BL_WORK/small.zone"
 wait_serial "$PPORT" "$SERIAL" 300 || { bl_log "primary did not load"; exit 1; }
-cmd=$(secondary_conf srvd "$SPORT" "$PPORT")
+cmd=$(secondary_conf srvd "$SPORT" "$PPORT" -small)
 bl_start "sec-small" "" $cmd
 wait_serial "$SPORT" "$SERIAL" 300 || { bl_log "srvd did not transfer"; exit 1; }
 NEXT=$((SERIAL + 1))

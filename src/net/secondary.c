@@ -41,7 +41,7 @@ enum {
 	SOA_TIMEOUT_MS = 5000,
 };
 
-typedef enum { IDLE, SOA, XFR, BUILD, PUBLISH, SAVE } phase_t;
+typedef enum { IDLE, SOA, XFR, BUILD, PUBLISH } phase_t;
 
 typedef struct sec_zone {
 	struct net_secondary *s;
@@ -77,6 +77,14 @@ typedef struct sec_zone {
 	xfr_kind_t kind; /* of the transfer just built */
 	uv_work_t work;
 	net_waiter_t wait;
+	/* saving, one at a time; next_* waits for the one running */
+	uv_work_t save_work;
+	zone_t *save_old, *save_new, *next_old, *next_new;
+	bool saving;
+	/* copies that pool threads read while the config may change */
+	char *save_path;
+	srvd_prefix_t *build_acl;
+	size_t n_build_acl;
 	uint64_t bytes, msgs;
 	/* for zone-status */
 	char used[80];
@@ -101,6 +109,14 @@ static void schedule(sec_zone_t *z);
 static double ms_since(uint64_t t0)
 {
 	return (double)(uv_hrtime() - t0) / 1e6;
+}
+
+static void *dup_mem(const void *p, size_t n)
+{
+	void *q = n ? malloc(n) : NULL;
+	if (q)
+		memcpy(q, p, n);
+	return q;
 }
 
 static uint32_t clamp(uint32_t v, unsigned lo, unsigned hi)
@@ -157,11 +173,17 @@ static void zone_free(sec_zone_t *z)
 {
 	srvd_zone_unref(z->cur);
 	srvd_zone_unref(z->built);
+	srvd_zone_unref(z->save_old);
+	srvd_zone_unref(z->save_new);
+	srvd_zone_unref(z->next_old);
+	srvd_zone_unref(z->next_new);
 	if (z->in)
 		xfr_in_free(z->in);
 	free(z->key);
 	free(z->name);
 	free(z->file);
+	free(z->save_path);
+	free(z->build_acl);
 	free(z->primaries);
 	free(z->acl);
 	free(z);
@@ -261,10 +283,12 @@ static void set_error(sec_zone_t *z, const char *what)
 
 /* ---- saving (thread pool) -------------------------------------------------------- */
 
+/* The diff old -> new into the journal, then new into the file. */
 static void work_save(uv_work_t *w)
 {
 	sec_zone_t *z = w->data;
-	zone_t *old = z->cur, *nv = z->built;
+	zone_t *old = z->save_old, *nv = z->save_new;
+	uint64_t t0 = uv_hrtime();
 	if (old && z->jnl) {
 		xfr_diff_t *d = NULL;
 		int rc = xfr_diff_compute(old, nv, &d);
@@ -274,26 +298,66 @@ static void work_save(uv_work_t *w)
 		if (rc)
 			log_warn("zone %s: journal: %s", z->name, srvd_strerror(rc));
 	}
-	int rc = xfr_zone_save(nv, z->file);
+	int rc = z->save_path ? xfr_zone_save(nv, z->save_path) : SRVD_ENOMEM;
 	if (rc)
-		log_err("zone %s: cannot save %s: %s", z->name, z->file, srvd_strerror(rc));
+		log_err("zone %s: cannot save %s: %s", z->name,
+		        z->save_path ? z->save_path : "the copy", srvd_strerror(rc));
+	else
+		log_info("zone %s: serial %u saved to %s%s (%.0f ms)", z->name, nv->serial,
+		         z->save_path, old && z->jnl ? " and its diff to the journal" : "",
+		         ms_since(t0));
 }
+
+static void start_save(sec_zone_t *z);
 
 static void after_save(uv_work_t *w, int status)
 {
 	sec_zone_t *z = w->data;
 	(void)status;
-	srvd_zone_unref(z->cur);
-	z->cur = z->built;
-	z->built = NULL;
-	if (!z->gone)
-		check_ok(z, z->used);
-	end_run(z);
-	put_ref(z);
+	srvd_zone_unref(z->save_old);
+	srvd_zone_unref(z->save_new);
+	z->save_old = z->save_new = NULL;
+	free(z->save_path);
+	z->save_path = NULL;
+	z->saving = false;
+	if (z->next_new) /* also when stopping: the loop runs until it is written */
+		start_save(z);
+	put_ref(z); /* the work's, last */
 }
 
-/* The new version is served: log it, then the journal and the copy. The
- * waiter's reference goes to the work. */
+static void start_save(sec_zone_t *z)
+{
+	z->save_old = z->next_old;
+	z->save_new = z->next_new;
+	z->next_old = z->next_new = NULL;
+	z->save_path = strdup(z->file);
+	z->saving = true;
+	z->refs++;
+	z->save_work.data = z;
+	if (uv_queue_work(&z->s->n->loop, &z->save_work, work_save, after_save) != 0) {
+		work_save(&z->save_work);
+		after_save(&z->save_work, 0);
+	}
+}
+
+/* Saves run one at a time, beside the refreshes: a NOTIFY that comes while
+ * a big copy is written is acted on at once. Saves still waiting merge (the
+ * diff from the oldest to the newest). Takes both references. */
+static void queue_save(sec_zone_t *z, zone_t *old, zone_t *nv)
+{
+	if (z->next_new) {
+		srvd_zone_unref(z->next_new);
+		srvd_zone_unref(old);
+		z->next_new = nv;
+	} else {
+		z->next_old = old;
+		z->next_new = nv;
+	}
+	if (!z->saving)
+		start_save(z);
+}
+
+/* The new version is served: log it, queue the journal and the copy. */
 static void on_installed(net_waiter_t *w, const net_job_t *j)
 {
 	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
@@ -318,13 +382,16 @@ static void on_installed(net_waiter_t *w, const net_job_t *j)
 	         z->name, z->built->serial, z->used, ixfr ? "IXFR, incremental" : "AXFR",
 	         (unsigned long long)z->msgs, (unsigned long long)z->bytes, ms_since(z->t0),
 	         z->build_ms, since);
-	z->notify_t0 = 0;
 	z->expired = false;
 	z->last_xfr = time(NULL);
-	z->phase = SAVE;
-	z->work.data = z;
-	if (uv_queue_work(&z->s->n->loop, &z->work, work_save, after_save) != 0)
-		after_save(&z->work, 0);
+	zone_t *old = z->cur;
+	z->cur = z->built;
+	z->built = NULL;
+	srvd_zone_ref(z->cur);
+	queue_save(z, old, z->cur);
+	check_ok(z, z->used);
+	end_run(z);
+	put_ref(z); /* the waiter's */
 }
 
 /* ---- building (thread pool) ------------------------------------------------------ */
@@ -363,7 +430,7 @@ static void work_build(uv_work_t *w)
 	int rc = xfr_in_finish(z->in, &diag, &z->built);
 	z->build_ms = ms_since(t0);
 	z->kind = xfr_in_kind(z->in);
-	if (rc == 0 && z->built != z->cur && set_acl(z->built, z->acl, z->n_acl))
+	if (rc == 0 && z->built != z->cur && set_acl(z->built, z->build_acl, z->n_build_acl))
 		rc = SRVD_ENOMEM;
 	if (rc && !z->build_err[0])
 		snprintf(z->build_err, sizeof(z->build_err), "%s", srvd_strerror(rc));
@@ -402,6 +469,8 @@ static void after_build(uv_work_t *w, int status)
 	sec_zone_t *z = w->data;
 	xfr_in_free(z->in);
 	z->in = NULL;
+	free(z->build_acl);
+	z->build_acl = NULL;
 	if (z->gone || z->s->stopped || status) {
 		srvd_zone_unref(z->built);
 		z->built = NULL;
@@ -440,6 +509,8 @@ static void on_xfr(net_xfrc_t *x, void *ctx)
 	}
 	z->phase = BUILD;
 	z->work.data = z;
+	z->build_acl = dup_mem(z->acl, z->n_acl * sizeof(*z->acl));
+	z->n_build_acl = z->build_acl ? z->n_acl : 0;
 	z->refs++;
 	if (uv_queue_work(&z->s->n->loop, &z->work, work_build, after_build) != 0) {
 		work_build(&z->work);
@@ -585,14 +656,6 @@ static sec_zone_t *find_zone(const struct net_secondary *s, const char *key)
 		if (strcmp(s->v[i]->key, key) == 0)
 			return s->v[i];
 	return NULL;
-}
-
-static void *dup_mem(const void *p, size_t n)
-{
-	void *q = n ? malloc(n) : NULL;
-	if (q)
-		memcpy(q, p, n);
-	return q;
 }
 
 /* The settings of cz into z (primaries, key, bounds, transfer ACL, file). */
@@ -808,8 +871,8 @@ int net_secondary_refresh(net_t *n, const char *zone, bool axfr)
 	return 0;
 }
 
-static const char *const phase_names[] = {"idle",     "soa-query",  "transfer",
-                                          "building", "publishing", "saving"};
+static const char *const phase_names[] = {"idle", "soa-query", "transfer", "building",
+                                          "publishing"};
 
 void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
 {
@@ -825,6 +888,7 @@ void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
 	ctl_reply_set_u64(r, "expires", z->cur ? (uint64_t)z->expire_at : 0);
 	ctl_reply_set_bool(r, "expired", z->expired);
 	ctl_reply_set_str(r, "state", phase_names[z->phase]);
+	ctl_reply_set_bool(r, "saving", z->saving);
 	ctl_reply_set_u64(r, "ixfr_in", z->n_ixfr);
 	ctl_reply_set_u64(r, "axfr_in", z->n_axfr);
 	if (z->error[0])
