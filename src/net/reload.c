@@ -163,11 +163,13 @@ static void job_done(uv_work_t *req, int status)
 	srvd_zoneset_t *zs = NULL;
 	bool ok = status == 0 && !rl->stopped;
 	if (ok) {
-		apply(n, j);
+		/* Publish before apply(): it sends NOTIFY, and a secondary that
+		 * asks for the SOA at once must see the new serial. */
 		zs = j->rc ? NULL : j->zs;
 		j->zs = NULL;
 		if (zs)
 			net_publish(n, zs);
+		apply(n, j);
 	}
 	tell_waiters(&rl->run_waiters, ok ? j : NULL);
 	if (ok && !j->rc) {
