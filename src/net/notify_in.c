@@ -279,6 +279,8 @@ static int notify_in(net_t *n, srvd_responder_t *r, const srvd_query_t *q, uint8
 	bool queued = false;
 	uv_mutex_lock(&g->mu);
 	const net_sec_entry_t *e = find_entry(g, lname, nt.origin_len);
+	if (e && !e->secondary)
+		e = NULL; /* a primary zone: srvd_respond says NOTAUTH */
 	if (e) {
 		judge(g, e, q, nt.tsig, &v);
 		snprintf(key, sizeof(key), "%s", e->key);

@@ -98,6 +98,7 @@ struct net_secondary {
 	size_t nv;
 	xfr_journal_t **jnls; /* every journal opened: freed at the end only */
 	size_t n_jnls;
+	struct net_pjournal *pj; /* primary zones' journals */
 	bool stopped;
 };
 
@@ -771,11 +772,13 @@ static void entry_of(const sec_zone_t *z, const conf_zone_t *cz, net_sec_entry_t
 		if ((out->keys[out->n_keys] = strdup(cz->notify_keys[i])))
 			out->n_keys++;
 	out->jnl = z->jnl;
+	out->secondary = true;
 }
 
 static void publish_registry(struct net_secondary *s, const conf_t *c)
 {
-	net_sec_entry_t *v = calloc(s->nv + 1, sizeof(*v));
+	size_t np = net_pjournal_count(s->pj);
+	net_sec_entry_t *v = calloc(s->nv + np + 1, sizeof(*v));
 	xfr_tsig_key_t *keys = calloc(c->n_keys + 1, sizeof(*keys));
 	size_t nv = 0, nk = 0;
 	for (size_t i = 0; v && i < c->n_zones; i++) {
@@ -786,6 +789,8 @@ static void publish_registry(struct net_secondary *s, const conf_t *c)
 		if (z && nv < s->nv)
 			entry_of(z, cz, &v[nv++]);
 	}
+	if (v)
+		nv += net_pjournal_entries(s->pj, v + nv, np);
 	for (size_t i = 0; keys && i < c->n_keys; i++)
 		if (xfr_tsig_key_init(c->keys[i].name, c->keys[i].algorithm, c->keys[i].secret,
 		                      &keys[nk]) == 0)
@@ -827,6 +832,7 @@ void net_secondary_sync(net_t *n)
 	free(s->v);
 	s->v = keep;
 	s->nv = nk;
+	net_pjournal_sync(n, &s->pj);
 	publish_registry(s, c);
 }
 
@@ -916,6 +922,7 @@ void net_secondary_stop(net_t *n)
 	for (size_t i = 0; i < s->nv; i++)
 		drop_zone(s->v[i]);
 	s->nv = 0;
+	net_pjournal_stop(s->pj);
 	net_sec_registry_stop(n);
 }
 
@@ -926,6 +933,7 @@ void net_secondary_free(net_t *n)
 		return;
 	for (size_t i = 0; i < s->n_jnls; i++)
 		xfr_journal_free(s->jnls[i]);
+	net_pjournal_free(s->pj);
 	free(s->jnls);
 	free(s->v);
 	free(s);

@@ -10,6 +10,7 @@
  *                zones, with ACL and TSIG, and IXFR out from the journals;
  *                the registry of secondary zones they read under a mutex
  *   xfrc.c       the transfer client (xfrc.h)
+ *   pjournal.c   journals of primary zones: the diff of every reload
  *
  * The main loop owns the zones' state; workers see only the registry,
  * which the main loop rebuilds after every reload.
@@ -59,7 +60,8 @@ typedef struct net_sec_entry {
 	size_t n_acl;
 	char **keys; /* TSIG key names allowed to NOTIFY */
 	size_t n_keys;
-	xfr_journal_t *jnl; /* borrowed from secondary.c, lives until net_free */
+	xfr_journal_t *jnl; /* borrowed, lives until net_free; NULL: none */
+	bool secondary;     /* NOTIFY is for us; else the entry is for IXFR out only */
 } net_sec_entry_t;
 
 /* Replace the registry (the entries and every TSIG key of the config). The
@@ -94,6 +96,18 @@ size_t net_tsig_srv_reserve(const net_tsig_srv_t *s);
 /* Sign msg[*len] in place (cap bytes of room). */
 int net_tsig_srv_sign(net_tsig_srv_t *s, uint8_t *msg, size_t *len, size_t cap);
 void net_tsig_srv_free(net_tsig_srv_t *s);
+
+/* ---- pjournal.c (main loop) ------------------------------------------------------------- */
+
+struct net_pjournal;
+/* After each reload: diff the primary zones whose version changed into their
+ * journals; *pj is made on first use. */
+void net_pjournal_sync(net_t *n, struct net_pjournal **pj);
+size_t net_pjournal_count(const struct net_pjournal *pj);
+/* Registry entries (IXFR out) for the zones with a journal, at most cap. */
+size_t net_pjournal_entries(const struct net_pjournal *pj, net_sec_entry_t *v, size_t cap);
+void net_pjournal_stop(struct net_pjournal *pj);
+void net_pjournal_free(struct net_pjournal *pj);
 
 /* ---- secondary.c (main loop) ------------------------------------------------------------ */
 

@@ -371,3 +371,32 @@ def test_chain_with_tsig(tmp_path):
         rc = s.stop() if s.proc else 0
         up.cleanup()
     assert rc == 0, s.log()
+
+
+def test_primary_ixfr_from_journal(srvd_factory, tmp_path):
+    """A primary zone's reload with a newer serial is diffed into its journal,
+    and IXFR from the old serial is answered incrementally."""
+    from srvdtest import ZONE_SERIAL
+    zone = tmp_path / "example.com.zone"
+    shutil.copy(bundled_zone(), zone)
+    s = srvd_factory(zones=[("example.com", zone, ["127.0.0.1"])], control=True)
+    text = zone.read_text().replace(str(ZONE_SERIAL), str(ZONE_SERIAL + 1))
+    zone.write_text(text + 'journal IN TXT "new"\n')
+    rc, _, err = s.ctl("reload", "example.com")
+    assert rc == 0, err
+    q = dns.message.make_query("example.com", "IXFR")
+    q.authority.append(dns.rrset.from_text(
+        "example.com.", 3600, "IN", "SOA",
+        f"ns1.example.com. hostmaster.example.com. {ZONE_SERIAL} 7200 3600 1209600 300"))
+
+    def incremental():
+        r = dns.query.tcp(q, "127.0.0.1", port=s.port, timeout=5, one_rr_per_rrset=True)
+        soas = [rr[0].serial for rr in r.answer if rr.rdtype == dns.rdatatype.SOA]
+        return r if soas == [ZONE_SERIAL + 1, ZONE_SERIAL, ZONE_SERIAL + 1, ZONE_SERIAL + 1] \
+            else None
+
+    r = wait_for(incremental, 10)
+    assert r, s.log()
+    txt = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.TXT]
+    assert [str(t.name) for t in txt] == ["journal.example.com."]
+    assert wait_for(lambda: (tmp_path / "example.com.zone.jnl").exists() or None, 5)
