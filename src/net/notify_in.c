@@ -318,8 +318,11 @@ static int notify_in(net_t *n, srvd_responder_t *r, const srvd_query_t *q, uint8
 
 static bool is_notify(const srvd_query_t *q)
 {
-	return q->len >= DNS_HDR_LEN && !(q->wire[2] & 0x80) &&
-	       ((q->wire[2] >> 3) & 0xF) == DNS_OP_NOTIFY;
+	rd_t r;
+	rd_init(&r, q->wire, q->len);
+	rd_skip(&r, 2);
+	uint16_t flags = rd_u16(&r);
+	return !r.err && !(flags & DNS_QR) && ((flags >> 11) & 0xF) == DNS_OP_NOTIFY;
 }
 
 int net_sec_respond(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *q,
@@ -393,14 +396,22 @@ void net_tsig_srv_free(net_tsig_srv_t *s)
 	free(s);
 }
 
+static uint16_t arcount(const srvd_query_t *q)
+{
+	rd_t r;
+	rd_init(&r, q->wire, q->len);
+	rd_skip(&r, 10);
+	uint16_t n = rd_u16(&r);
+	return r.err ? 0 : n;
+}
+
 /* 0: no TSIG; 1: verified into *out; 2: the error answer is in buf. */
 static int tsig_request(net_t *n, const srvd_query_t *q, uint8_t *buf, size_t cap, size_t *len,
                         net_tsig_srv_t **out)
 {
 	struct net_sec_reg *g = n->secreg;
 	xfr_tsig_rr_t rr;
-	if (!g || !atomic_load_explicit(&g->have_keys, memory_order_relaxed) ||
-	    q->len < DNS_HDR_LEN || (q->wire[10] == 0 && q->wire[11] == 0) ||
+	if (!g || !atomic_load_explicit(&g->have_keys, memory_order_relaxed) || arcount(q) == 0 ||
 	    xfr_tsig_find(q->wire, q->len, &rr) != 0)
 		return 0;
 	net_tsig_srv_t *s = calloc(1, sizeof(*s));

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "net/xfrc.h"
 #include "wire/dns.h"
@@ -202,7 +203,9 @@ static void take_messages(net_xfrc_t *x)
 {
 	size_t off = 0;
 	while (!x->done && x->rlen - off >= 2) {
-		size_t len = (size_t)x->rbuf[off] << 8 | x->rbuf[off + 1];
+		rd_t r;
+		rd_init(&r, x->rbuf + off, 2);
+		size_t len = rd_u16(&r);
 		if (x->rlen - off < len + 2)
 			break;
 		const uint8_t *msg = x->rbuf + off + 2;
@@ -328,18 +331,21 @@ static void to_tcp(net_xfrc_t *x)
 }
 
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
-                        const struct sockaddr *addr, unsigned flags)
+                        const struct sockaddr *addr, unsigned uv_flags)
 {
 	net_xfrc_t *x = h->data;
-	(void)flags;
+	(void)uv_flags;
 	if (x->done || nread < 12 || !addr || !same_addr(&x->o.addr, addr))
 		return;
 	const uint8_t *msg = (const uint8_t *)buf->base;
-	if ((uint16_t)(msg[0] << 8 | msg[1]) != x->id || !(msg[2] & 0x80))
+	rd_t r;
+	rd_init(&r, msg, (size_t)nread);
+	uint16_t id = rd_u16(&r), flags = rd_u16(&r);
+	if (r.err || id != x->id || !(flags & DNS_QR))
 		return;
 	x->bytes += (uint64_t)nread;
 	x->msgs++;
-	if (msg[2] & 0x02) { /* TC */
+	if (flags & DNS_TC) {
 		to_tcp(x);
 		return;
 	}
