@@ -148,35 +148,20 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen)
 /* Names in RDATA that may be compressed: RFC 1035 types only. */
 static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
 {
-	size_t fixed = 0; /* bytes before the first name */
-	unsigned names = 0;
-	switch (type) {
-	case DNS_T_NS:
-	case DNS_T_CNAME:
-	case DNS_T_PTR:
-	case DNS_T_MB:
-	case DNS_T_MD:
-	case DNS_T_MF:
-	case DNS_T_MG:
-	case DNS_T_MR: names = 1; break;
-	case DNS_T_MX: fixed = 2, names = 1; break;
-	case DNS_T_SOA:
-	case DNS_T_MINFO: names = 2; break;
-	default: break;
-	}
-	if (!names) {
+	dns_rdata_shape_t sh;
+	if (!dns_rdata_shape(type, &sh) || !sh.compress) {
 		if (m->len + len > m->limit)
 			return false;
 		memcpy(m->buf + m->len, rd, len);
 		m->len += len;
 		return true;
 	}
-	if (m->len + fixed > m->limit)
+	if (m->len + sh.fixed > m->limit)
 		return false;
-	memcpy(m->buf + m->len, rd, fixed);
-	m->len += fixed;
-	size_t off = fixed;
-	for (unsigned i = 0; i < names; i++) {
+	memcpy(m->buf + m->len, rd, sh.fixed);
+	m->len += sh.fixed;
+	size_t off = sh.fixed;
+	for (unsigned i = 0; i < sh.names; i++) {
 		if (!msg_put_name(m, rd + off))
 			return false;
 		off += wire_name_len(rd + off);

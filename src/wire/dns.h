@@ -2,6 +2,7 @@
 #ifndef SRVD_WIRE_DNS_H
 #define SRVD_WIRE_DNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum {
@@ -103,5 +104,36 @@ enum {
 	EDNS_OPT_NSID = 3,
 	EDNS_DO = 0x8000,
 };
+
+/* Where the domain names sit in the RDATA of the types srvd looks inside:
+ * `fixed` bytes, then `names` uncompressed names, then exactly `tail`
+ * bytes. `compress`: the names may be compressed in responses (the RFC
+ * 1035 types only, RFC 3597 4; not SRV, RFC 2782, nor DNAME, RFC 6672).
+ * False for every other type, whose RDATA is opaque to us. */
+typedef struct dns_rdata_shape {
+	uint8_t fixed, names, tail;
+	bool compress;
+} dns_rdata_shape_t;
+
+static inline bool dns_rdata_shape(uint16_t type, dns_rdata_shape_t *s)
+{
+	*s = (dns_rdata_shape_t){.names = 1, .compress = true};
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_PTR:
+	case DNS_T_MB:
+	case DNS_T_MD:
+	case DNS_T_MF:
+	case DNS_T_MG:
+	case DNS_T_MR: return true;
+	case DNS_T_MX: s->fixed = 2; return true;
+	case DNS_T_MINFO: s->names = 2; return true;
+	case DNS_T_SOA: s->names = 2, s->tail = 20; return true;
+	case DNS_T_SRV: s->fixed = 6, s->compress = false; return true;
+	case DNS_T_DNAME: s->compress = false; return true;
+	default: return false;
+	}
+}
 
 #endif

@@ -33,25 +33,16 @@ static bool rdata_name(const uint8_t *rd, size_t len, size_t *off)
  * the network. Other types are opaque bytes to us. */
 bool zone_rdata_valid(uint16_t type, const uint8_t *rd, size_t len)
 {
-	size_t off = 0;
-	switch (type) {
-	case DNS_T_NS:
-	case DNS_T_CNAME:
-	case DNS_T_PTR:
-	case DNS_T_MB:
-	case DNS_T_MD:
-	case DNS_T_MF:
-	case DNS_T_MG:
-	case DNS_T_MR:
-	case DNS_T_DNAME: return rdata_name(rd, len, &off) && off == len;
-	case DNS_T_MX: off = 2; return len > 2 && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_SRV: off = 6; return len > 6 && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_MINFO:
-		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off == len;
-	case DNS_T_SOA:
-		return rdata_name(rd, len, &off) && rdata_name(rd, len, &off) && off + 20 == len;
-	default: return true;
-	}
+	dns_rdata_shape_t sh;
+	if (!dns_rdata_shape(type, &sh))
+		return true;
+	size_t off = sh.fixed;
+	if (len < off)
+		return false;
+	for (unsigned i = 0; i < sh.names; i++)
+		if (!rdata_name(rd, len, &off))
+			return false;
+	return off + sh.tail == len;
 }
 
 void zone_read_soa(zone_t *z)
