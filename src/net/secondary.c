@@ -9,8 +9,10 @@
  *   `srvdctl retransfer`), AXFR when the IXFR fails in a way that AXFR may
  *   fix -> build the version on the thread pool (xfr_in_finish, every zone
  *   check) -> publish it through the reload queue (net_reload_install, the
- *   same atomic swap as a reload) -> on the thread pool: the diff into the
- *   journal, the copy saved (temp file, fsync, rename) and its state file.
+ *   same atomic swap as a reload); the run ends there. Then, one save at a
+ *   time beside later runs, on the thread pool: the diff into the journal
+ *   and the copy saved (temp file, fsync, rename). The state file (when
+ *   the zone was last confirmed) is rewritten after every successful check.
  * A NOTIFY or refresh that comes while one runs makes it run again after
  * (coalescing). When every primary fails, the reason goes to the log and
  * zone-status and the zone is retried after the SOA's retry interval.
