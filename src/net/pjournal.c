@@ -136,7 +136,8 @@ static bool dir_writable(const char *file)
 	char dir[4096];
 	if (!slash)
 		return access(".", W_OK) == 0;
-	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file ? slash - file : 1), file);
+	int n = slash == file ? 1 : (int)(slash - file); /* "/x": the folder is "/" */
+	snprintf(dir, sizeof(dir), "%.*s", n, file);
 	return access(dir, W_OK) == 0;
 }
 
