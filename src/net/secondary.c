@@ -630,7 +630,9 @@ static void on_timer(uv_timer_t *t)
 {
 	sec_zone_t *z = t->data;
 	time_t now = time(NULL);
-	if (z->cur && !z->expired && z->expire_at && now >= z->expire_at)
+	/* from BUILD on, a primary has answered and the data is about to be
+	 * replaced: an expiry now would race with that install */
+	if (z->cur && !z->expired && z->expire_at && now >= z->expire_at && z->phase < BUILD)
 		expire(z);
 	if (z->phase == IDLE && now >= z->next_at)
 		run(z);
