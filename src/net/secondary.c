@@ -523,6 +523,10 @@ static void on_xfr(net_xfrc_t *x, void *ctx)
 
 static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfrc_cb cb)
 {
+	if (z->prim >= z->n_primaries) { /* a reload shortened the list */
+		snprintf(z->error, sizeof(z->error), "the primaries changed during the refresh");
+		return false;
+	}
 	const conf_t *c = net_reload_conf(z->s->n);
 	net_xfrc_opts_t o = {
 	    .origin = z->origin,

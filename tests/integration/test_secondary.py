@@ -415,3 +415,26 @@ def test_primary_ixfr_from_journal(srvd_factory, tmp_path):
     txt = [rr for rr in r.answer if rr.rdtype == dns.rdatatype.TXT]
     assert [str(t.name) for t in txt] == ["journal.example.com."]
     assert wait_for(lambda: (tmp_path / "example.com.zone.jnl").exists() or None, 5)
+
+
+def test_reload_changes_key(peers, kind):
+    """A config reload with another secret: the next check fails TSIG, the
+    data stays; the right secret again: it recovers."""
+    if kind != "knot":
+        pytest.skip("srvd's config reload: one kind of primary shows it")
+    make_primary, make_srvd = peers
+    p = make_primary(tsig=True)
+    s = make_srvd(p.port, key_secret=KEY_SECRET)
+    assert s.wait_serial(1, 10), s.log()
+    s.key_secret = OTHER_SECRET
+    s.write_config()
+    s.ctl("reload")  # waits until the new config is in force
+    rc, _, err = s.ctl("refresh", ZONE)
+    assert rc == 0, err
+    assert wait_for(lambda: "TSIG" in s.status().get("last_error", "") or None, 10), s.log()
+    assert s.serial() == 1
+    s.key_secret = KEY_SECRET
+    s.write_config()
+    s.ctl("reload")
+    p.update(zone_text(ZONE, 2, records=50), 2)
+    assert s.wait_serial(2, 10), s.log()
