@@ -8,6 +8,7 @@ import shutil
 import time
 
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
@@ -184,6 +185,22 @@ def test_transfer_notify_ixfr(peers, kind):
     assert rc == 0, err
     rc, _, err = s.ctl("refresh", "example.com")
     assert rc == 1 and "not transferred" in err, err
+
+    # 20 NOTIFYs in a burst: each answered, far fewer SOA checks (coalesced)
+    import socket
+    checks = s.log().count(": up to date")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(3)
+        for i in range(20):
+            n = dns.message.make_query(ZONE, "SOA")
+            n.set_opcode(dns.opcode.NOTIFY)
+            sock.sendto(n.to_wire(), ("127.0.0.1", s.port))
+        for i in range(20):
+            r = dns.message.from_wire(sock.recv(4096))
+            assert r.rcode() == dns.rcode.NOERROR and r.opcode() == dns.opcode.NOTIFY
+    assert wait_for(lambda: s.log().count(": up to date") > checks or None, 5), s.log()
+    time.sleep(0.3)
+    assert s.log().count(": up to date") - checks <= 10, s.log()
 
 
 def test_tsig(peers, kind):
