@@ -33,6 +33,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -40,7 +41,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -59,7 +59,7 @@
 
 #define MAX_BATCH 256
 #define RECV_BUF 4096
-#define MAX_QUERY 300 /* 2-byte frame + header + 255-byte name + question + OPT */
+#define MAX_QUERY 300       /* 2-byte frame + header + 255-byte name + question + OPT */
 #define SCAN_NS 10000000ull /* timeout scan period: 10 ms */
 
 enum expect { EXP_ANY = 0, EXP_NOERROR, EXP_NODATA, EXP_RCODE };
@@ -104,17 +104,17 @@ static struct opts {
 	unsigned timeout_ms;
 	uint16_t edns_size;
 } o = {
-	.server = "127.0.0.1",
-	.port = 53,
-	.edns = true,
-	.window = 200,
-	.conns = 8,
-	.pipeline = 25,
-	.batch = 64,
-	.duration = 10,
-	.timeout_ms = 1000,
-	.edns_size = 1232,
-	.label = "-",
+    .server = "127.0.0.1",
+    .port = 53,
+    .edns = true,
+    .window = 200,
+    .conns = 8,
+    .pipeline = 25,
+    .batch = 64,
+    .duration = 10,
+    .timeout_ms = 1000,
+    .edns_size = 1232,
+    .label = "-",
 };
 
 static query_t *queries;
@@ -217,14 +217,14 @@ static const struct {
 	const char *name;
 	uint16_t code;
 } qtypes[] = {
-	{"A", 1},     {"NS", 2},    {"CNAME", 5},   {"SOA", 6},    {"PTR", 12},  {"MX", 15},
-	{"TXT", 16},  {"AAAA", 28}, {"SRV", 33},    {"NAPTR", 35}, {"DS", 43},   {"RRSIG", 46},
-	{"NSEC", 47}, {"DNSKEY", 48}, {"SVCB", 64}, {"HTTPS", 65}, {"CAA", 257}, {"AXFR", 252},
-	{"ANY", 255},
+    {"A", 1},      {"NS", 2},     {"CNAME", 5},  {"SOA", 6},     {"PTR", 12},
+    {"MX", 15},    {"TXT", 16},   {"AAAA", 28},  {"SRV", 33},    {"NAPTR", 35},
+    {"DS", 43},    {"RRSIG", 46}, {"NSEC", 47},  {"DNSKEY", 48}, {"SVCB", 64},
+    {"HTTPS", 65}, {"CAA", 257},  {"AXFR", 252}, {"ANY", 255},
 };
 
-static const char *rcodes[] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
-			       "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE"};
+static const char *rcodes[] = {"NOERROR",  "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+                               "YXDOMAIN", "YXRRSET", "NXRRSET",  "NOTAUTH",  "NOTZONE"};
 
 static int parse_qtype(const char *s)
 {
@@ -384,8 +384,7 @@ static void take_answer(const uint8_t *r, size_t len, uint64_t now, bool udp)
 	slot_t *s = &slots[id];
 	const query_t *q = &queries[s->q];
 	const uint8_t *m = qbuf + q->off + 2;
-	if (len < 12u + q->qsec || r[5] != 1 || r[4] != 0 ||
-	    memcmp(r + 12, m + 12, q->qsec) != 0) {
+	if (len < 12u + q->qsec || r[5] != 1 || r[4] != 0 || memcmp(r + 12, m + 12, q->qsec) != 0) {
 		st.stray++; /* not the answer to what this slot asked */
 		return;
 	}
@@ -530,7 +529,8 @@ static uint64_t next_due_ns(uint64_t now, uint64_t start)
 static void wait_fd(int fd, short events, uint64_t ns)
 {
 	struct pollfd p = {.fd = fd, .events = events};
-	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull), .tv_nsec = (long)(ns % 1000000000ull)};
+	struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000ull),
+	                      .tv_nsec = (long)(ns % 1000000000ull)};
 	ppoll(&p, 1, &ts, NULL);
 }
 
@@ -611,7 +611,8 @@ static double run_udp(void)
 				int r = sendmmsg(fd, smsg, n, 0);
 				if (r <= 0) {
 					qi -= n;
-					if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS)
+					if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+					    errno != ENOBUFS)
 						st.send_err++;
 					break;
 				}
@@ -765,7 +766,8 @@ static double run_tcp(void)
 				c->n_free = 0;
 				for (unsigned k = 0; k < o.pipeline; k++)
 					if (slots[ci * o.pipeline + k].state == SLOT_FREE)
-						c->free_ids[c->n_free++] = (uint16_t)(ci * o.pipeline + k);
+						c->free_ids[c->n_free++] =
+						    (uint16_t)(ci * o.pipeline + k);
 				conn_open(c);
 				if (c->dead)
 					continue;
@@ -791,7 +793,8 @@ static double run_tcp(void)
 				b--;
 			}
 			if (c->out_len > c->out_off) {
-				ssize_t r = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+				ssize_t r =
+				    write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
 				if (r > 0) {
 					c->out_off += (size_t)r;
 					progress = true;
@@ -803,7 +806,8 @@ static double run_tcp(void)
 				if (c->out_off == c->out_len)
 					c->out_off = c->out_len = 0;
 				else if (c->out_off > 0) {
-					memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+					memmove(c->out, c->out + c->out_off,
+					        c->out_len - c->out_off);
 					c->out_len -= c->out_off;
 					c->out_off = 0;
 				}
@@ -839,7 +843,8 @@ static double run_tcp(void)
 						break;
 					const uint8_t *msg = c->in + off + 2;
 					uint64_t before = st.answered;
-					unsigned id = fl >= 2 ? (((unsigned)msg[0] << 8) | msg[1]) : 0;
+					unsigned id =
+					    fl >= 2 ? (((unsigned)msg[0] << 8) | msg[1]) : 0;
 					take_answer(msg, fl, t, false);
 					if (st.answered != before) {
 						c->free_ids[c->n_free++] = (uint16_t)id;
@@ -978,8 +983,9 @@ static int run_wait_ready(void)
 				ok = ok && rc == q->rcode;
 			if (ok) {
 				uint64_t rt = real_ns();
-				printf("ready=1 ready_realtime_ns=%" PRIu64 " waited_s=%.6f tries=%" PRIu64 "\n", rt,
-				       (double)(mono_ns() - start) / 1e9, tries);
+				printf("ready=1 ready_realtime_ns=%" PRIu64
+				       " waited_s=%.6f tries=%" PRIu64 "\n",
+				       rt, (double)(mono_ns() - start) / 1e9, tries);
 				close(fd);
 				return 0;
 			}
@@ -992,7 +998,8 @@ static int run_wait_ready(void)
 		}
 	}
 	close(fd);
-	printf("ready=0 waited_s=%.6f tries=%" PRIu64 "\n", (double)(mono_ns() - start) / 1e9, tries);
+	printf("ready=0 waited_s=%.6f tries=%" PRIu64 "\n", (double)(mono_ns() - start) / 1e9,
+	       tries);
 	return 1;
 }
 
@@ -1001,24 +1008,24 @@ static int run_wait_ready(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: loadgen -q FILE [options]     (load run)\n"
-		"       loadgen --probe 'NAME TYPE' [options]\n"
-		"       loadgen --wait-ready S (-q FILE | --probe 'NAME TYPE [EXPECT]') [options]\n"
-		"  -s, --server ADDR     numeric address (127.0.0.1)\n"
-		"  -p, --port PORT       (53)\n"
-		"  -q, --queries FILE    `name TYPE [NOERROR|NODATA|NXDOMAIN|rcode]` per line\n"
-		"  -t, --tcp             TCP instead of UDP\n"
-		"  -w, --window N        UDP queries in flight (200)\n"
-		"  -c, --conns N         TCP connections (8)\n"
-		"  -k, --pipeline K      TCP queries in flight per connection (25)\n"
-		"  -r, --rate QPS        fixed rate; 0 = as fast as the window allows (0)\n"
-		"  -d, --duration S      stop sending after S seconds (10)\n"
-		"  -n, --count N         stop sending after N queries (0 = no bound but -d)\n"
-		"  -T, --timeout MS      an answer later than this is lost (1000)\n"
-		"  -b, --batch N         UDP sendmmsg/recvmmsg batch (64, max 256)\n"
-		"  -e, --edns-size N     EDNS UDP size in queries (1232); --no-edns for none\n"
-		"  -l, --label STR       tag for the result line\n"
-		"      --quiet           no human summary on stderr\n");
+	        "usage: loadgen -q FILE [options]     (load run)\n"
+	        "       loadgen --probe 'NAME TYPE' [options]\n"
+	        "       loadgen --wait-ready S (-q FILE | --probe 'NAME TYPE [EXPECT]') [options]\n"
+	        "  -s, --server ADDR     numeric address (127.0.0.1)\n"
+	        "  -p, --port PORT       (53)\n"
+	        "  -q, --queries FILE    `name TYPE [NOERROR|NODATA|NXDOMAIN|rcode]` per line\n"
+	        "  -t, --tcp             TCP instead of UDP\n"
+	        "  -w, --window N        UDP queries in flight (200)\n"
+	        "  -c, --conns N         TCP connections (8)\n"
+	        "  -k, --pipeline K      TCP queries in flight per connection (25)\n"
+	        "  -r, --rate QPS        fixed rate; 0 = as fast as the window allows (0)\n"
+	        "  -d, --duration S      stop sending after S seconds (10)\n"
+	        "  -n, --count N         stop sending after N queries (0 = no bound but -d)\n"
+	        "  -T, --timeout MS      an answer later than this is lost (1000)\n"
+	        "  -b, --batch N         UDP sendmmsg/recvmmsg batch (64, max 256)\n"
+	        "  -e, --edns-size N     EDNS UDP size in queries (1232); --no-edns for none\n"
+	        "  -l, --label STR       tag for the result line\n"
+	        "      --quiet           no human summary on stderr\n");
 	exit(2);
 }
 
@@ -1044,16 +1051,26 @@ static double arg_d(const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"server", required_argument, 0, 's'},   {"port", required_argument, 0, 'p'},
-		{"queries", required_argument, 0, 'q'},  {"tcp", no_argument, 0, 't'},
-		{"window", required_argument, 0, 'w'},   {"conns", required_argument, 0, 'c'},
-		{"pipeline", required_argument, 0, 'k'}, {"rate", required_argument, 0, 'r'},
-		{"duration", required_argument, 0, 'd'}, {"count", required_argument, 0, 'n'},
-		{"timeout", required_argument, 0, 'T'},  {"batch", required_argument, 0, 'b'},
-		{"edns-size", required_argument, 0, 'e'}, {"no-edns", no_argument, 0, 'E'},
-		{"label", required_argument, 0, 'l'},    {"probe", required_argument, 0, 'P'},
-		{"wait-ready", required_argument, 0, 'R'}, {"quiet", no_argument, 0, 'Q'},
-		{"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+	    {"server", required_argument, 0, 's'},
+	    {"port", required_argument, 0, 'p'},
+	    {"queries", required_argument, 0, 'q'},
+	    {"tcp", no_argument, 0, 't'},
+	    {"window", required_argument, 0, 'w'},
+	    {"conns", required_argument, 0, 'c'},
+	    {"pipeline", required_argument, 0, 'k'},
+	    {"rate", required_argument, 0, 'r'},
+	    {"duration", required_argument, 0, 'd'},
+	    {"count", required_argument, 0, 'n'},
+	    {"timeout", required_argument, 0, 'T'},
+	    {"batch", required_argument, 0, 'b'},
+	    {"edns-size", required_argument, 0, 'e'},
+	    {"no-edns", no_argument, 0, 'E'},
+	    {"label", required_argument, 0, 'l'},
+	    {"probe", required_argument, 0, 'P'},
+	    {"wait-ready", required_argument, 0, 'R'},
+	    {"quiet", no_argument, 0, 'Q'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int ch;
 	while ((ch = getopt_long(argc, argv, "s:p:q:tw:c:k:r:d:n:T:b:e:l:h", lo, NULL)) != -1) {
@@ -1122,34 +1139,37 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+	             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 
 	printf("label=%s proto=%s mode=%s rate=%.0f window=%u conns=%u pipeline=%u elapsed_s=%.3f "
 	       "sent=%" PRIu64 " answered=%" PRIu64 " lost=%" PRIu64 " wrong=%" PRIu64
 	       " truncated=%" PRIu64 " stray=%" PRIu64 " send_err=%" PRIu64 " reconnects=%" PRIu64
-	       " bad_rcode=%" PRIu64 " bad_count=%" PRIu64 " bad_flags=%" PRIu64 " late_sends=%" PRIu64
+	       " bad_rcode=%" PRIu64 " bad_count=%" PRIu64 " bad_flags=%" PRIu64
+	       " late_sends=%" PRIu64
 	       " send_s=%.3f qps=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f avg_us=%.1f max_us=%.1f"
 	       " avg_resp_bytes=%.1f client_cpu_s=%.2f\n",
 	       o.label, o.tcp ? "tcp" : "udp", o.rate > 0 ? "rate" : "max", o.rate,
 	       o.tcp ? 0 : o.window, o.tcp ? o.conns : 0, o.tcp ? o.pipeline : 0, secs, st.sent,
 	       st.answered, st.lost, st.wrong, st.truncated, st.stray, st.send_err, st.reconnects,
-	       st.bad_rcode, st.bad_count, st.bad_flags, st.late_sends, send_secs, qps, p50, p99, p999, avg_us,
-	       (double)st.lat_max / 1000.0, avg_size, cpu);
+	       st.bad_rcode, st.bad_count, st.bad_flags, st.late_sends, send_secs, qps, p50, p99,
+	       p999, avg_us, (double)st.lat_max / 1000.0, avg_size, cpu);
 	fflush(stdout);
 	if (!o.quiet) {
 		fprintf(stderr,
-			"%s over %s to %s port %d, %s, %.2f s\n"
-			"  sent %" PRIu64 ", answered %" PRIu64 " (%.0f q/s), lost %" PRIu64
-			", wrong %" PRIu64 ", truncated %" PRIu64 ", stray %" PRIu64 "\n"
-			"  latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us; answers "
-			"%.1f bytes on average\n",
-			o.label, o.tcp ? "TCP" : "UDP", o.server, o.port,
-			o.rate > 0 ? "fixed rate" : "max throughput", secs, st.sent, st.answered, qps,
-			st.lost, st.wrong, st.truncated, st.stray, p50, p99, p999,
-			(double)st.lat_max / 1000.0, avg_size);
+		        "%s over %s to %s port %d, %s, %.2f s\n"
+		        "  sent %" PRIu64 ", answered %" PRIu64 " (%.0f q/s), lost %" PRIu64
+		        ", wrong %" PRIu64 ", truncated %" PRIu64 ", stray %" PRIu64 "\n"
+		        "  latency p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us; answers "
+		        "%.1f bytes on average\n",
+		        o.label, o.tcp ? "TCP" : "UDP", o.server, o.port,
+		        o.rate > 0 ? "fixed rate" : "max throughput", secs, st.sent, st.answered,
+		        qps, st.lost, st.wrong, st.truncated, st.stray, p50, p99, p999,
+		        (double)st.lat_max / 1000.0, avg_size);
 		if (st.wrong)
-			fprintf(stderr, "  wrong: rcode %" PRIu64 ", answer count %" PRIu64 ", flags %" PRIu64 "\n",
-				st.bad_rcode, st.bad_count, st.bad_flags);
+			fprintf(stderr,
+			        "  wrong: rcode %" PRIu64 ", answer count %" PRIu64
+			        ", flags %" PRIu64 "\n",
+			        st.bad_rcode, st.bad_count, st.bad_flags);
 	}
 	return 0;
 }

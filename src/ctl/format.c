@@ -377,9 +377,9 @@ static size_t cell_width(const cbor_item_t *zone, const char *key)
  * as in the LOADED column. */
 static void secondary_line(ctl_buf_t *b, const cbor_item_t *zone)
 {
-	static const char *const keys[] = {"primary",      "last_refresh", "next_refresh",
-	                                   "expires",      "expired",      "state",
-	                                   "serial_held",  "ixfr_in",      "axfr_in"};
+	static const char *const keys[] = {"primary",     "last_refresh", "next_refresh",
+	                                   "expires",     "expired",      "state",
+	                                   "serial_held", "ixfr_in",      "axfr_in"};
 	ctl_buf_puts(b, "  secondary:");
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const cbor_item_t *v = ctl_map_get(zone, keys[i]);

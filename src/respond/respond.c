@@ -471,8 +471,8 @@ static int dispatch(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
 	return 0;
 }
 
-int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rcode,
-                        uint8_t *resp, size_t cap, size_t *resp_len)
+int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rcode, uint8_t *resp,
+                        size_t cap, size_t *resp_len)
 {
 	if (!r || !sq || !sq->wire || !resp || !resp_len || rcode > 15 || cap < DNS_UDP_MIN)
 		return SRVD_EINVAL;

@@ -143,8 +143,8 @@ static void files_read_are_listed(void **state)
 	char inc[256], text[1024];
 	write_file("a.inc", "a IN A 192.0.2.1\n", inc, sizeof(inc));
 	write_file("b.inc", "b IN A 192.0.2.2\n", inc, sizeof(inc));
-	snprintf(text, sizeof(text), "%s$INCLUDE a.inc\n$INCLUDE b.inc\n$INCLUDE a.inc x.example.com.\n",
-	         base_zone);
+	snprintf(text, sizeof(text),
+	         "%s$INCLUDE a.inc\n$INCLUDE b.inc\n$INCLUDE a.inc x.example.com.\n", base_zone);
 	findings_t fs = {0};
 	srvd_diag_t d;
 	int rc;
