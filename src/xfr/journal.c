@@ -13,7 +13,6 @@
 #include <cbor.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "xfr/journal.h"
@@ -530,20 +530,6 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return SRVD_ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return SRVD_EIO;
-	int rc = fsync(fd) == 0 ? 0 : SRVD_EIO;
-	close(fd);
-	return rc;
-}
-
 /* Header and every diff to a temp file, then rename over the journal. */
 static int rewrite_file(const xfr_journal_t *j)
 {
@@ -576,7 +562,7 @@ static int rewrite_file(const xfr_journal_t *j)
 			unlink(tmp);
 	}
 	if (rc == 0)
-		rc = fsync_dir(j->path);
+		rc = file_sync_dir(j->path);
 	free(tmp);
 	free(e.p);
 	return rc;

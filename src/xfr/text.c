@@ -9,12 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ldns/ldns.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/file.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "xfr/xfr.h"
@@ -106,20 +106,6 @@ int xfr_zone_write(const zone_t *z, FILE *fp)
 	return rc;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	if (!copy)
-		return SRVD_ENOMEM;
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return SRVD_EIO;
-	int rc = fsync(fd) == 0 ? 0 : SRVD_EIO;
-	close(fd);
-	return rc;
-}
-
 int xfr_zone_save(const zone_t *z, const char *path)
 {
 	if (!z || !path)
@@ -149,7 +135,7 @@ int xfr_zone_save(const zone_t *z, const char *path)
 		goto fail;
 	}
 	free(tmp);
-	return fsync_dir(path);
+	return file_sync_dir(path);
 fail:
 	unlink(tmp);
 	free(tmp);
