@@ -11,7 +11,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
 
-PKGS=(build-essential cmake pkg-config libldns-dev libuv1-dev libyaml-dev libcbor-dev
+PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
       libcmocka-dev dnsutils)
 
 # Run as root, or through sudo when it is there.
