@@ -582,7 +582,7 @@ static void on_soa(net_xfrc_t *x, void *ctx)
 		next_primary(z);
 		return;
 	}
-	if (z->cur && !xfr_serial_gt(serial, z->cur->serial)) {
+	if (z->cur && !wire_serial_gt(serial, z->cur->serial)) {
 		log_debug("zone %s: %s has serial %u, we have %u: up to date", z->name, z->used,
 		          serial, z->cur->serial);
 		check_ok(z, z->used);

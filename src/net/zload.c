@@ -129,7 +129,7 @@ static void log_loaded(const net_zone_t *e, const net_zone_t *old, bool changed,
 		log_warn("zone %s: the content changed but serial %u did not: secondaries won't "
 		         "notice",
 		         info.origin, info.serial);
-	else if (xfr_serial_lt(info.serial, was.serial))
+	else if (wire_serial_lt(info.serial, was.serial))
 		log_warn("zone %s: serial went back from %u to %u: secondaries won't take it",
 		         info.origin, was.serial, info.serial);
 }

@@ -27,6 +27,7 @@
 #include "respond/resp.h"
 #include "wire/dns.h"
 #include "wire/name.h"
+#include "wire/serial.h"
 
 /* ---- request parsing --------------------------------------------------- */
 
@@ -368,12 +369,6 @@ bool resp_acl_allows(const zone_t *z, const void *sa_)
 	return false;
 }
 
-/* RFC 1982 serial arithmetic: is a older than b? */
-static bool serial_lt(uint32_t a, uint32_t b)
-{
-	return a != b && (uint32_t)(b - a) < 0x80000000u;
-}
-
 /* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
 static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t *q,
                       const srvd_query_t *sq)
@@ -402,7 +397,7 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 	rp->aa = true;
 	/* IXFR from a current serial, or any IXFR over UDP: the single SOA. */
 	if (q->qtype == DNS_T_IXFR &&
-	    (sq->transport == SRVD_UDP || !serial_lt(q->soa_serial, z->serial))) {
+	    (sq->transport == SRVD_UDP || !wire_serial_lt(q->soa_serial, z->serial))) {
 		const zone_rrset_t *soa = &z->rrsets[z->soa_rrset];
 		if (!msg_put_rrset(&rp->m, SEC_AN, q->qname, DNS_C_IN, z, soa, soa->ttl))
 			rp->tc = true;

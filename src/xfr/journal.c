@@ -235,7 +235,7 @@ static const char *decode_diff(const cbor_item_t *it, const uint8_t *origin, xfr
 	if (!get_uint(map_get(it, "from"), UINT32_MAX, &from) ||
 	    !get_uint(map_get(it, "to"), UINT32_MAX, &to))
 		return "diff without from/to serials";
-	if (!xfr_serial_gt((uint32_t)to, (uint32_t)from))
+	if (!wire_serial_gt((uint32_t)to, (uint32_t)from))
 		return "diff does not go forward";
 	xfr_rr_t *rem = NULL, *add = NULL;
 	size_t nr = 0, na = 0;
@@ -638,7 +638,7 @@ void xfr_journal_free(xfr_journal_t *j)
 
 int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d)
 {
-	if (!j || !d || !xfr_serial_gt(d->to, d->from))
+	if (!j || !d || !wire_serial_gt(d->to, d->from))
 		return SRVD_EINVAL;
 	if (d->n_removed == 0 || d->n_added == 0 || !soa_ok(&d->removed[0], j->origin, d->from) ||
 	    !soa_ok(&d->added[0], j->origin, d->to))

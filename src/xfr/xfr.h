@@ -11,7 +11,7 @@
  * A secondary's refresh, as the network layer drives it:
  *   1. xfr_query_soa() [+ xfr_tsig_sign()], send (UDP, TCP on TC);
  *      answer -> [xfr_tsig_verify()] -> xfr_soa_response() -> serial.
- *      Not xfr_serial_gt(serial, current) -> done, retry at refresh.
+ *      Not wire_serial_gt(serial, current) -> done, retry at refresh.
  *   2. xfr_query_ixfr(current) [+ sign] over TCP; xfr_in_new(IXFR) [+
  *      xfr_in_set_tsig()]; xfr_in_feed() each message until XFR_IN_DONE.
  *      On failure with xfr_err_fallback(): step 3; other failures: retry.
@@ -30,36 +30,8 @@
 
 #include "common/buf.h"
 #include "srvd/srvd.h"
+#include "wire/serial.h"
 #include "zone/zone.h"
-
-/* ---- serial arithmetic (RFC 1982) ---------------------------------------- */
-
-/* Returned by xfr_serial_cmp when a and b are exactly 2^31 apart: RFC 1982
- * 3.2 leaves that comparison undefined, so neither is newer. */
-#define XFR_SERIAL_UNDEF 2
-
-/* -1 when a is older than b, 0 when equal, 1 when newer, XFR_SERIAL_UNDEF. */
-static inline int xfr_serial_cmp(uint32_t a, uint32_t b)
-{
-	if (a == b)
-		return 0;
-	uint32_t d = b - a;
-	if (d == 0x80000000u)
-		return XFR_SERIAL_UNDEF;
-	return d < 0x80000000u ? -1 : 1;
-}
-
-/* a older than b (false in the undefined case). */
-static inline bool xfr_serial_lt(uint32_t a, uint32_t b)
-{
-	return xfr_serial_cmp(a, b) == -1;
-}
-
-/* a newer than b (false in the undefined case). */
-static inline bool xfr_serial_gt(uint32_t a, uint32_t b)
-{
-	return xfr_serial_cmp(a, b) == 1;
-}
 
 /* ---- errors with a reason -------------------------------------------------- */
 

@@ -392,7 +392,7 @@ static int first_soa(xfr_in_t *x, const xfr_rr_t *rr)
 	memcpy(x->soa_rdata, rr->rdata, rr->rdlen);
 	x->soa_rdlen = rr->rdlen;
 	x->soa_ttl = rr->ttl;
-	x->not_newer = x->cur && !xfr_serial_gt(x->serial, x->cur->serial);
+	x->not_newer = x->cur && !wire_serial_gt(x->serial, x->cur->serial);
 	if (x->qtype == DNS_T_IXFR) {
 		x->state = ST_SECOND;
 		return 0;
@@ -495,7 +495,7 @@ static int ixfr_rr(xfr_in_t *x, const xfr_rr_t *rr)
 		return rc;
 	if (x->state == ST_DEL) {
 		/* The diff's new SOA: deletions end, additions begin. */
-		if (!xfr_serial_gt(s, x->diff_from))
+		if (!wire_serial_gt(s, x->diff_from))
 			return fail(x, XFR_FAIL_DIFF_CHAIN, "diff goes from serial %u to %u",
 			            x->diff_from, s);
 		x->diff_to = s;

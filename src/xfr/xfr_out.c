@@ -82,7 +82,7 @@ int xfr_out_ixfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, xfr_journa
 		return rc;
 	const zone_t *z = x->z;
 	xfr_chain_t *c = NULL;
-	if (j && pq.qtype == DNS_T_IXFR && pq.has_soa && xfr_serial_lt(pq.soa_serial, z->serial)) {
+	if (j && pq.qtype == DNS_T_IXFR && pq.has_soa && wire_serial_lt(pq.soa_serial, z->serial)) {
 		rc = xfr_journal_chain(j, pq.soa_serial, z->serial, &c);
 		if (rc == SRVD_ENOMEM) {
 			srvd_xfr_free(x);
