@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/acl.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "net/secondary.h"
@@ -159,39 +160,9 @@ static bool queue(struct net_sec_reg *g, const char *key)
 
 /* ---- NOTIFY ---------------------------------------------------------------------- */
 
-static bool prefix_match(const srvd_prefix_t *p, const uint8_t *addr, int family)
-{
-	if (p->family != family)
-		return false;
-	unsigned full = p->bits / 8u, rest = p->bits % 8u;
-	if (memcmp(p->addr, addr, full) != 0)
-		return false;
-	uint8_t mask = (uint8_t)(0xFF << (8 - rest));
-	return rest == 0 || (p->addr[full] & mask) == (addr[full] & mask);
-}
-
 static bool addr_allowed(const net_sec_entry_t *e, const struct sockaddr *sa)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-	uint8_t a[16];
-	int family = 4;
-	if (!sa)
-		return false;
-	if (sa->sa_family == AF_INET) {
-		memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const uint8_t *a6 =
-		    ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
-		bool v4 = memcmp(a6, mapped, 12) == 0;
-		memcpy(a, v4 ? a6 + 12 : a6, v4 ? 4 : 16);
-		family = v4 ? 4 : 6;
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < e->n_acl; i++)
-		if (prefix_match(&e->acl[i], a, family))
-			return true;
-	return false;
+	return acl_match(e->acl, e->n_acl, sa);
 }
 
 static bool key_allowed(const net_sec_entry_t *e, const xfr_tsig_key_t *k)

@@ -17,12 +17,11 @@
  *    is always the single current SOA (RFC 1995 2: allowed when the answer
  *    would not fit, and without a journal it never fits usefully).
  */
-#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
+#include "common/acl.h"
 #include "common/buf.h"
 #include "respond/resp.h"
 #include "wire/dns.h"
@@ -327,46 +326,9 @@ static void answer_chaos(reply_t *rp, const srvd_responder_t *r, const resp_quer
 
 /* ---- transfers ---------------------------------------------------------- */
 
-static bool prefix_match(const srvd_prefix_t *p, const uint8_t *addr, int family)
+bool resp_acl_allows(const zone_t *z, const void *sockaddr)
 {
-	if (p->family != family)
-		return false;
-	unsigned bits = p->bits, full = bits / 8, rest = bits % 8;
-	if (memcmp(p->addr, addr, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	uint8_t mask = (uint8_t)(0xFF << (8 - rest));
-	return (p->addr[full] & mask) == (addr[full] & mask);
-}
-
-bool resp_acl_allows(const zone_t *z, const void *sa_)
-{
-	const struct sockaddr *sa = sa_;
-	if (!sa || !z->n_acl)
-		return false;
-	uint8_t addr[16];
-	int family;
-	if (sa->sa_family == AF_INET) {
-		memcpy(addr, &((const struct sockaddr_in *)sa_)->sin_addr, 4);
-		family = 4;
-	} else if (sa->sa_family == AF_INET6) {
-		const uint8_t *a6 = ((const struct sockaddr_in6 *)sa_)->sin6_addr.s6_addr;
-		static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF};
-		if (memcmp(a6, mapped, 12) == 0) {
-			memcpy(addr, a6 + 12, 4);
-			family = 4;
-		} else {
-			memcpy(addr, a6, 16);
-			family = 6;
-		}
-	} else {
-		return false;
-	}
-	for (size_t i = 0; i < z->n_acl; i++)
-		if (prefix_match(&z->acl[i], addr, family))
-			return true;
-	return false;
+	return acl_match(z->acl, z->n_acl, sockaddr);
 }
 
 /* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
