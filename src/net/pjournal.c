@@ -104,7 +104,8 @@ static void saw(pj_zone_t *z, zone_t *v)
 	zone_t *prev = z->seen;
 	z->seen = v;
 	srvd_zone_ref(v);
-	if (!prev || !v || prev->expired || v->expired || !wire_serial_gt(v->serial, prev->serial)) {
+	if (!prev || !v || prev->expired || v->expired ||
+	    !wire_serial_gt(v->serial, prev->serial)) {
 		srvd_zone_unref(prev);
 		return;
 	}
