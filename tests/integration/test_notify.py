@@ -8,6 +8,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 import dns.flags
@@ -94,10 +95,12 @@ def test_notify_message_and_retries(srvd_factory, tmp_path):
             s.log()
 
 
-def knot_conf(d, kport, sport):
+def knot_conf(d, kport, sport, ctl_dir):
     return f"""server:
     rundir: "{d}"
     listen: 127.0.0.1@{kport}
+control:
+    listen: "{ctl_dir}/knot.sock"
 log:
   - target: "{d}/knot.log"
     any: debug
@@ -133,7 +136,10 @@ def test_knot_secondary_follows_notify(srvd_factory, tmp_path):
                      port=sport, v6=False)
     kd = tmp_path / "knot"
     kd.mkdir()
-    (kd / "knot.conf").write_text(knot_conf(kd, kport, sport))
+    # Knot stops if its control socket can't bind, and sun_path holds 108
+    # bytes: a test folder under a long checkout path does not fit.
+    ctl_dir = tempfile.mkdtemp(prefix="knotctl.")
+    (kd / "knot.conf").write_text(knot_conf(kd, kport, sport, ctl_dir))
     out = open(kd / "stdout.log", "wb")
     knot = subprocess.Popen([KNOTD, "-c", str(kd / "knot.conf")], stdin=subprocess.DEVNULL,
                             stdout=out, stderr=subprocess.STDOUT)
@@ -170,3 +176,4 @@ def test_knot_secondary_follows_notify(srvd_factory, tmp_path):
                 os.kill(knot.pid, signal.SIGKILL)
                 knot.wait(timeout=10)
         out.close()
+        shutil.rmtree(ctl_dir, ignore_errors=True)

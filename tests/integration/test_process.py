@@ -5,8 +5,11 @@ that fails to load."""
 import os
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import dns.rcode
 import pytest
@@ -48,7 +51,9 @@ def zone(tmp_path):
 def test_sd_notify_ready(tmp_path, zone):
     """READY=1 and MAINPID arrive once srvd serves; a reload right after it is safe."""
     port = free_ports(1, v6=False)
-    sock_path = tmp_path / "notify.sock"
+    # sun_path holds 108 bytes; a test folder under a long checkout may not fit
+    sock_dir = Path(tempfile.mkdtemp(prefix="sdnotify."))
+    sock_path = sock_dir / "notify.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as ns:
         ns.bind(str(sock_path))
         ns.settimeout(START_TIMEOUT)
@@ -74,6 +79,7 @@ def test_sd_notify_ready(tmp_path, zone):
             assert soa_serial("127.0.0.1", port, timeout=2) == ZONE_SERIAL
         finally:
             stop(p, tmp_path)
+            shutil.rmtree(sock_dir, ignore_errors=True)
 
 
 def test_pidfile_written_and_removed(tmp_path, zone):
