@@ -157,9 +157,9 @@ typedef struct srvd_query {
 	const void *src_addr; /* struct sockaddr of the client, or NULL */
 } srvd_query_t;
 
-/* Answer q from zs into resp[cap]. Returns SRVD_OK with *resp_len set,
- * SRVD_DROP when nothing must be sent, SRVD_XFR for an allowed zone transfer
- * (see srvd_xfr_new), or a negative error (cap too small for a header). */
+/* Answer q from zs into resp[cap]; q->wire must not overlap resp. Returns SRVD_OK with *resp_len
+ * set, SRVD_DROP when nothing must be sent, SRVD_XFR for an allowed zone transfer (see
+ * srvd_xfr_new), or a negative error (cap too small for a header). */
 SRVD_API int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *q,
                           uint8_t *resp, size_t cap, size_t *resp_len);
 

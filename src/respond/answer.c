@@ -161,7 +161,7 @@ static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
 		a->rcode = DNS_RC_YXDOMAIN;
 		return STEP_DONE;
 	}
-	uint8_t syn[255];
+	uint8_t *syn = a->r->synth[*n]; /* compression may point into it */
 	memcpy(syn, name, plen);
 	memcpy(syn + plen, target, tlen);
 	if (!msg_put_rr(a->m, SEC_AN, name, DNS_T_CNAME, DNS_C_IN, s->ttl, syn,

@@ -21,6 +21,8 @@ void msg_init(msg_t *m, uint8_t *buf, size_t limit)
 	m->count[0] = m->count[1] = m->count[2] = 0;
 	m->ncptr = 0;
 	m->qname = NULL;
+	m->owner = NULL;
+	m->owner_at = 0;
 }
 
 void msg_mark(const msg_t *m, msg_mark_t *mark)
@@ -28,6 +30,8 @@ void msg_mark(const msg_t *m, msg_mark_t *mark)
 	mark->len = m->len;
 	memcpy(mark->count, m->count, sizeof(mark->count));
 	mark->ncptr = m->ncptr;
+	mark->owner = m->owner;
+	mark->owner_at = m->owner_at;
 }
 
 void msg_rollback(msg_t *m, const msg_mark_t *mark)
@@ -35,29 +39,23 @@ void msg_rollback(msg_t *m, const msg_mark_t *mark)
 	m->len = mark->len;
 	memcpy(m->count, mark->count, sizeof(mark->count));
 	m->ncptr = mark->ncptr;
+	m->owner = mark->owner;
+	m->owner_at = mark->owner_at;
 }
 
-/* Does the name in the message at off equal the wire name s? */
-static bool msg_name_eq(const msg_t *m, size_t off, const uint8_t *s)
+/* Equal uncompressed wire names of equal length `len`, ignoring case.
+ * Zone data is mostly lower case and the question is compared through
+ * its lower-cased copy, so the plain compare nearly always decides. Both
+ * are parsed from their first byte, and lower-casing never changes a
+ * length byte (at most 63), so equal bytes mean equal labels. */
+static bool suffix_eq(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	for (unsigned hops = 0; hops < 64;) {
-		uint8_t c = m->buf[off];
-		if ((c & 0xC0) == 0xC0) {
-			off = (size_t)(c & 0x3F) << 8 | m->buf[off + 1];
-			hops++;
-			continue;
-		}
-		if (c != *s)
+	if (memcmp(a, b, len) == 0)
+		return true;
+	for (size_t i = 0; i < len; i++)
+		if (wire_lower(a[i]) != wire_lower(b[i]))
 			return false;
-		if (c == 0)
-			return true;
-		for (uint8_t i = 1; i <= c; i++)
-			if (wire_lower(m->buf[off + i]) != wire_lower(s[i]))
-				return false;
-		off += c + 1u;
-		s += c + 1;
-	}
-	return false;
+	return true;
 }
 
 /* Only entries whose remaining name has the same length can match, which
@@ -65,15 +63,18 @@ static bool msg_name_eq(const msg_t *m, size_t off, const uint8_t *s)
 static int find_suffix(const msg_t *m, const uint8_t *s, size_t rem)
 {
 	for (uint16_t i = 0; i < m->ncptr; i++)
-		if (m->cplen[i] == rem && m->buf[m->cptr[i]] == *s && msg_name_eq(m, m->cptr[i], s))
+		if (m->cplen[i] == rem && m->csrc[i][0] == *s && suffix_eq(m->csrc[i], s, rem))
 			return m->cptr[i];
 	return -1;
 }
 
-static void remember(msg_t *m, size_t off, size_t rem)
+/* A literal label written at `off`: the name from there is `src`, whose
+ * bytes stay put until the message is finished. */
+static void remember(msg_t *m, size_t off, const uint8_t *src, size_t rem)
 {
 	if (m->ncptr < MSG_CPTR_MAX && off < 0x4000) {
 		m->cptr[m->ncptr] = (uint16_t)off;
+		m->csrc[m->ncptr] = src;
 		m->cplen[m->ncptr++] = (uint8_t)rem;
 	}
 }
@@ -116,7 +117,7 @@ bool msg_put_name(msg_t *m, const uint8_t *name)
 		}
 		if (m->len + 1u + *s > m->limit)
 			goto full;
-		remember(m, m->len, rem);
+		remember(m, m->len, s, rem);
 		memcpy(m->buf + m->len, s, 1u + *s);
 		m->len += 1u + *s;
 		rem -= 1u + *s;
@@ -132,7 +133,7 @@ full:
 	return false;
 }
 
-bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen)
+bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen, const uint8_t *lname)
 {
 	if (m->len + qlen > m->limit)
 		return false;
@@ -140,8 +141,10 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen)
 	memcpy(m->buf + at, qwire, qlen);
 	m->len += qlen;
 	size_t nlen = qlen - 4; /* the name, without type and class */
-	for (const uint8_t *p = qwire; *p; p += *p + 1)
-		remember(m, at + (size_t)(p - qwire), nlen - (size_t)(p - qwire));
+	if (!lname)
+		lname = m->buf + at; /* the copy in the message is contiguous too */
+	for (size_t i = 0; lname[i]; i += lname[i] + 1u)
+		remember(m, at + i, lname + i, nlen - i);
 	return true;
 }
 
@@ -173,19 +176,27 @@ static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
 	return true;
 }
 
-/* The owner: a pointer to where the same owner was written before
- * (owner_at >= 0, later records of an RRset), or compressed afresh. */
-static bool put_owner(msg_t *m, const uint8_t *owner, int owner_at)
+/* The owner: the records of an RRset, and the A and AAAA RRsets of one
+ * node, share an owner pointer, so a pointer to where it was last written
+ * costs no compare at all. Otherwise it is compressed afresh. */
+static bool put_owner(msg_t *m, const uint8_t *owner)
 {
-	if (owner_at >= 0)
-		return put_ptr_to(m, (size_t)owner_at);
-	return msg_put_name(m, owner);
+	if (owner == m->owner)
+		return put_ptr_to(m, m->owner_at);
+	size_t at = m->len;
+	if (!msg_put_name(m, owner))
+		return false;
+	if (at < 0x4000) {
+		m->owner = owner;
+		m->owner_at = (uint16_t)at;
+	}
+	return true;
 }
 
-static bool put_one(msg_t *m, const uint8_t *owner, int owner_at, uint16_t type, uint16_t rclass,
-                    uint32_t ttl, const uint8_t *rd, uint16_t rdlen)
+static bool put_one(msg_t *m, const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
+                    const uint8_t *rd, uint16_t rdlen)
 {
-	if (!put_owner(m, owner, owner_at) || m->len + 10 > m->limit)
+	if (!put_owner(m, owner) || m->len + 10 > m->limit)
 		return false;
 	uint8_t *h = m->buf + m->len;
 	put_u16(h, type);
@@ -205,16 +216,12 @@ bool msg_put_rrset(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t rclas
 	msg_mark_t mark;
 	msg_mark(m, &mark);
 	const uint8_t *p = z->rdata + s->data;
-	int owner_at = -1;
 	for (uint16_t i = 0; i < s->count; i++) {
 		uint16_t len = get_u16(p);
-		size_t at = m->len;
-		if (!put_one(m, owner, owner_at, s->type, rclass, ttl, p + 2, len)) {
+		if (!put_one(m, owner, s->type, rclass, ttl, p + 2, len)) {
 			msg_rollback(m, &mark);
 			return false;
 		}
-		if (owner_at < 0 && at < 0x4000)
-			owner_at = (int)at;
 		p += 2 + len;
 	}
 	m->count[sec] += s->count;
@@ -226,7 +233,7 @@ bool msg_put_rr(msg_t *m, msg_sec_t sec, const uint8_t *owner, uint16_t type, ui
 {
 	msg_mark_t mark;
 	msg_mark(m, &mark);
-	if (!put_one(m, owner, -1, type, rclass, ttl, rdata, rdlen)) {
+	if (!put_one(m, owner, type, rclass, ttl, rdata, rdlen)) {
 		msg_rollback(m, &mark);
 		return false;
 	}

@@ -27,24 +27,35 @@ typedef struct msg {
 	uint16_t ncptr;
 	uint16_t cptr[MSG_CPTR_MAX]; /* offsets of literal labels, usable as pointer targets */
 	uint8_t cplen[MSG_CPTR_MAX]; /* uncompressed length of the name from there */
+	/* The same name uncompressed, where it came from (zone data, the
+	 * query's lower-cased name, responder scratch): comparing against it
+	 * needs no pointer chasing. */
+	const uint8_t *csrc[MSG_CPTR_MAX];
 	const uint8_t *qname; /* this exact pointer is written as a pointer to the question */
+	const uint8_t *owner; /* the owner last written in full, at owner_at */
+	uint16_t owner_at;
 } msg_t;
 
 typedef struct msg_mark {
 	size_t len;
 	uint16_t count[3];
 	uint16_t ncptr;
+	const uint8_t *owner;
+	uint16_t owner_at;
 } msg_mark_t;
 
 void msg_init(msg_t *m, uint8_t *buf, size_t limit);
 void msg_mark(const msg_t *m, msg_mark_t *mark);
 void msg_rollback(msg_t *m, const msg_mark_t *mark);
 
-/* Write a name, compressed. Returns false when it does not fit. */
+/* Write a name, compressed. Returns false when it does not fit. The
+ * name's bytes must stay unchanged until the message is finished: later
+ * names are compared against them. */
 bool msg_put_name(msg_t *m, const uint8_t *name);
 /* Copy the question (name type class) verbatim from the query and register
- * its labels for compression. */
-bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen);
+ * its labels for compression. lname, if given, is the name lower-cased,
+ * and must stay unchanged until the message is finished. */
+bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen, const uint8_t *lname);
 
 /* Write a whole RRset with the given owner and TTL. On failure nothing is
  * written. */

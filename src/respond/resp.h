@@ -62,6 +62,9 @@ struct srvd_responder {
 	zone_key_t key;
 	uint8_t lname[255];
 	uint8_t chain[RESP_CHAIN_MAX][255];
+	/* DNAME-synthesized CNAME targets, one per chain step: the message's
+	 * compression table refers to them until the reply is finished. */
+	uint8_t synth[RESP_CHAIN_MAX][255];
 	uint32_t addl[RESP_ADDL_MAX];
 	const zone_t *addl_zone[RESP_ADDL_MAX];
 	unsigned n_addl;

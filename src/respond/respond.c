@@ -121,7 +121,7 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
 	rd_seek(&r, DNS_HDR_LEN);
 	if (q->qdcount == 1) {
 		size_t start = r.pos;
-		q->qname_len = wire_name_read(&r, false, q->lname);
+		q->qname_len = wire_name_read_lower(&r, q->lname);
 		q->qname = wire + start;
 		q->qtype = rd_u16(&r);
 		q->qclass = rd_u16(&r);
@@ -129,7 +129,6 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
 			return PARSE_FORMERR;
 		q->qwire = wire + start;
 		q->qwire_len = r.pos - start;
-		wire_name_lower(q->lname, q->lname, q->qname_len);
 	}
 	if (!parse_records(&r, wire, q))
 		return q->qdcount ? PARSE_FORMERR_Q : PARSE_FORMERR;
@@ -232,7 +231,7 @@ static void reply_begin(reply_t *rp, const srvd_responder_t *r, const resp_query
 		reserve += nsid;
 	}
 	msg_init(&rp->m, buf, cap > reserve ? cap - reserve : DNS_HDR_LEN);
-	if (with_question && q->qwire && msg_put_question(&rp->m, q->qwire, q->qwire_len))
+	if (with_question && q->qwire && msg_put_question(&rp->m, q->qwire, q->qwire_len, q->lname))
 		rp->question = true;
 }
 

@@ -8,7 +8,9 @@
 #include "wire/dns.h"
 
 /* Without pointers a name is contiguous: find its end, copy it once. */
-static size_t name_read_flat(rd_t *r, uint8_t out[255])
+/* The length of the uncompressed name at r's position, or 0 with r->err
+ * set. r does not move. */
+static size_t name_len_flat(rd_t *r)
 {
 	size_t pos = r->pos, end = r->len;
 	const uint8_t *b = r->base;
@@ -25,16 +27,39 @@ static size_t name_read_flat(rd_t *r, uint8_t out[255])
 	size_t len = pos - r->pos;
 	if (pos > end || len > DNS_NAME_MAX)
 		goto bad;
-	memcpy(out, b + r->pos, len);
-	r->pos = pos;
 	return len;
 bad:
 	r->err = true;
 	return 0;
 }
 
+static size_t name_read_flat(rd_t *r, uint8_t out[255])
+{
+	size_t len = name_len_flat(r);
+	if (len) {
+		memcpy(out, r->base + r->pos, len);
+		r->pos += len;
+	}
+	return len;
+}
+
+size_t wire_name_read_lower(rd_t *r, uint8_t out[255])
+{
+	size_t len = r->err ? 0 : name_len_flat(r);
+	if (len) {
+		wire_name_lower(out, r->base + r->pos, len);
+		r->pos += len;
+	}
+	return len;
+}
+
 size_t wire_name_read(rd_t *r, bool allow_ptr, uint8_t out[255])
 {
+	if (!r->err && r->pos < r->len && r->base[r->pos] == 0) { /* the root: every OPT */
+		out[0] = 0;
+		r->pos++;
+		return 1;
+	}
 	if (!allow_ptr)
 		return r->err ? 0 : name_read_flat(r, out);
 	size_t len = 0;
@@ -119,17 +144,28 @@ static uint64_t lower8(uint64_t w)
 	return w | (upper >> 2);
 }
 
+static void lower8_at(uint8_t *dst, const uint8_t *src, size_t i)
+{
+	uint64_t w;
+	memcpy(&w, src + i, 8);
+	w = lower8(w);
+	memcpy(dst + i, &w, 8);
+}
+
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len)
 {
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, src + i, 8);
-		w = lower8(w);
-		memcpy(dst + i, &w, 8);
+	if (len < 8) {
+		for (size_t i = 0; i < len; i++)
+			dst[i] = wire_lower_tab[src[i]];
+		return;
 	}
-	for (; i < len; i++)
-		dst[i] = wire_lower_tab[src[i]];
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8)
+		lower8_at(dst, src, i);
+	/* The tail as the last eight bytes, overlapping what is done: lower
+	 * casing twice changes nothing, so this holds in place too. */
+	if (i < len)
+		lower8_at(dst, src, len - 8);
 }
 
 bool wire_name_eq(const uint8_t *a, const uint8_t *b)

@@ -19,10 +19,14 @@
  * allow_ptr; they must point backwards). Writes an uncompressed copy into
  * out[255]. Returns its length, or 0 on a malformed name (r->err set). */
 size_t wire_name_read(rd_t *r, bool allow_ptr, uint8_t out[255]);
+/* The same for an uncompressed name (a question), lower-cased as it is
+ * copied: one pass where the query path would otherwise make two. */
+size_t wire_name_read_lower(rd_t *r, uint8_t out[255]);
 
 /* Length of a valid uncompressed wire name (no checks). */
 size_t wire_name_len(const uint8_t *name);
 unsigned wire_name_labels(const uint8_t *name);
+/* dst and src are the same buffer or do not overlap. */
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len);
 bool wire_name_eq(const uint8_t *a, const uint8_t *b); /* case-insensitive */
 /* Canonical DNS order (RFC 4034 6.1), case-insensitive: <0, 0, >0. */

@@ -192,7 +192,7 @@ int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *mor
 	msg_init(&m, buf, cap - hold);
 	uint16_t qd = 0;
 	if (x->first) {
-		msg_put_question(&m, x->question, x->question_len);
+		msg_put_question(&m, x->question, x->question_len, NULL);
 		qd = 1;
 		x->first = false;
 	}

@@ -6,10 +6,36 @@
 #include "wire/name.h"
 #include "zone/zone.h"
 
+/* The last k (1-7) bytes of a label as a word, zero-padded like a short
+ * memcpy into a zeroed word. The name holds `before` bytes ahead of p and
+ * `avail` from p on: where eight bytes fit either way, one load and a
+ * shift do it without a library call, which is all but the shortest
+ * names. */
+static uint64_t label_tail(const uint8_t *p, size_t k, size_t before, size_t avail)
+{
+	uint64_t w = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (avail >= 8) {
+		memcpy(&w, p, 8);
+		return w & (~0ull >> (64 - 8 * k));
+	}
+	if (before + k >= 8) {
+		memcpy(&w, p + k - 8, 8);
+		return w >> (64 - 8 * k);
+	}
+#else
+	(void)before;
+	(void)avail;
+#endif
+	memcpy(&w, p, k);
+	return w;
+}
+
 /* One label (length byte included), eight bytes at a time, continuing
  * from the parent's hash: multiply-xorshift mixing, enough for a table
- * index and cheap on the query path. */
-static uint32_t label_hash(uint32_t h32, const uint8_t *label)
+ * index and cheap on the query path. The name has `before` bytes ahead
+ * of the label and `avail` from its start on. */
+static uint32_t label_hash(uint32_t h32, const uint8_t *label, size_t before, size_t avail)
 {
 	uint64_t h = h32 ^ 0x9E3779B97F4A7C15ull;
 	size_t n = (size_t)label[0] + 1, i = 0;
@@ -20,8 +46,7 @@ static uint32_t label_hash(uint32_t h32, const uint8_t *label)
 		h ^= h >> 32;
 	}
 	if (i < n) {
-		uint64_t w = 0;
-		memcpy(&w, label + i, n - i);
+		uint64_t w = label_tail(label + i, n - i, before + i, avail - i);
 		h = (h ^ w) * 0xFF51AFD7ED558CCDull;
 	}
 	/* Finish with a full avalanche (MurmurHash3's fmix64): every input
@@ -44,7 +69,7 @@ void zone_key_init(zone_key_t *k, const uint8_t *lname, size_t len)
 	uint32_t h = 2166136261u;
 	k->hash[n] = h;
 	for (unsigned i = n; i-- > 0;)
-		k->hash[i] = h = label_hash(h, lname + k->off[i]);
+		k->hash[i] = h = label_hash(h, lname + k->off[i], k->off[i], len - k->off[i]);
 }
 
 uint32_t zone_hash(const uint8_t *lname, size_t len)

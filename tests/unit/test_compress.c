@@ -18,7 +18,7 @@ static void start(msg_t *m, size_t limit)
 	size_t n = th_name("www.example.com", q);
 	put_u16(q + n, DNS_T_A);
 	put_u16(q + n + 2, DNS_C_IN);
-	assert_true(msg_put_question(m, q, n + 4));
+	assert_true(msg_put_question(m, q, n + 4, NULL));
 	assert_int_equal(m->len, 12 + 17 + 4);
 }
 
@@ -36,9 +36,13 @@ static void expect_name_at(const msg_t *m, size_t off, const char *want)
 	assert_memory_equal(got, w, n); /* case as written, too */
 }
 
+/* Names written must stay put until the message is done (msg.h): later
+ * names are compared against them. Each test writes only a few. */
 static void put(msg_t *m, const char *name)
 {
-	uint8_t w[255];
+	static uint8_t pool[16][255];
+	static unsigned next;
+	uint8_t *w = pool[next++ % 16];
 	th_name(name, w);
 	assert_true(msg_put_name(m, w));
 }
@@ -230,6 +234,32 @@ static void mark_and_rollback(void **state)
 	assert_int_equal(m.len, mark.len);
 	assert_int_equal(m.count[SEC_AR], 0);
 	assert_int_equal(m.ncptr, mark.ncptr);
+	/* Written again after the rollback, the owner is spelled out where it
+	 * now stands, not a pointer into the bytes rolled back. */
+	size_t at = m.len;
+	assert_true(msg_put_rrset(&m, SEC_AR, owner, DNS_C_IN, z, s, s->ttl));
+	assert_memory_equal(buf + at, "\3big", 4);
+	expect_name_at(&m, at, "big.example.com");
+	srvd_zone_unref(z);
+}
+
+/* The A and AAAA RRsets of one node share the owner pointer: the second
+ * RRset's owner is a pointer to the first's, with no name compared. */
+static void same_owner_is_one_pointer(void **state)
+{
+	zone_t *z = rrset_zone();
+	msg_t m;
+	start(&m, 512);
+	uint8_t owner[255];
+	th_name("big.example.com", owner);
+	size_t at = m.len;
+	assert_true(msg_put_rrset(&m, SEC_AR, owner, DNS_C_IN, z,
+	                          rrset(z, "big.example.com", DNS_T_A), 60));
+	size_t at2 = m.len;
+	assert_true(msg_put_rrset(&m, SEC_AR, owner, DNS_C_IN, z,
+	                          rrset(z, "big.example.com", DNS_T_A), 60));
+	assert_int_equal(get_u16(buf + at2), 0xC000 | at);
+	expect_name_at(&m, at2, "big.example.com");
 	srvd_zone_unref(z);
 }
 
@@ -250,9 +280,10 @@ static void rdata_names_rfc1035_types_only(void **state)
 	expect_name_at(&m, at + 14, "www.example.com");
 
 	/* SRV: the target is never compressed (RFC 2782, RFC 3597 4). */
-	th_name("_x._tcp.example.com", owner);
+	uint8_t owner2[255];
+	th_name("_x._tcp.example.com", owner2);
 	at = m.len;
-	assert_true(msg_put_rrset(&m, SEC_AN, owner, DNS_C_IN, z,
+	assert_true(msg_put_rrset(&m, SEC_AN, owner2, DNS_C_IN, z,
 	                          rrset(z, "_x._tcp.example.com", DNS_T_SRV), 60));
 	size_t owner_len = 3 + 5 + 2; /* "_x" "_tcp" + pointer */
 	assert_int_equal(get_u16(buf + at + owner_len + 8), 6 + 17);
@@ -298,6 +329,7 @@ int main(void)
 	    cmocka_unit_test(no_pointer_beyond_0x3fff),
 	    cmocka_unit_test(rrset_all_or_nothing),
 	    cmocka_unit_test(mark_and_rollback),
+	    cmocka_unit_test(same_owner_is_one_pointer),
 	    cmocka_unit_test(rdata_names_rfc1035_types_only),
 	    cmocka_unit_test(put_rr_literal),
 	};
