@@ -165,28 +165,65 @@ static inline void wr_put_u16_at(wr_t *w, size_t pos, uint16_t v)
 	w->base[pos + 1] = (uint8_t)v;
 }
 
+/* Equality of two short byte strings (names, mostly 10-40 bytes) without
+ * a library call: eight bytes at a time, the tail as the last eight bytes
+ * again, so nothing outside [p, p + n) is read. */
+static inline bool mem_eq(const void *a, const void *b, size_t n)
+{
+	const uint8_t *x = a, *y = b;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (x[i] != y[i])
+				return false;
+		return true;
+	}
+	uint64_t u, v;
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		memcpy(&u, x + i, 8);
+		memcpy(&v, y + i, 8);
+		if (u != v)
+			return false;
+	}
+	memcpy(&u, x + n - 8, 8);
+	memcpy(&v, y + n - 8, 8);
+	return u == v;
+}
+
+/* Big-endian loads and stores through memcpy and a byte swap: one load or
+ * store each, where the byte-at-a-time form costs several instructions on
+ * every RR header the responder writes. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SRVD_BE16(x) __builtin_bswap16(x)
+#define SRVD_BE32(x) __builtin_bswap32(x)
+#else
+#define SRVD_BE16(x) (x)
+#define SRVD_BE32(x) (x)
+#endif
+
 static inline uint16_t get_u16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return SRVD_BE16(v);
 }
 
 static inline uint32_t get_u32(const uint8_t *p)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return SRVD_BE32(v);
 }
 
 static inline void put_u16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	v = SRVD_BE16(v);
+	memcpy(p, &v, 2);
 }
 
 static inline void put_u32(uint8_t *p, uint32_t v)
 {
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
+	v = SRVD_BE32(v);
+	memcpy(p, &v, 4);
 }
 
 #endif

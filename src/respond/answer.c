@@ -124,7 +124,7 @@ static step_t follow(ans_t *a, unsigned *n, const uint8_t *target)
 	srvd_responder_t *r = a->r;
 	if (*n + 1 >= RESP_CHAIN_MAX || seen_before(r, *n + 1, target))
 		return STEP_DONE;
-	memcpy(r->chain[++*n], target, wire_name_len(target));
+	r->chain[++*n] = target;
 	return STEP_FOLLOW;
 }
 
@@ -258,8 +258,8 @@ int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
 	ans_t a = {.r = r, .zs = zs, .q = q, .m = m, .rcode = DNS_RC_NOERROR};
 	r->n_addl = 0;
 	r->n_dname = 0;
-	memcpy(r->chain[0], q->qname, q->qname_len);
-	m->qname = r->chain[0];
+	r->chain[0] = q->qname;
+	m->qname = q->qname;
 	unsigned n = 0;
 	*aa = true;
 	/* A new step starts with a fresh rcode: the answer's rcode is that

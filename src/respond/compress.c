@@ -50,7 +50,7 @@ void msg_rollback(msg_t *m, const msg_mark_t *mark)
  * length byte (at most 63), so equal bytes mean equal labels. */
 static bool suffix_eq(const uint8_t *a, const uint8_t *b, size_t len)
 {
-	if (memcmp(a, b, len) == 0)
+	if (mem_eq(a, b, len))
 		return true;
 	for (size_t i = 0; i < len; i++)
 		if (wire_lower(a[i]) != wire_lower(b[i]))
@@ -148,17 +148,29 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen, const uint8_t
 	return true;
 }
 
+/* RDATA without names to compress. A and AAAA, most of what is written,
+ * get fixed-size copies that the compiler inlines. */
+static bool put_bytes(msg_t *m, const uint8_t *rd, uint16_t len)
+{
+	if (m->len + len > m->limit)
+		return false;
+	uint8_t *d = m->buf + m->len;
+	if (len == 4)
+		memcpy(d, rd, 4);
+	else if (len == 16)
+		memcpy(d, rd, 16);
+	else
+		memcpy(d, rd, len);
+	m->len += len;
+	return true;
+}
+
 /* Names in RDATA that may be compressed: RFC 1035 types only. */
 static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
 {
 	dns_rdata_shape_t sh;
-	if (!dns_rdata_shape(type, &sh) || !sh.compress) {
-		if (m->len + len > m->limit)
-			return false;
-		memcpy(m->buf + m->len, rd, len);
-		m->len += len;
-		return true;
-	}
+	if (!dns_rdata_shape(type, &sh) || !sh.compress)
+		return put_bytes(m, rd, len);
 	if (m->len + sh.fixed > m->limit)
 		return false;
 	memcpy(m->buf + m->len, rd, sh.fixed);

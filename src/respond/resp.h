@@ -61,7 +61,10 @@ struct srvd_responder {
 	 * fills them for the query name before resp_answer(). */
 	zone_key_t key;
 	uint8_t lname[255];
-	uint8_t chain[RESP_CHAIN_MAX][255];
+	/* The names of the chain: the query name in the request, then CNAME
+	 * targets in zone data or DNAME targets in synth[]. None is copied:
+	 * each stays put until the reply is done. */
+	const uint8_t *chain[RESP_CHAIN_MAX];
 	/* DNAME-synthesized CNAME targets, one per chain step: the message's
 	 * compression table refers to them until the reply is finished. */
 	uint8_t synth[RESP_CHAIN_MAX][255];

@@ -100,14 +100,6 @@ bad:
 	return 0;
 }
 
-size_t wire_name_len(const uint8_t *name)
-{
-	const uint8_t *p = name;
-	while (*p)
-		p += *p + 1;
-	return (size_t)(p - name) + 1;
-}
-
 unsigned wire_name_labels(const uint8_t *name)
 {
 	unsigned n = 0;

@@ -23,8 +23,15 @@ size_t wire_name_read(rd_t *r, bool allow_ptr, uint8_t out[255]);
  * copied: one pass where the query path would otherwise make two. */
 size_t wire_name_read_lower(rd_t *r, uint8_t out[255]);
 
-/* Length of a valid uncompressed wire name (no checks). */
-size_t wire_name_len(const uint8_t *name);
+/* Length of a valid uncompressed wire name (no checks). Inline: the
+ * responder asks for it several times per query. */
+static inline size_t wire_name_len(const uint8_t *name)
+{
+	const uint8_t *p = name;
+	while (*p)
+		p += *p + 1;
+	return (size_t)(p - name) + 1;
+}
 unsigned wire_name_labels(const uint8_t *name);
 /* dst and src are the same buffer or do not overlap. */
 void wire_name_lower(uint8_t *dst, const uint8_t *src, size_t len);

@@ -90,7 +90,7 @@ uint32_t zone_find_h(const zone_t *z, const uint8_t *lname, size_t len, uint32_t
 			continue;
 		/* Zone files are mostly lower case: try the plain compare first. */
 		const uint8_t *s = z->names + n->name;
-		if (memcmp(s, lname, len) == 0)
+		if (mem_eq(s, lname, len))
 			return v - 1;
 		size_t j = 0;
 		while (j < len && wire_lower(s[j]) == lname[j])
@@ -304,7 +304,7 @@ static const zone_t *set_exact(const srvd_zoneset_t *zs, const uint8_t *lname, s
 		if (!v)
 			return NULL;
 		const zone_t *z = zs->zones[v - 1];
-		if (z->origin_len == len && memcmp(z->origin_lower, lname, len) == 0)
+		if (z->origin_len == len && mem_eq(z->origin_lower, lname, len))
 			return z;
 	}
 }

@@ -201,6 +201,26 @@ static void get_put_helpers(void **state)
 	assert_int_equal(b[0], 0xDE);
 }
 
+/* mem_eq reads words and the last eight bytes again: every length and
+ * every position of a difference must still decide right, and bytes just
+ * outside the range must not count. */
+static void mem_eq_every_length_and_position(void **state)
+{
+	(void)state;
+	uint8_t x[48], y[48];
+	for (size_t n = 0; n <= 40; n++) {
+		memset(x, 'a', sizeof(x));
+		memset(y, 'a', sizeof(y));
+		x[n] = 'X'; /* one past the end differs: ignored */
+		assert_true(mem_eq(x, y, n));
+		for (size_t i = 0; i < n; i++) {
+			y[i] = 'b';
+			assert_false(mem_eq(x, y, n));
+			y[i] = 'a';
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -218,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(wr_bytes_bounds),
 	    cmocka_unit_test(wr_put_u16_at_checks_bounds),
 	    cmocka_unit_test(get_put_helpers),
+	    cmocka_unit_test(mem_eq_every_length_and_position),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -308,6 +308,47 @@ static void labels_skip_sub(void **state)
 	assert_memory_equal(l, "\1a\1b\7example\3com", 17);
 }
 
+/* Lower-casing works on eight bytes at a time and redoes the last eight:
+ * every length, in place and into another buffer, must match the table,
+ * and nothing past the length may be written. */
+static void lower_every_length(void **state)
+{
+	(void)state;
+	for (size_t n = 1; n <= 40; n++) {
+		uint8_t src[48], out[48], want[48];
+		for (size_t i = 0; i < n; i++)
+			src[i] = (uint8_t)("AbC@[`{Z\xc1z"[i % 11]);
+		for (size_t i = 0; i < n; i++)
+			want[i] = wire_lower_tab[src[i]];
+		memset(out, 0xEE, sizeof(out));
+		wire_name_lower(out, src, n);
+		assert_memory_equal(out, want, n);
+		assert_int_equal(out[n], 0xEE);
+		wire_name_lower(src, src, n);
+		assert_memory_equal(src, want, n);
+	}
+}
+
+/* The question reader: copies and lower-cases an uncompressed name in
+ * one pass, and refuses a pointer. */
+static void read_lower_question_name(void **state)
+{
+	(void)state;
+	static const uint8_t msg[] = {4,   'M', 'A', 'I', 'L', 7,   'E', 'x', 'a',  'm',
+	                              'p', 'l', 'e', 3,   'C', 'O', 'M', 0,   0xC0, 0};
+	uint8_t out[255];
+	rd_t r;
+	rd_init(&r, msg, sizeof(msg));
+	assert_int_equal(wire_name_read_lower(&r, out), 18);
+	assert_memory_equal(out, "\4mail\7example\3com", 18);
+	assert_int_equal(r.pos, 18);
+	assert_int_equal(wire_name_read_lower(&r, out), 0); /* a pointer */
+	assert_true(r.err);
+	rd_init(&r, msg, 10); /* cut short */
+	assert_int_equal(wire_name_read_lower(&r, out), 0);
+	assert_true(r.err);
+}
+
 static void to_str_escapes(void **state)
 {
 	char s[1010];
@@ -437,6 +478,8 @@ int main(void)
 	    cmocka_unit_test(to_str_small_buffer),
 	    cmocka_unit_test(from_str_escapes),
 	    cmocka_unit_test(str_round_trip),
+	    cmocka_unit_test(lower_every_length),
+	    cmocka_unit_test(read_lower_question_name),
 	    cmocka_unit_test(from_str_rejects_bad_names),
 	    cmocka_unit_test(from_str_255_limit),
 	};
