@@ -15,12 +15,15 @@
  * for the next loop iteration (a uv_idle list), so one pipelining client
  * cannot starve the others.
  *
- * Output never blocks: a response is first tried with uv_try_write straight
- * from the worker's response buffer (the common case copies nothing). What
- * the socket does not take is copied to a per-connection queue, written with
- * uv_write; while more than NET_TCP_PAUSE bytes are queued the connection
- * answers nothing more and stops reading. The queue buffers come from a
- * per-worker pool, so steady state allocates nothing.
+ * Output never blocks: the answers of one turn are built one after another
+ * in the worker's response buffer and leave in one uv_try_write at the end
+ * of the turn (or once NET_TCP_FLUSH bytes are gathered): a client that
+ * pipelines 16 queries costs one write, not 16, and nothing is copied in
+ * the common case. What the socket does not take is copied to a
+ * per-connection queue, written with uv_write; while more than
+ * NET_TCP_PAUSE bytes are queued the connection answers nothing more and
+ * stops reading, and answers go straight to the queue. The queue buffers
+ * come from a per-worker pool, so steady state allocates nothing.
  *
  * Idle timeout: the worker keeps its connections in a list ordered by last
  * activity (accept, the start or end of a query, a write that completed)
@@ -384,7 +387,19 @@ static void xfr_begin(conn_t *c, const srvd_zoneset_t *zs, const srvd_query_t *q
 
 /* ---- queries ------------------------------------------------------------ */
 
-static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size_t len)
+/* Send what this turn gathered in w->tx (*held bytes). */
+static void send_held(conn_t *c, size_t *held)
+{
+	if (*held && !c->closing)
+		send_msg(c, c->w->tx, *held);
+	*held = 0;
+}
+
+/* Answer one query into w->tx after the *held bytes already gathered.
+ * With output already queued, or NET_TCP_FLUSH bytes gathered, it goes at
+ * once; a transfer first sends what is held, to keep the order. */
+static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size_t len,
+                  size_t *held)
 {
 	worker_t *w = c->w;
 	srvd_query_t q = {
@@ -396,13 +411,17 @@ static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size
 	size_t n = 0;
 	NET_COUNT(w, tcp_queries, 1);
 	touch(c);
-	int rc = net_sec_respond_signed(w->net, w->resp, zs, &q, w->tx + 2, NET_TCP_MSG - 2, &n,
-	                                &c->tsig);
+	uint8_t *at = w->tx + *held;
+	int rc =
+	    net_sec_respond_signed(w->net, w->resp, zs, &q, at + 2, NET_TCP_MSG - 2, &n, &c->tsig);
 	if (rc == SRVD_XFR) {
+		send_held(c, held);
 		xfr_begin(c, zs, &q);
 	} else if (rc == SRVD_OK) {
-		put16(w->tx, n);
-		send_msg(c, w->tx, n + 2);
+		put16(at, n);
+		*held += n + 2;
+		if (c->out || *held >= NET_TCP_FLUSH)
+			send_held(c, held);
 	}
 }
 
@@ -422,12 +441,13 @@ static void queue_turn(conn_t *c)
 static void process(conn_t *c)
 {
 	const srvd_zoneset_t *zs = NULL;
-	size_t off = 0;
+	size_t off = 0, held = 0;
 	unsigned budget = NET_TCP_BUDGET;
 	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen - off >= 2) {
 		size_t len = get16(c->rbuf + off);
 		if (len + 2 > NET_TCP_RBUF) {
 			log_debug("tcp: %zu-byte message is too long, closing", len);
+			send_held(c, &held); /* the answers before it still go */
 			conn_close(c);
 			return;
 		}
@@ -439,9 +459,10 @@ static void process(conn_t *c)
 		}
 		if (!zs)
 			zs = net_zoneset(c->w);
-		query(c, zs, c->rbuf + off + 2, len);
+		query(c, zs, c->rbuf + off + 2, len, &held);
 		off += len + 2;
 	}
+	send_held(c, &held);
 	if (c->closing)
 		return;
 	c->rlen -= off;
@@ -537,7 +558,7 @@ int net_tcp_init(worker_t *w)
 {
 	link_init(&w->conns);
 	link_init(&w->ready);
-	w->tx = malloc(NET_TCP_MSG);
+	w->tx = malloc(NET_TCP_FLUSH + NET_TCP_MSG);
 	if (!w->tx)
 		return SRVD_ENOMEM;
 	uv_idle_init(&w->loop, &w->turn);

@@ -27,6 +27,7 @@ enum {
 	NET_TCP_RBUF = 16384,    /* per-connection input: the largest query + 2 */
 	NET_TCP_MSG = 65535 + 2, /* the largest framed message */
 	NET_TCP_PAUSE = 16384,   /* queued output that pauses reading */
+	NET_TCP_FLUSH = 16384,   /* answers of one turn gathered before a write; <= PAUSE */
 	NET_TCP_OUT = NET_TCP_PAUSE + NET_TCP_MSG,
 	NET_TCP_BUDGET = 16,   /* queries per connection per turn */
 	NET_TCP_BACKLOG = 256, /* listen() queue */
@@ -126,7 +127,7 @@ struct worker {
 	bool draining, finished;
 	uint8_t *pool[NET_POOL];
 	unsigned n_pool;
-	uint8_t *tx; /* one framed TCP response */
+	uint8_t *tx; /* one turn's framed TCP answers: NET_TCP_FLUSH + NET_TCP_MSG */
 	net_batch_t *batch;
 	net_counters_t stats;
 	/* stats.c: the main thread asks for a snapshot of the responder's
