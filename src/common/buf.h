@@ -14,6 +14,43 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Big-endian loads and stores through memcpy and a byte swap: one load or
+ * store each, where the byte-at-a-time form costs several instructions on
+ * every RR header the responder writes. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SRVD_BE16(x) __builtin_bswap16(x)
+#define SRVD_BE32(x) __builtin_bswap32(x)
+#else
+#define SRVD_BE16(x) (x)
+#define SRVD_BE32(x) (x)
+#endif
+
+static inline uint16_t get_u16(const uint8_t *p)
+{
+	uint16_t v;
+	memcpy(&v, p, 2);
+	return SRVD_BE16(v);
+}
+
+static inline uint32_t get_u32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return SRVD_BE32(v);
+}
+
+static inline void put_u16(uint8_t *p, uint16_t v)
+{
+	v = SRVD_BE16(v);
+	memcpy(p, &v, 2);
+}
+
+static inline void put_u32(uint8_t *p, uint32_t v)
+{
+	v = SRVD_BE32(v);
+	memcpy(p, &v, 4);
+}
+
 typedef struct rd {
 	const uint8_t *base;
 	size_t len;
@@ -54,7 +91,7 @@ static inline uint16_t rd_u16(rd_t *r)
 {
 	if (!rd_need(r, 2))
 		return 0;
-	uint16_t v = (uint16_t)(r->base[r->pos] << 8 | r->base[r->pos + 1]);
+	uint16_t v = get_u16(r->base + r->pos);
 	r->pos += 2;
 	return v;
 }
@@ -65,7 +102,7 @@ static inline uint32_t rd_u32(rd_t *r)
 		return 0;
 	const uint8_t *p = r->base + r->pos;
 	r->pos += 4;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return get_u32(p);
 }
 
 static inline void rd_skip(rd_t *r, size_t n)
@@ -187,43 +224,6 @@ static inline bool mem_eq(const void *a, const void *b, size_t n)
 	memcpy(&u, x + n - 8, 8);
 	memcpy(&v, y + n - 8, 8);
 	return u == v;
-}
-
-/* Big-endian loads and stores through memcpy and a byte swap: one load or
- * store each, where the byte-at-a-time form costs several instructions on
- * every RR header the responder writes. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SRVD_BE16(x) __builtin_bswap16(x)
-#define SRVD_BE32(x) __builtin_bswap32(x)
-#else
-#define SRVD_BE16(x) (x)
-#define SRVD_BE32(x) (x)
-#endif
-
-static inline uint16_t get_u16(const uint8_t *p)
-{
-	uint16_t v;
-	memcpy(&v, p, 2);
-	return SRVD_BE16(v);
-}
-
-static inline uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return SRVD_BE32(v);
-}
-
-static inline void put_u16(uint8_t *p, uint16_t v)
-{
-	v = SRVD_BE16(v);
-	memcpy(p, &v, 2);
-}
-
-static inline void put_u32(uint8_t *p, uint32_t v)
-{
-	v = SRVD_BE32(v);
-	memcpy(p, &v, 4);
 }
 
 #endif

@@ -28,7 +28,9 @@ void msg_init(msg_t *m, uint8_t *buf, size_t limit)
 void msg_mark(const msg_t *m, msg_mark_t *mark)
 {
 	mark->len = m->len;
-	memcpy(mark->count, m->count, sizeof(mark->count));
+	mark->count[0] = m->count[0];
+	mark->count[1] = m->count[1];
+	mark->count[2] = m->count[2];
 	mark->ncptr = m->ncptr;
 	mark->owner = m->owner;
 	mark->owner_at = m->owner_at;
@@ -143,8 +145,13 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen, const uint8_t
 	size_t nlen = qlen - 4; /* the name, without type and class */
 	if (!lname)
 		lname = m->buf + at; /* the copy in the message is contiguous too */
-	for (size_t i = 0; lname[i]; i += lname[i] + 1u)
-		remember(m, at + i, lname + i, nlen - i);
+	if (at + nlen > 0x4000)
+		return true; /* beyond pointer reach: nothing to remember */
+	for (size_t i = 0; lname[i] && m->ncptr < MSG_CPTR_MAX; i += lname[i] + 1u) {
+		m->cptr[m->ncptr] = (uint16_t)(at + i);
+		m->csrc[m->ncptr] = lname + i;
+		m->cplen[m->ncptr++] = (uint8_t)(nlen - i);
+	}
 	return true;
 }
 
@@ -165,12 +172,35 @@ static bool put_bytes(msg_t *m, const uint8_t *rd, uint16_t len)
 	return true;
 }
 
+/* SRV and DNAME: the names go out literally (RFC 2782, RFC 6672), but
+ * later names may still point at their labels, as at any literal label:
+ * the A and AAAA owners after an SRV become 2-byte pointers to its target. */
+/* Kept out of line: inlined, it tips put_one out of msg_put_rrset. */
+__attribute__((noinline)) static bool put_literal_names(msg_t *m, const dns_rdata_shape_t *sh,
+                                                        const uint8_t *rd, uint16_t len)
+{
+	size_t at = m->len;
+	if (!put_bytes(m, rd, len))
+		return false;
+	size_t off = sh->fixed;
+	for (unsigned i = 0; i < sh->names && off < len; i++) {
+		/* A lone name runs to the tail: no need to walk it for its length. */
+		size_t nlen = sh->names == 1 ? len - off - sh->tail : wire_name_len(rd + off);
+		for (size_t j = 0; rd[off + j]; j += rd[off + j] + 1u)
+			remember(m, at + off + j, rd + off + j, nlen - j);
+		off += nlen;
+	}
+	return true;
+}
+
 /* Names in RDATA that may be compressed: RFC 1035 types only. */
 static bool put_rdata(msg_t *m, uint16_t type, const uint8_t *rd, uint16_t len)
 {
 	dns_rdata_shape_t sh;
-	if (!dns_rdata_shape(type, &sh) || !sh.compress)
+	if (!dns_rdata_shape(type, &sh))
 		return put_bytes(m, rd, len);
+	if (!sh.compress)
+		return put_literal_names(m, &sh, rd, len);
 	if (m->len + sh.fixed > m->limit)
 		return false;
 	memcpy(m->buf + m->len, rd, sh.fixed);

@@ -291,6 +291,33 @@ static void rdata_names_rfc1035_types_only(void **state)
 	srvd_zone_unref(z);
 }
 
+/* The SRV target is written literally (RFC 2782), but the target's A
+ * owner after it is a pointer into it: the SRV answer srvd sends is then
+ * as small as Knot's. */
+static void srv_target_is_a_pointer_target(void **state)
+{
+	zone_t *z = rrset_zone();
+	msg_t m;
+	memset(buf, 0, sizeof(buf));
+	msg_init(&m, buf, 512);
+	uint8_t q[260];
+	size_t n = th_name("_x._tcp.example.com", q);
+	put_u16(q + n, DNS_T_SRV);
+	put_u16(q + n + 2, DNS_C_IN);
+	assert_true(msg_put_question(&m, q, n + 4, NULL));
+	size_t at = m.len;
+	assert_true(msg_put_rrset(&m, SEC_AN, q, DNS_C_IN, z,
+	                          rrset(z, "_x._tcp.example.com", DNS_T_SRV), 60));
+	size_t target = at + 2 + 10 + 6; /* owner pointer, header, prio/weight/port */
+	assert_memory_equal(buf + target, "\3www\7example\3com", 17); /* literal */
+	size_t at2 = m.len;
+	put(&m, "www.example.com");
+	assert_int_equal(m.len - at2, 2);
+	assert_int_equal(get_u16(buf + at2), 0xC000 | target);
+	expect_name_at(&m, at2, "www.example.com");
+	srvd_zone_unref(z);
+}
+
 static void put_rr_literal(void **state)
 {
 	msg_t m;
@@ -331,6 +358,7 @@ int main(void)
 	    cmocka_unit_test(mark_and_rollback),
 	    cmocka_unit_test(same_owner_is_one_pointer),
 	    cmocka_unit_test(rdata_names_rfc1035_types_only),
+	    cmocka_unit_test(srv_target_is_a_pointer_target),
 	    cmocka_unit_test(put_rr_literal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
