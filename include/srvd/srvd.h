@@ -67,12 +67,19 @@ typedef struct srvd_diag {
 typedef struct srvd_zone srvd_zone_t;       /* one immutable zone version */
 typedef struct srvd_zoneset srvd_zoneset_t; /* an immutable set of zones */
 
-/* An address prefix, for transfer ACLs. family is 4 or 6. */
+/* A transfer ACL entry: an address prefix (family 4 or 6), or a TSIG key
+ * (family 0, made by srvd_acl_key). */
 typedef struct srvd_prefix {
 	uint8_t family;
 	uint8_t bits;
 	uint8_t addr[16];
 } srvd_prefix_t;
+
+/* The ACL entry that lets a client transfer when its request is signed
+ * with the TSIG key `name` (and verified by the caller: see
+ * srvd_query_t.tsig_key), from any address. Names compare without case
+ * and without the trailing dot. */
+SRVD_API int srvd_acl_key(const char *name, srvd_prefix_t *out);
 
 /* Where a zone comes from, and its serving options. */
 typedef struct srvd_zone_src {
@@ -155,6 +162,9 @@ typedef struct srvd_query {
 	size_t len;
 	srvd_transport_t transport;
 	const void *src_addr; /* struct sockaddr of the client, or NULL */
+	/* The name (wire form) of the TSIG key the caller verified this
+	 * request with (RFC 8945), or NULL. Transfer ACLs grant by it. */
+	const uint8_t *tsig_key;
 } srvd_query_t;
 
 /* Answer q from zs into resp[cap]; q->wire must not overlap resp. Returns SRVD_OK with *resp_len

@@ -1,7 +1,8 @@
-/* Address ACLs. See acl.h. */
+/* Address and key ACLs. See acl.h. */
 #include "common/acl.h"
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -44,6 +45,50 @@ bool acl_match(const srvd_prefix_t *acl, size_t n, const void *sockaddr)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (prefix_match(&acl[i], addr, family))
+			return true;
+	return false;
+}
+
+/* Two 64-bit multiply-xorshift hashes with different seeds over the name
+ * folded to lower case, without its trailing dot. */
+static uint64_t fold_hash(const char *name, size_t len, uint64_t h)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		h = (h ^ c) * 0x100000001B3ull;
+		h ^= h >> 29;
+	}
+	h ^= len;
+	h ^= h >> 33;
+	h *= 0xFF51AFD7ED558CCDull;
+	h ^= h >> 33;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	h ^= h >> 33;
+	return h;
+}
+
+void acl_key_entry(const char *name, srvd_prefix_t *out)
+{
+	size_t len = strlen(name);
+	if (len > 1 && name[len - 1] == '.' && name[len - 2] != '\\')
+		len--;
+	uint64_t a = fold_hash(name, len, 0xCBF29CE484222325ull);
+	uint64_t b = fold_hash(name, len, 0x9E3779B97F4A7C15ull);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, &a, 8);
+	memcpy(out->addr + 8, &b, 8);
+}
+
+bool acl_match_key(const srvd_prefix_t *acl, size_t n, const char *name)
+{
+	if (!name)
+		return false;
+	srvd_prefix_t k;
+	acl_key_entry(name, &k);
+	for (size_t i = 0; i < n; i++)
+		if (acl[i].family == 0 && memcmp(acl[i].addr, k.addr, sizeof(k.addr)) == 0)
 			return true;
 	return false;
 }

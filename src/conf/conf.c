@@ -232,6 +232,9 @@ void conf_free(conf_t *c)
 	free(c->control);
 	free(c->log_level);
 	free(c->allow_transfer);
+	for (size_t i = 0; i < c->n_key_refs; i++)
+		free(c->key_refs[i].name);
+	free(c->key_refs);
 	free(c->zones_dir);
 	free(c->path);
 	free(c);

@@ -69,10 +69,18 @@ typedef struct conf_key {
 	unsigned line;
 } conf_key_t;
 
+/* A key named by an allow-transfer entry, to check against keys: once
+ * the whole file is read. */
+typedef struct conf_keyref {
+	char *name;
+	unsigned line;
+} conf_keyref_t;
+
 typedef struct conf_zone {
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* absolute, or relative to the working directory */
-	/* The effective ACL: a zone that sets none gets a copy of the server's. */
+	/* The effective ACL: a zone that sets none gets a copy of the server's.
+	 * "key:NAME" entries are family-0 key entries (common/acl.h). */
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
 	bool allow_transfer_set; /* false: inherit server: allow-transfer */
@@ -107,6 +115,8 @@ typedef struct conf {
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;
+	conf_keyref_t *key_refs; /* every key:NAME in an allow-transfer */
+	size_t n_key_refs;
 	conf_timers_t timers;  /* defaults for secondary zones */
 	unsigned xfr_timeout;  /* seconds; default 60 */
 	uint64_t xfr_max_size; /* bytes; default 1 GiB */

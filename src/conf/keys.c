@@ -190,6 +190,11 @@ static int check_zone(const conf_t *c, conf_zone_t *z, char *err, size_t errlen)
 
 int conf_check_secondary(conf_t *c, char *err, size_t errlen)
 {
+	for (size_t i = 0; i < c->n_key_refs; i++)
+		if (!conf_key_find(c, c->key_refs[i].name))
+			return conf_errf(err, errlen, SRVD_EPARSE,
+			                 "%s:%u: allow-transfer: no key named %s in keys", c->path,
+			                 c->key_refs[i].line, c->key_refs[i].name);
 	const char *why = bad_bounds(&c->timers);
 	if (why)
 		return conf_errf(err, errlen, SRVD_EPARSE, "%s: server: %s", c->path, why);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/acl.h"
 #include "conf/conf_int.h"
 
 typedef struct parse {
@@ -304,7 +305,7 @@ static int set_list(const parse_t *p, const keydef_t *k, yaml_node_t *n, size_t 
 static int addr_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
 {
 	conf_addr_t *a = arr;
-	const char *s, *why;
+	const char *s = NULL, *why = NULL;
 	if (scalar(p, k->name, n, "an address", &s))
 		return SRVD_EPARSE;
 	if (conf_addr_parse(s, CONF_DEFAULT_PORT, &a[i], &why))
@@ -316,12 +317,29 @@ static int addr_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, 
 	return 0;
 }
 
+/* allow-transfer: a prefix, or "key:NAME" for requests signed with that
+ * key from anywhere (checked against keys: once the file is read). */
 static int acl_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
 {
 	srvd_prefix_t *a = arr;
-	const char *s, *why;
-	if (scalar(p, k->name, n, "an address or prefix", &s))
+	const char *s = NULL, *why = NULL;
+	if (scalar(p, k->name, n, "an address, prefix or key:NAME", &s))
 		return SRVD_EPARSE;
+	if (strncmp(s, "key:", 4) == 0) {
+		if (!s[4] || strlen(s + 4) > 255)
+			return fail(p, n, "%s: bad key name in \"%s\"", k->name, s);
+		conf_t *c = p->c;
+		conf_keyref_t *r = realloc(c->key_refs, (c->n_key_refs + 1) * sizeof(*r));
+		if (!r)
+			return oom(p);
+		c->key_refs = r;
+		r[c->n_key_refs].line = (unsigned)n->start_mark.line + 1;
+		if (!(r[c->n_key_refs].name = strdup(s + 4)))
+			return oom(p);
+		c->n_key_refs++;
+		acl_key_entry(s + 4, &a[i]);
+		return 0;
+	}
 	if (conf_prefix_parse(s, &a[i], &why))
 		return fail(p, n, "%s: bad prefix \"%s\": %s", k->name, s, why);
 	return 0;
@@ -333,7 +351,7 @@ static int notify_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n
                        size_t i)
 {
 	srvd_prefix_t *a = arr;
-	const char *s, *why;
+	const char *s = NULL, *why = NULL;
 	if (scalar(p, k->name, n, "an address, prefix or key:NAME", &s))
 		return SRVD_EPARSE;
 	if (strncmp(s, "key:", 4) == 0) {
@@ -458,8 +476,8 @@ static int set_acl(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *ob
 {
 	void *arr = NULL;
 	size_t cnt = 0;
-	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "a prefix or a list of them", acl_item,
-	                  &arr, &cnt);
+	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "a prefix, key:NAME, or a list of them",
+	                  acl_item, &arr, &cnt);
 	if (rc)
 		return rc;
 	*(srvd_prefix_t **)field(obj, k->off) = arr;

@@ -425,7 +425,10 @@ int net_sec_respond_signed(net_t *n, srvd_responder_t *r, const srvd_zoneset_t *
 	default: return net_sec_respond(n, r, zs, q, out, cap, len);
 	}
 	size_t room = net_tsig_srv_reserve(s);
-	int rc = net_sec_respond(n, r, zs, q, out, cap > room + 512 ? cap - room : cap, len);
+	srvd_query_t signed_q = *q; /* transfer ACLs may grant by the key */
+	signed_q.tsig_key = s->key.name;
+	int rc =
+	    net_sec_respond(n, r, zs, &signed_q, out, cap > room + 512 ? cap - room : cap, len);
 	if (rc == SRVD_XFR && tsig) {
 		*tsig = s;
 		return rc;

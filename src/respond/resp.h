@@ -84,7 +84,8 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
 int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
                 const resp_query_t *q, msg_t *m, bool *aa, bool *tc);
 
-/* Is the client allowed to transfer z? */
-bool resp_acl_allows(const zone_t *z, const void *sockaddr);
+/* Is the client allowed to transfer z: by its address, or by the TSIG key
+ * (wire name, or NULL) its request was verified with? */
+bool resp_acl_allows(const zone_t *z, const void *sockaddr, const uint8_t *tsig_key);
 
 #endif

@@ -325,9 +325,23 @@ static void answer_chaos(reply_t *rp, const srvd_responder_t *r, const resp_quer
 
 /* ---- transfers ---------------------------------------------------------- */
 
-bool resp_acl_allows(const zone_t *z, const void *sockaddr)
+bool resp_acl_allows(const zone_t *z, const void *sockaddr, const uint8_t *tsig_key)
 {
-	return acl_match(z->acl, z->n_acl, sockaddr);
+	if (acl_match(z->acl, z->n_acl, sockaddr))
+		return true;
+	if (!tsig_key)
+		return false;
+	char name[1024];
+	wire_name_to_str(tsig_key, name, sizeof(name));
+	return acl_match_key(z->acl, z->n_acl, name);
+}
+
+int srvd_acl_key(const char *name, srvd_prefix_t *out)
+{
+	if (!name || !out || !name[0])
+		return SRVD_EINVAL;
+	acl_key_entry(name, out);
+	return 0;
 }
 
 /* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
@@ -351,7 +365,7 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 		rp->rcode = DNS_RC_SERVFAIL;
 		return 0;
 	}
-	if (!resp_acl_allows(z, sq->src_addr)) {
+	if (!resp_acl_allows(z, sq->src_addr, sq->tsig_key)) {
 		rp->rcode = DNS_RC_REFUSED;
 		return 0;
 	}

@@ -144,13 +144,14 @@ class Srvd:
     """One srvd process with its own config in workdir."""
 
     def __init__(self, workdir: Path, zones, port=None, v6=True, allow_transfer=None,
-                 server_extra=None, cwd=None, zones_dir=None, control=False):
+                 server_extra=None, cwd=None, zones_dir=None, control=False, top_extra=""):
         self.workdir = workdir
         self.cwd = cwd or workdir
         self.zones = zones  # [(name, path, allow_transfer list or None)]
         self.v6 = v6
         self.port = port
         self.server_extra = server_extra or {}
+        self.top_extra = top_extra  # more top-level YAML, e.g. keys:
         self.default_allow_transfer = allow_transfer
         self.zones_dir = zones_dir
         # a short path: sun_path holds 108 bytes, pytest's tmp paths are long
@@ -191,7 +192,9 @@ class Srvd:
                 lines.append("    allow-transfer: [" + ", ".join(acl) + "]")
             if len(zone) > 3 and zone[3]:
                 lines.append("    notify: [" + ", ".join(yaml_str(a) for a in zone[3]) + "]")
-        self.conf_path.write_text("\n".join(lines) + "\n")
+            if len(zone) > 4 and zone[4]:
+                lines.append(f"    key: {yaml_str(zone[4])}")
+        self.conf_path.write_text("\n".join(lines) + "\n" + self.top_extra)
 
     # process
     def start(self):

@@ -12,6 +12,7 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.tsig
 import dns.zone
 import pytest
 
@@ -141,3 +142,69 @@ def test_dnspython_inbound_xfr(xfr_srvd):
     assert z.get_rdataset("_matrix-fed._tcp.example.com.", "SRV") is not None
     n = sum(1 for _ in z.iterate_rdatas())
     assert n == len(zone_rrs(bundled_zone(), "example.com."))
+
+
+# ---- transfers granted by TSIG key ------------------------------------------
+
+XFR_KEY = "xfr-key."
+XFR_SECRET = "c3J2ZC10cmFuc2Zlci1rZXktZm9yLXRlc3RzLW9ubHkhIQ=="
+OTHER_KEY = "other-key."
+
+
+@pytest.fixture
+def key_srvd(srvd_factory, tmp_path):
+    """example.com transferable only with xfr-key, from any address; other-key
+    is configured (it verifies) but not granted."""
+    ex = tmp_path / "example.com.zone"
+    ex.write_text(bundled_zone().read_text())
+    keys = ("keys:\n"
+            f"  - name: {XFR_KEY}\n    algorithm: hmac-sha256\n    secret: \"{XFR_SECRET}\"\n"
+            f"  - name: {OTHER_KEY}\n    algorithm: hmac-sha256\n    secret: \"{XFR_SECRET}\"\n")
+    return srvd_factory(zones=[("example.com", ex, ['"key:Xfr-Key"'])], top_extra=keys), ex
+
+
+def keyring(name):
+    import dns.tsigkeyring
+    return dns.tsigkeyring.from_text({name: ("hmac-sha256", XFR_SECRET)})
+
+
+def test_axfr_granted_by_key(key_srvd):
+    """allow-transfer: [key:NAME] lets a signed request in from an address
+    the ACL does not list; every message of the answer is signed (dnspython
+    checks each MAC and raises on a missing or bad one)."""
+    s, path = key_srvd
+    msgs = dns.query.xfr("127.0.0.1", "example.com.", port=s.port, timeout=XFR_TIMEOUT,
+                         lifetime=XFR_TIMEOUT, keyring=keyring(XFR_KEY), keyname=XFR_KEY,
+                         relativize=False)
+    z = dns.zone.from_xfr(msgs, relativize=False)
+    got = set()
+    for name, ttl, rd in z.iterate_rdatas():
+        got.add((name.to_text().lower(), ttl, dns.rdatatype.to_text(rd.rdtype), rd.to_text()))
+    assert got == zone_rrs(path, "example.com.")
+
+
+def test_axfr_unsigned_refused_when_only_a_key_is_granted(key_srvd):
+    s, _ = key_srvd
+    r = dns.query.tcp(make_query("example.com", "AXFR", edns=False), "127.0.0.1", port=s.port,
+                      timeout=XFR_TIMEOUT)
+    assert r.rcode() == dns.rcode.REFUSED
+    assert not r.answer
+
+
+def test_axfr_with_a_key_not_granted_refused(key_srvd):
+    """A key that verifies but is not in the ACL grants nothing: REFUSED,
+    and the refusal is signed with that key (RFC 8945 5.3)."""
+    s, _ = key_srvd
+    q = make_query("example.com", "AXFR", edns=False)
+    q.use_tsig(keyring(OTHER_KEY), keyname=OTHER_KEY)
+    r = dns.query.tcp(q, "127.0.0.1", port=s.port, timeout=XFR_TIMEOUT)
+    assert r.rcode() == dns.rcode.REFUSED
+    assert r.had_tsig
+
+
+def test_axfr_with_an_unknown_key_is_badkey(key_srvd):
+    s, _ = key_srvd
+    q = make_query("example.com", "AXFR", edns=False)
+    q.use_tsig(keyring("nobody."), keyname="nobody.")
+    with pytest.raises(dns.tsig.PeerBadKey):
+        dns.query.tcp(q, "127.0.0.1", port=s.port, timeout=XFR_TIMEOUT)

@@ -95,8 +95,15 @@ def test_notify_message_and_retries(srvd_factory, tmp_path):
             s.log()
 
 
-def knot_conf(d, kport, sport, ctl_dir):
-    return f"""server:
+TSIG_NAME = "xfr-key"
+TSIG_SECRET = "a25vdC1hbmQtc3J2ZC1zaGFyZS10aGlzLWtleS0xMjM0NQ=="
+
+
+def knot_conf(d, kport, sport, ctl_dir, tsig):
+    key = "\n    key: " + TSIG_NAME if tsig else ""
+    keys = (f"key:\n  - id: {TSIG_NAME}\n    algorithm: hmac-sha256\n"
+            f"    secret: {TSIG_SECRET}\n") if tsig else ""
+    return keys + f"""server:
     rundir: "{d}"
     listen: 127.0.0.1@{kport}
 control:
@@ -108,10 +115,10 @@ database:
     storage: "{d}"
 remote:
   - id: srvd
-    address: 127.0.0.1@{sport}
+    address: 127.0.0.1@{sport}{key}
 acl:
   - id: notify_from_srvd
-    address: 127.0.0.1
+    address: 127.0.0.1{key}
     action: notify
 template:
   - id: default
@@ -128,18 +135,38 @@ zone:
 
 @pytest.mark.skipif(not os.access(KNOTD, os.X_OK), reason="knotd not installed (apt-get install knot)")
 def test_knot_secondary_follows_notify(srvd_factory, tmp_path):
+    knot_follows(srvd_factory, tmp_path, tsig=False)
+
+
+@pytest.mark.skipif(not os.access(KNOTD, os.X_OK), reason="knotd not installed (apt-get install knot)")
+def test_knot_secondary_with_tsig(srvd_factory, tmp_path):
+    """The transfer ACL names only a key (allow-transfer: [key:xfr-key]):
+    Knot's signed AXFR/IXFR get the zone from an address the ACL does not
+    list, and srvd's NOTIFYs are signed with the zone's key, which Knot's
+    notify ACL requires."""
+    s = knot_follows(srvd_factory, tmp_path, tsig=True)
+    assert "tsig: query from" not in s.log(), s.log()  # no request failed its check
+
+
+def knot_follows(srvd_factory, tmp_path, tsig):
+    """Knot as a secondary of srvd: the first transfer, then two edits of
+    the zone file, each served by Knot within PROPAGATE of the edit."""
     base = free_ports(2, v6=False)
     kport, sport = base, base + 1
     z = tmp_path / "example.com.zone"
     z.write_text(zone_text(ZONE_SERIAL))
-    s = srvd_factory(zones=[("example.com", z, ["127.0.0.1"], [f"127.0.0.1@{kport}"])],
-                     port=sport, v6=False)
+    acl = [f'"key:{TSIG_NAME}"'] if tsig else ["127.0.0.1"]
+    keys = (f"keys:\n  - name: {TSIG_NAME}\n    algorithm: hmac-sha256\n"
+            f"    secret: \"{TSIG_SECRET}\"\n") if tsig else ""
+    s = srvd_factory(zones=[("example.com", z, acl, [f"127.0.0.1@{kport}"],
+                             TSIG_NAME if tsig else None)],
+                     port=sport, v6=False, top_extra=keys)
     kd = tmp_path / "knot"
     kd.mkdir()
     # Knot stops if its control socket can't bind, and sun_path holds 108
     # bytes: a test folder under a long checkout path does not fit.
     ctl_dir = tempfile.mkdtemp(prefix="knotctl.")
-    (kd / "knot.conf").write_text(knot_conf(kd, kport, sport, ctl_dir))
+    (kd / "knot.conf").write_text(knot_conf(kd, kport, sport, ctl_dir, tsig))
     out = open(kd / "stdout.log", "wb")
     knot = subprocess.Popen([KNOTD, "-c", str(kd / "knot.conf")], stdin=subprocess.DEVNULL,
                             stdout=out, stderr=subprocess.STDOUT)
@@ -167,6 +194,11 @@ def test_knot_secondary_follows_notify(srvd_factory, tmp_path):
         ack = f"serial {ZONE_SERIAL + 2}: 127.0.0.1@{kport} acknowledged"
         assert wait_for(lambda: ack in s.log(), 3.0), s.log()
         assert re.search(r"notify, incoming|NOTIFY", knot_log(), re.I), knot_log()
+        if tsig:  # Knot took the NOTIFYs by their key, and pulled IXFRs with it
+            assert re.search(r"ACL, allowed, action notify, .*key 'xfr-key\.'", knot_log()), \
+                knot_log()
+            assert re.search(r"IXFR, incoming, .* finished", knot_log()), knot_log()
+        return s
     finally:
         if knot.poll() is None:
             os.kill(knot.pid, signal.SIGTERM)

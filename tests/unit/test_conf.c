@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "common/acl.h"
 #include "conf/conf.h"
 
 typedef struct fx {
@@ -443,7 +445,7 @@ static void wrong_types(void **state)
 	     "listen: expected an address or a list of them, got nothing"},
 	    {"server:\n  listen:\n    - [\"::1\"]\n", 3, "listen: expected an address, got a list"},
 	    {"server:\n  allow-transfer:\n    - 10.0.0.1\n    - {a: 1}\n", 4,
-	     "allow-transfer: expected an address or prefix, got a mapping"},
+	     "allow-transfer: expected an address, prefix or key:NAME, got a mapping"},
 	    {"zones-dir: [a, b]\n", 1, "zones-dir: expected a string, got a list"},
 	    {"zones:\n  - name: [a]\n    file: x\n", 2, "name: expected a string, got a list"},
 	};
@@ -669,6 +671,33 @@ static void secondary_zone(void **state)
 	assert_int_equal(z->n_notify_keys, 1);
 	assert_string_equal(z->notify_keys[0], "K1.");
 	conf_free(c);
+}
+
+/* allow-transfer takes key:NAME beside prefixes, at server and zone level:
+ * such an entry grants that key (any case, trailing dot or not) and no
+ * address. */
+static void transfer_acl_keys(void **state)
+{
+	fx_t *f = *state;
+	conf_t *c = load_ok(f, "server:\n  allow-transfer: [\"key:xfr\"]\n"
+	                       "keys:\n  - {name: xfr., algorithm: hmac-sha256, secret: "
+	                       "\"c2VjcmV0c2VjcmV0c2VjcmV0\"}\n"
+	                       "zones:\n  - {name: a.test, file: /a}\n"
+	                       "  - name: b.test\n    file: /b\n"
+	                       "    allow-transfer: [192.0.2.1, \"key:XFR.\"]\n");
+	assert_int_equal(c->n_allow_transfer, 1);
+	assert_true(acl_match_key(c->allow_transfer, c->n_allow_transfer, "Xfr."));
+	assert_false(acl_match_key(c->allow_transfer, c->n_allow_transfer, "xfr2"));
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0xC0000201)};
+	assert_false(acl_match(c->allow_transfer, c->n_allow_transfer, &sa));
+	const conf_zone_t *b = &c->zones[1];
+	assert_int_equal(b->n_allow_transfer, 2);
+	assert_true(acl_match(b->allow_transfer, b->n_allow_transfer, &sa));
+	assert_true(acl_match_key(b->allow_transfer, b->n_allow_transfer, "xfr"));
+	conf_free(c);
+	load_err(f, "zones:\n  - name: a.test\n    file: /a\n    allow-transfer: [\"key:nokey\"]\n",
+	         4, "allow-transfer: no key named nokey");
+	load_err(f, "server:\n  allow-transfer: [\"key:\"]\n", 2, "bad key name");
 }
 
 static void secondary_errors(void **state)
@@ -1042,6 +1071,7 @@ int main(void)
 	    T(allow_transfer_inheritance),
 	    T(secondary_zone),
 	    T(secondary_errors),
+	    T(transfer_acl_keys),
 	    T(secret_files),
 	    T(syntax_errors_name_the_line),
 	    T(io_errors),
