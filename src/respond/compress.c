@@ -1,10 +1,12 @@
 /* Response message writer and name compression. See msg.h.
  *
- * Compression keeps the offsets of labels written literally. To write a
- * name, each suffix (longest first) is compared with the names already in
- * the message at those offsets; the first hit becomes a pointer. Names in
- * RDATA are compressed only for the RFC 1035 types (RFC 3597 4); SRV
- * targets are not (RFC 2782).
+ * Compression keeps the offsets of labels written literally, each with the
+ * same name uncompressed where it came from (docs/design-notes.md). To
+ * write a name, each suffix (longest first) is compared with those of the
+ * same length; the first hit becomes a pointer. Names in RDATA are
+ * compressed only for the RFC 1035 types (RFC 3597 4); SRV and DNAME
+ * targets are written literally (RFC 2782, RFC 6672), though later names
+ * may point into them.
  */
 #include <string.h>
 
@@ -47,13 +49,15 @@ void msg_rollback(msg_t *m, const msg_mark_t *mark)
 
 /* Equal uncompressed wire names of equal length `len`, ignoring case.
  * Zone data is mostly lower case and the question is compared through
- * its lower-cased copy, so the plain compare nearly always decides. Both
- * are parsed from their first byte, and lower-casing never changes a
- * length byte (at most 63), so equal bytes mean equal labels. */
+ * its lower-cased copy, so the plain compare nearly always decides. */
 static bool suffix_eq(const uint8_t *a, const uint8_t *b, size_t len)
 {
 	if (mem_eq(a, b, len))
 		return true;
+	/* Inline rather than wire_name_eq: this also runs for every candidate
+	 * of the same length that differs, and must fail in a few bytes. Equal
+	 * lengths and lower-casing that never touches a length byte (<= 63)
+	 * make a byte compare a label compare. */
 	for (size_t i = 0; i < len; i++)
 		if (wire_lower(a[i]) != wire_lower(b[i]))
 			return false;
@@ -147,6 +151,7 @@ bool msg_put_question(msg_t *m, const uint8_t *qwire, size_t qlen, const uint8_t
 		lname = m->buf + at; /* the copy in the message is contiguous too */
 	if (at + nlen > 0x4000)
 		return true; /* beyond pointer reach: nothing to remember */
+	/* remember() without its per-label offset check: all of it is in reach */
 	for (size_t i = 0; lname[i] && m->ncptr < MSG_CPTR_MAX; i += lname[i] + 1u) {
 		m->cptr[m->ncptr] = (uint16_t)(at + i);
 		m->csrc[m->ncptr] = lname + i;
@@ -174,8 +179,9 @@ static bool put_bytes(msg_t *m, const uint8_t *rd, uint16_t len)
 
 /* SRV and DNAME: the names go out literally (RFC 2782, RFC 6672), but
  * later names may still point at their labels, as at any literal label:
- * the A and AAAA owners after an SRV become 2-byte pointers to its target. */
-/* Kept out of line: inlined, it tips put_one out of msg_put_rrset. */
+ * the A and AAAA owners after an SRV become 2-byte pointers to its target.
+ * Kept out of line: inlined, it tips put_one out of msg_put_rrset, which
+ * costs more per record than this saves. */
 __attribute__((noinline)) static bool put_literal_names(msg_t *m, const dns_rdata_shape_t *sh,
                                                         const uint8_t *rd, uint16_t len)
 {
