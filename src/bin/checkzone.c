@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bin/tune.h"
 #include "srvd/srvd.h"
 
 enum { DIAG_PRINT_MAX = 100 }; /* a broken generator can produce millions */
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	bin_tune_malloc();
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;

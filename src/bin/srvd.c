@@ -32,6 +32,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bin/tune.h"
 #include "common/log.h"
 #include "conf/conf.h"
 #include "net/net.h"
@@ -324,6 +325,7 @@ int main(int argc, char **argv)
 	daemon_t d = {0};
 	bool check = false;
 	int opt;
+	bin_tune_malloc();
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': d.conf_path = optarg; break;
