@@ -2,6 +2,16 @@
  * file:line, and make the table entry that results, which holds the new
  * version, or (when the load failed) the previous version and the error.
  *
+ * A file rewritten in place while it is read gives a torn copy: half the
+ * zone, or an empty file that fails. So after each load the files known
+ * before it are fingerprinted again (after LOAD_PAUSE_MS when the load
+ * failed, so that a writer caught between truncating and writing can
+ * finish); if one changed, the result is dropped, published or failed
+ * alike, and the load runs again, up to LOAD_TRIES times. A torn read is
+ * then neither served nor counted as a failed reload. A writer that
+ * stalls longer can still be read half-way; one that renames a finished
+ * file over the old one never is (docs/srvd.8.md).
+ *
  * Runs on whatever thread runs the job; no libuv.
  */
 #include <stdio.h>
@@ -13,7 +23,7 @@
 #include "net/zones.h"
 #include "xfr/xfr.h"
 
-enum { MAX_DIAG_FILES = 64 };
+enum { MAX_DIAG_FILES = 64, LOAD_TRIES = 3, LOAD_PAUSE_MS = 100 };
 
 /* What the diag callback keeps of a failed load. */
 typedef struct diag_ctx {
@@ -153,6 +163,39 @@ static int set_error(net_zone_t *e, const diag_ctx_t *d, int rc)
 	return e->error ? 0 : SRVD_ENOMEM;
 }
 
+/* Did a file of pre[] change since it was fingerprinted? If so, *now
+ * gets the new fingerprints (the caller frees them). */
+static bool changed_since(const net_fp_t *pre, size_t n, net_fp_t **now)
+{
+	net_fp_t *v = calloc(n ? n : 1, sizeof(*v));
+	bool changed = false;
+	size_t i = 0;
+	for (; v && i < n; i++) {
+		if (net_fp_take(pre[i].path, &pre[i], &v[i]) != 0)
+			break; /* out of memory: take what was read */
+		changed = changed || !net_fp_same(&pre[i], &v[i]);
+	}
+	if (!changed || i < n) {
+		net_fp_free(v, i);
+		return false;
+	}
+	*now = v;
+	return true;
+}
+
+static void clear_diag(diag_ctx_t *d)
+{
+	for (size_t i = 0; i < d->n_files; i++)
+		free(d->files[i]);
+	memset(d, 0, sizeof(*d));
+}
+
+static void pause_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
 net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t *pre, size_t n_pre,
                           bool changed)
 {
@@ -167,8 +210,30 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 	                      .n_allow_transfer = src->n_acl,
 	                      .snapshot = src->snapshot};
 	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int rc = srvd_zone_load(&zs, &e->ver, &diag);
+	net_fp_t *again = NULL; /* fingerprints taken after a torn read */
+	int rc;
+	for (unsigned attempt = 1;; attempt++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		rc = srvd_zone_load(&zs, &e->ver, &diag);
+		if (attempt == LOAD_TRIES)
+			break;
+		if (rc != 0) /* a writer between truncating and writing gets a moment */
+			pause_ms(LOAD_PAUSE_MS);
+		net_fp_t *now = NULL;
+		if (!changed_since(pre, n_pre, &now))
+			break;
+		log_info("zone %s: %s changed while it was read; reading it again", src->name,
+		         pre[0].path);
+		if (rc == 0)
+			srvd_zone_unref(e->ver);
+		e->ver = NULL;
+		net_fp_free(again, n_pre);
+		pre = again = now;
+		clear_diag(&d);
+		diag = (srvd_diag_t){.fn = on_diag, .ctx = &d};
+		if (rc == 0)
+			pause_ms(LOAD_PAUSE_MS);
+	}
 	e->src = *src;
 	memset(src, 0, sizeof(*src));
 	int mem;
@@ -185,8 +250,8 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 			mem = failed_fps(e, &d, pre, n_pre);
 		log_failed(e, diag.errors);
 	}
-	for (size_t i = 0; i < d.n_files; i++)
-		free(d.files[i]);
+	clear_diag(&d);
+	net_fp_free(again, n_pre);
 	if (mem) {
 		log_err("zone %s: out of memory", e->src.name);
 		net_zone_free(e);
