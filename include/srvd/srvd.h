@@ -196,6 +196,73 @@ typedef struct srvd_stats {
 
 SRVD_API void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out);
 
+/* ---- the front door: every message, with TSIG ------------------------ */
+
+/* TSIG keys (RFC 8945) a server verifies requests with and signs answers
+ * with. Immutable once made, reference counted, shared by every thread. */
+typedef struct srvd_keyring srvd_keyring_t;
+
+typedef struct srvd_key_src {
+	const char *name;      /* "transfer-key" or "transfer-key." */
+	const char *algorithm; /* "hmac-sha256", ... (hmac-md5 to hmac-sha512) */
+	const char *secret;    /* base64 */
+} srvd_key_src_t;
+
+/* SRVD_EINVAL for a bad name, algorithm or secret; SRVD_EEXIST for a name
+ * given twice. n may be 0. */
+SRVD_API int srvd_keyring_new(const srvd_key_src_t *keys, size_t n, srvd_keyring_t **out);
+SRVD_API void srvd_keyring_ref(srvd_keyring_t *k);
+SRVD_API void srvd_keyring_unref(srvd_keyring_t *k);
+
+/* What a server knows of one zone beyond its data. */
+typedef struct srvd_zone_rule {
+	const char *origin; /* as the caller names the zone; srvd_result_t.zone points to it */
+	int secondary;      /* 1: we take NOTIFY for it (RFC 1996) */
+	/* Who may NOTIFY: address prefixes, and keys (srvd_acl_key) that
+	 * the NOTIFY must be signed with. */
+	const srvd_prefix_t *notify_from;
+	size_t n_notify_from;
+} srvd_zone_rule_t;
+
+/* Everything srvd_dispatch answers from: a zone set, a keyring and the
+ * zone rules. Immutable, reference counted: publish a new one to change
+ * any part (it is cheap: it takes references and copies the rules). */
+typedef struct srvd_server srvd_server_t;
+
+/* Takes a reference on zs and keys (keys may be NULL: no TSIG keys). */
+SRVD_API int srvd_server_new(srvd_zoneset_t *zs, srvd_keyring_t *keys,
+                             const srvd_zone_rule_t *rules, size_t n_rules, srvd_server_t **out);
+SRVD_API void srvd_server_ref(srvd_server_t *s);
+SRVD_API void srvd_server_unref(srvd_server_t *s);
+/* Borrowed. */
+SRVD_API const srvd_zoneset_t *srvd_server_zoneset(const srvd_server_t *s);
+
+/* What srvd_dispatch did, for the caller to act on. */
+typedef struct srvd_result {
+	size_t len;      /* bytes of the answer (SRVD_OK) */
+	unsigned opcode; /* of the request */
+	unsigned rcode;  /* of the answer (TSIG errors: NOTAUTH) */
+	int tsig;        /* 1: the request was signed and verified; so is the answer */
+	/* An accepted NOTIFY for a secondary zone: the caller should check
+	 * that zone's SOA soon (RFC 1996 3.11). zone is the rule's origin
+	 * (it lives as long as the server); NULL for anything else. */
+	const char *zone;
+	int has_serial; /* the NOTIFY carried the primary's SOA serial */
+	uint32_t serial;
+} srvd_result_t;
+
+/* The one front door. Parses the header once; a TSIG record, when present,
+ * is verified against the server's keyring (a request that fails gets the
+ * RFC 8945 5.2 error answer, never an unsigned one); then the opcode picks:
+ * QUERY is answered as srvd_respond does, NOTIFY is judged against the
+ * zone's rule, UPDATE and others get NOTIMP. The answer to a signed request
+ * is signed. Returns SRVD_OK (answer in resp, length in res->len),
+ * SRVD_DROP, SRVD_XFR (start the stream with srvd_xfr_begin on the same
+ * responder, before it answers anything else), or a negative error. res is
+ * written in every non-negative case. Allocates nothing. */
+SRVD_API int srvd_dispatch(srvd_responder_t *r, const srvd_server_t *s, const srvd_query_t *q,
+                           uint8_t *resp, size_t cap, srvd_result_t *res);
+
 /* ---- zone transfer out (AXFR, and IXFR answered in AXFR form) ---------- */
 
 typedef struct srvd_xfr srvd_xfr_t;
@@ -207,6 +274,15 @@ SRVD_API int srvd_xfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, srvd_
 /* Fill one message. *more is set to 0 after the last one. */
 SRVD_API int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *more);
 SRVD_API void srvd_xfr_free(srvd_xfr_t *x);
+/* After srvd_dispatch returned SRVD_XFR for q on r: the cursor for it.
+ * IXFR is answered incrementally when the server has a journal that
+ * reaches the client's serial; a signed request gets every message signed
+ * (RFC 8945 5.3.1). The cursor copies what it needs (the server and the
+ * responder may go on to other work). */
+SRVD_API int srvd_xfr_begin(srvd_responder_t *r, const srvd_server_t *s, const srvd_query_t *q,
+                            srvd_xfr_t **out);
+/* 1 when x streams journal diffs (IXFR), 0 for the whole zone. */
+SRVD_API int srvd_xfr_incremental(const srvd_xfr_t *x);
 
 #ifdef __cplusplus
 }

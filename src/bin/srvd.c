@@ -280,11 +280,24 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 	return rc;
 }
 
+/* The main-loop services net runs beside its own (net.h). */
+static const net_service_t *const services[] = {&net_secondary_service};
+
+static int add_services(net_t *n)
+{
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof(services) / sizeof(services[0]); i++)
+		rc = net_add_service(n, services[i]);
+	return rc;
+}
+
 static int serve(daemon_t *d)
 {
 	const conf_t *c = d->conf;
 	net_t *n = NULL;
 	int rc = net_new(c, &n);
+	if (rc == 0)
+		rc = add_services(n);
 	if (rc == 0 && c->pidfile) {
 		rc = write_pidfile(c->pidfile);
 		d->pidfile = rc ? NULL : strdup(c->pidfile);

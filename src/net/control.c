@@ -28,7 +28,6 @@
 
 #include "common/log.h"
 #include "net/ctlcmd.h"
-#include "net/secondary.h"
 
 enum { MAX_CLIENTS = 16, REQ_MAX = 4096, IDLE_MS = 30000 };
 
@@ -233,7 +232,7 @@ static void run(client_t *c)
 		return;
 	case CTL_CMD_REFRESH:
 	case CTL_CMD_RETRANSFER:
-		if (known && net_secondary_refresh(n, q->zone, q->cmd == CTL_CMD_RETRANSFER) == 0)
+		if (known && net_services_refresh(n, q->zone, q->cmd == CTL_CMD_RETRANSFER) == 0)
 			ctl_reply_set_str(r, "zone", q->zone);
 		else
 			zone_error(c, r, known);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "net/ctlcmd.h"
-#include "net/secondary.h"
 #include "xfr/xfr.h"
 
 /* A zone name as the replies write it: with the trailing dot, as srvd_zone_info
@@ -79,7 +78,7 @@ static void zone_entry(const net_t *n, ctl_reply_t *r, const net_zone_t *z)
 		ctl_reply_set_u64(r, "memory_bytes", info.memory);
 	if (z->error)
 		ctl_reply_set_str(r, "error", z->error);
-	net_secondary_status(n, z->src.key, r);
+	net_services_zone_status(n, z->src.key, r);
 	ctl_reply_end(r);
 }
 

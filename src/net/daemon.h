@@ -14,6 +14,7 @@
 
 #include "net/worker.h"
 #include "net/zones.h"
+#include "xfr/journal.h"
 
 /* ---- reload.c: the zone table, reload requests, publication ----------- */
 
@@ -47,9 +48,20 @@ const net_ztab_t *net_reload_table(const net_t *n);
 const conf_t *net_reload_conf(const net_t *n);
 void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed);
 
-/* net.c: swap in zs (taking the reference) and retire the old set; calls
- * net_reload_released when no worker can see the old set any more. */
+/* Publish the keyring of the config in force (at start-up and after a
+ * reload that read the config). */
+void net_reload_publish_keys(net_t *n);
+
+/* net.c: what workers answer from is one srvd_server_t (dispatch.h); each
+ * of these publishes a copy of it with one part replaced and retires the
+ * old one once no worker can see it. net_publish takes zs and calls
+ * net_reload_released when the replaced state is released. */
 void net_publish(net_t *n, srvd_zoneset_t *zs);
+/* Takes keys. */
+void net_publish_keys(net_t *n, srvd_keyring_t *keys);
+/* The zone rules (NOTIFY in, IXFR journals); copied. */
+void net_publish_rules(net_t *n, const srvd_zone_rule_t *rules, xfr_journal_t *const *journals,
+                       size_t n_rules);
 /* net.c: the graceful stop that SIGTERM starts. */
 void net_stop(net_t *n);
 
@@ -91,9 +103,22 @@ void net_stats_collect(net_t *n, net_stats_req_t *r);
 void net_stats_stop(net_t *n);
 void net_stats_free(net_t *n);
 
-/* ---- secondary.c: secondary zones (secondary.h has the rest) ----------------- */
+/* ---- net.c: the services of net.h, each hook called on every service ---- */
 
-void net_secondary_sync(net_t *n);
+int net_services_init(net_t *n);
+void net_services_after_reload(net_t *n);
+void net_services_notified(net_t *n, const char *zone);
+/* 0 when a service took it, else SRVD_ENOENT. */
+int net_services_refresh(net_t *n, const char *zone, bool axfr);
+void net_services_zone_status(const net_t *n, const char *zone, struct ctl_reply *r);
+void net_services_stop(net_t *n);
+void net_services_free(net_t *n);
+
+/* ---- notify_in.c: NOTIFYs that workers accepted, to the main loop ---------- */
+
+int net_notified_init(net_t *n);
+void net_notified_stop(net_t *n);
+void net_notified_free(net_t *n);
 
 /* ---- control.c: the control socket ------------------------------------------- */
 

@@ -20,9 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
+#include "dispatch/dispatch.h"
 #include "net/daemon.h"
-#include "net/secondary.h"
 
 enum { MAX_WORKERS = 256 };
 
@@ -119,7 +120,7 @@ int net_new(const conf_t *c, net_t **out)
 	net_t *n = calloc(1, sizeof(*n));
 	if (!n)
 		return SRVD_ENOMEM;
-	atomic_init(&n->zs, NULL);
+	atomic_init(&n->srv, NULL);
 	atomic_init(&n->stopping, false);
 	/* A peer that resets a TCP connection must not kill us on write. */
 	signal(SIGPIPE, SIG_IGN);
@@ -163,6 +164,78 @@ static int watch_signals(net_t *n)
 	return rc ? SRVD_EIO : 0;
 }
 
+/* ---- services ---------------------------------------------------------------- */
+
+int net_add_service(net_t *n, const net_service_t *svc)
+{
+	if (!svc)
+		return SRVD_EINVAL;
+	if (n->n_svc == NET_MAX_SERVICES)
+		return SRVD_ELIMIT;
+	n->svc[n->n_svc++] = svc;
+	return 0;
+}
+
+int net_services_init(net_t *n)
+{
+	for (size_t i = 0; i < n->n_svc; i++) {
+		int rc = n->svc[i]->init ? n->svc[i]->init(n, &n->svc_state[i]) : 0;
+		if (rc) {
+			log_err("%s: %s", n->svc[i]->name, srvd_strerror(rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void net_services_after_reload(net_t *n)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i]->after_reload && n->svc_state[i])
+			n->svc[i]->after_reload(n->svc_state[i]);
+}
+
+void net_services_notified(net_t *n, const char *zone)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i]->notified && n->svc_state[i])
+			n->svc[i]->notified(n->svc_state[i], zone);
+}
+
+int net_services_refresh(net_t *n, const char *zone, bool axfr)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i]->refresh && n->svc_state[i] &&
+		    n->svc[i]->refresh(n->svc_state[i], zone, axfr) == 0)
+			return 0;
+	return SRVD_ENOENT;
+}
+
+void net_services_zone_status(const net_t *n, const char *zone, struct ctl_reply *r)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i]->zone_status && n->svc_state[i])
+			n->svc[i]->zone_status(n->svc_state[i], zone, r);
+}
+
+void net_services_stop(net_t *n)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i]->stop && n->svc_state[i])
+			n->svc[i]->stop(n->svc_state[i]);
+}
+
+void net_services_free(net_t *n)
+{
+	for (size_t i = 0; i < n->n_svc; i++) {
+		if (n->svc[i]->free && n->svc_state[i])
+			n->svc[i]->free(n->svc_state[i]);
+		n->svc_state[i] = NULL;
+	}
+}
+
+/* ---- start-up ----------------------------------------------------------------- */
+
 static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, unsigned *failed)
 {
 	srvd_zoneset_t *zs = NULL;
@@ -170,7 +243,9 @@ static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx,
 	if (rc == 0)
 		rc = net_notify_init(n);
 	if (rc == 0)
-		rc = net_secondary_init(n);
+		rc = net_notified_init(n);
+	if (rc == 0)
+		rc = net_services_init(n);
 	if (rc == 0)
 		rc = net_reload_init(n, conf, reload, ctx, &zs, failed);
 	else
@@ -179,8 +254,16 @@ static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx,
 		log_err("loading zones: %s", srvd_strerror(rc));
 		return rc;
 	}
-	atomic_store(&n->zs, zs);
-	net_secondary_sync(n);
+	srvd_server_t *srv = NULL;
+	rc = srvd_server_new(zs, NULL, NULL, 0, &srv);
+	srvd_zoneset_unref(zs);
+	if (rc) {
+		log_err("loading zones: %s", srvd_strerror(rc));
+		return rc;
+	}
+	atomic_store(&n->srv, srv);
+	net_reload_publish_keys(n);
+	net_services_after_reload(n);
 	const char *control = net_reload_conf(n)->control;
 	return control ? net_control_start(n, control) : 0;
 }
@@ -206,7 +289,8 @@ int net_start(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, size_t *zon
 		rc = net_worker_start(n->workers[i]);
 	if (rc == 0)
 		notify_all(n);
-	*zones = srvd_zoneset_count(atomic_load(&n->zs));
+	srvd_server_t *srv = atomic_load(&n->srv);
+	*zones = srv ? srvd_zoneset_count(srvd_server_zoneset(srv)) : 0;
 	return rc;
 }
 
@@ -219,20 +303,80 @@ static void on_grace(uv_timer_t *t)
 		if (atomic_load(&n->workers[i]->epoch) == n->snap[i])
 			return;
 	uv_timer_stop(t);
-	srvd_zoneset_unref(n->retired);
-	n->retired = NULL;
-	log_debug("reload: previous zone set released");
-	net_reload_released(n);
+	for (size_t i = 0; i < n->n_retired; i++)
+		srvd_server_unref(n->retired[i]);
+	n->n_retired = 0;
+	log_debug("publish: previous server state released");
+	if (n->release_pending) {
+		n->release_pending = false;
+		net_reload_released(n);
+	}
 }
 
-void net_publish(net_t *n, srvd_zoneset_t *zs)
+/* Keep old until every worker has passed its quiescent point. Out of
+ * memory, it is leaked rather than freed too early. */
+static void retire(net_t *n, srvd_server_t *old)
 {
-	n->retired = atomic_exchange(&n->zs, zs);
+	if (!old)
+		return;
+	if (arr_grow((void **)&n->retired, &n->cap_retired, n->n_retired + 1,
+	             sizeof(*n->retired)) != 0) {
+		log_err("publish: out of memory; the replaced state stays allocated");
+		return;
+	}
+	n->retired[n->n_retired++] = old;
+}
+
+/* Swap s in (taking the reference) and start the grace period. */
+static void swap_in(net_t *n, srvd_server_t *s)
+{
+	retire(n, atomic_exchange(&n->srv, s));
 	for (unsigned i = 0; i < n->n_workers; i++)
 		n->snap[i] = atomic_load(&n->workers[i]->epoch);
 	for (unsigned i = 0; i < n->n_workers; i++)
 		net_worker_wake(n->workers[i]);
 	uv_timer_start(&n->grace, on_grace, 1, 1);
+}
+
+/* A copy of the served state with zs or keys replaced, or NULL. */
+static srvd_server_t *derive(net_t *n, srvd_zoneset_t *zs, srvd_keyring_t *keys)
+{
+	srvd_server_t *s = NULL;
+	int rc = dsp_server_derive(atomic_load(&n->srv), zs, keys, &s);
+	if (rc)
+		log_err("publish: %s; still serving the previous state", srvd_strerror(rc));
+	return rc ? NULL : s;
+}
+
+void net_publish(net_t *n, srvd_zoneset_t *zs)
+{
+	srvd_server_t *s = derive(n, zs, NULL);
+	srvd_zoneset_unref(zs);
+	n->release_pending = true;
+	if (s)
+		swap_in(n, s);
+	else
+		uv_timer_start(&n->grace, on_grace, 1, 1);
+}
+
+void net_publish_keys(net_t *n, srvd_keyring_t *keys)
+{
+	srvd_server_t *s = derive(n, NULL, keys);
+	srvd_keyring_unref(keys);
+	if (s)
+		swap_in(n, s);
+}
+
+void net_publish_rules(net_t *n, const srvd_zone_rule_t *rules, xfr_journal_t *const *journals,
+                       size_t n_rules)
+{
+	const srvd_server_t *cur = atomic_load(&n->srv);
+	srvd_server_t *s = NULL;
+	int rc = dsp_server_new(cur->zs, cur->keys, rules, journals, n_rules, &s);
+	if (rc)
+		log_err("publish: zone rules: %s; keeping the previous ones", srvd_strerror(rc));
+	else
+		swap_in(n, s);
 }
 
 /* ---- signals and stopping ------------------------------------------------ */
@@ -255,7 +399,8 @@ static void begin_stop(net_t *n)
 	net_stats_stop(n);
 	net_watch_stop(n);
 	net_notify_stop(n);
-	net_secondary_stop(n);
+	net_notified_stop(n);
+	net_services_stop(n);
 	net_reload_stop(n);
 }
 
@@ -341,10 +486,13 @@ void net_free(net_t *n)
 	net_stats_free(n);
 	net_watch_free(n);
 	net_notify_free(n);
-	net_secondary_free(n);
+	net_notified_free(n);
+	net_services_free(n);
 	net_reload_free(n);
-	srvd_zoneset_unref(atomic_load(&n->zs));
-	srvd_zoneset_unref(n->retired);
+	srvd_server_unref(atomic_load(&n->srv));
+	for (size_t i = 0; i < n->n_retired; i++)
+		srvd_server_unref(n->retired[i]);
+	free(n->retired);
 	free(n->workers);
 	free(n->snap);
 	free(n->addrs);

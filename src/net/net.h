@@ -19,12 +19,44 @@
 #ifndef SRVD_NET_NET_H
 #define SRVD_NET_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "conf/conf.h"
 #include "srvd/srvd.h"
 
 typedef struct net net_t;
+struct ctl_reply;
+
+/* A main-loop service that bin/srvd.c plugs into net, so that net names
+ * none of them: net calls them at these points, on the main loop. Any
+ * hook may be NULL. */
+typedef struct net_service {
+	const char *name;
+	/* In net_start, before the zones load. */
+	int (*init)(net_t *n, void **state);
+	/* After every reload is applied (the zone table or the config
+	 * changed), and once at start-up. */
+	void (*after_reload)(void *state);
+	/* A worker accepted a NOTIFY for this zone (the table's key). */
+	void (*notified)(void *state, const char *zone);
+	/* srvdctl refresh / retransfer: 0, or SRVD_ENOENT when the zone is
+	 * not this service's. */
+	int (*refresh)(void *state, const char *zone, bool axfr);
+	/* srvdctl zone-status: add this service's fields for zone to the
+	 * open map. */
+	void (*zone_status)(const void *state, const char *zone, struct ctl_reply *r);
+	/* Close every handle, so the main loop can end; then free, after
+	 * the loop has closed. */
+	void (*stop)(void *state);
+	void (*free)(void *state);
+} net_service_t;
+
+/* secondary.c: secondary zones (SOA timers, transfers in, NOTIFY in) and
+ * the journals that IXFR out reads. */
+extern const net_service_t net_secondary_service;
+
+enum { NET_MAX_SERVICES = 4 };
 
 /* Reads the configuration file again, on a thread-pool thread, for SIGHUP
  * and `srvdctl reload`. On failure the reason ("file:line: message") goes to
@@ -35,6 +67,9 @@ typedef int (*net_conf_fn)(void *ctx, conf_t **out, char *err, size_t errlen);
  * TCP. Every failure is logged; the result is SRVD_EIO when an address
  * cannot be bound. c is not kept. */
 int net_new(const conf_t *c, net_t **out);
+
+/* Add a service (before net_start). SRVD_ELIMIT past NET_MAX_SERVICES. */
+int net_add_service(net_t *n, const net_service_t *svc);
 
 /* Log "listening on ..." for every bound address, one line each. */
 void net_log_addrs(const net_t *n);

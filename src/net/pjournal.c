@@ -213,19 +213,17 @@ void net_pjournal_sync(net_t *n, struct net_pjournal **pjp)
 	pj->nv = nk;
 }
 
-/* Registry entries (IXFR out only) for the zones with a journal. */
-size_t net_pjournal_entries(const struct net_pjournal *pj, net_sec_entry_t *v, size_t cap)
+/* Zone rules (IXFR out only) for the zones with a journal. */
+size_t net_pjournal_rules(const struct net_pjournal *pj, srvd_zone_rule_t *v, xfr_journal_t **j,
+                          size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; pj && i < pj->nv && n < cap; i++) {
 		const pj_zone_t *z = pj->v[i];
 		if (!z->seen)
 			continue;
-		net_sec_entry_t *e = &v[n++];
-		e->origin_len = z->seen->origin_len;
-		memcpy(e->origin, z->seen->origin_lower, e->origin_len);
-		e->key = strdup(z->key);
-		e->jnl = z->jnl;
+		v[n] = (srvd_zone_rule_t){.origin = z->key};
+		j[n++] = z->jnl;
 	}
 	return n;
 }

@@ -16,7 +16,6 @@
 
 #include "common/log.h"
 #include "net/daemon.h"
-#include "net/secondary.h"
 
 struct net_reload {
 	net_t *n;
@@ -124,6 +123,7 @@ static void apply(net_t *n, net_job_t *j)
 		conf_free(rl->conf);
 		rl->conf = j->conf_new;
 		j->conf_new = NULL;
+		net_reload_publish_keys(n);
 	}
 	free(rl->tab.v);
 	rl->tab = j->next;
@@ -132,7 +132,7 @@ static void apply(net_t *n, net_job_t *j)
 	log_summary(j, rl->tab.n);
 	notify_changes(n, j);
 	net_watch_update(n, &rl->tab, rl->conf->zones_dir);
-	net_secondary_sync(n);
+	net_services_after_reload(n);
 }
 
 /* ---- running jobs -------------------------------------------------------------- */
@@ -285,6 +285,25 @@ void net_reload_request(net_t *n, unsigned flags, const char *force, net_waiter_
 		link_push_back(&rl->pend_waiters, &w->link);
 	if (!rl->running)
 		start_job(n);
+}
+
+/* The config's TSIG keys, for srvd_dispatch. A key that does not parse was
+ * refused when the config loaded, so none is expected to fail here. */
+void net_reload_publish_keys(net_t *n)
+{
+	const conf_t *c = rl_of(n)->conf;
+	srvd_key_src_t *v = calloc(c->n_keys + 1, sizeof(*v));
+	srvd_keyring_t *k = NULL;
+	int rc = v ? 0 : SRVD_ENOMEM;
+	for (size_t i = 0; rc == 0 && i < c->n_keys; i++)
+		v[i] = (srvd_key_src_t){c->keys[i].name, c->keys[i].algorithm, c->keys[i].secret};
+	if (rc == 0)
+		rc = srvd_keyring_new(v, c->n_keys, &k);
+	free(v);
+	if (rc)
+		log_err("tsig: keys: %s; keeping the previous ones", srvd_strerror(rc));
+	else
+		net_publish_keys(n, k);
 }
 
 /* ---- start-up and teardown -------------------------------------------------------- */

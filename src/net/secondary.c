@@ -767,49 +767,58 @@ static void drop_zone(sec_zone_t *z)
 	put_ref(z); /* the list's */
 }
 
-static void entry_of(const sec_zone_t *z, const conf_zone_t *cz, net_sec_entry_t *out)
+/* The rule srvd_dispatch judges NOTIFY for z by: notify-from's addresses
+ * and keys in one list (srvd_acl_key entries for the keys). */
+static int rule_of(const sec_zone_t *z, const conf_zone_t *cz, srvd_zone_rule_t *out)
 {
-	size_t len = wire_name_len(z->origin);
-	wire_name_lower(out->origin, z->origin, len);
-	out->origin_len = len;
-	out->key = strdup(z->key);
-	out->acl = dup_mem(cz->notify_from, cz->n_notify_from * sizeof(*out->acl));
-	out->n_acl = out->acl ? cz->n_notify_from : 0;
-	out->keys = calloc(cz->n_notify_keys + 1, sizeof(char *));
-	for (size_t i = 0; out->keys && i < cz->n_notify_keys; i++)
-		if ((out->keys[out->n_keys] = strdup(cz->notify_keys[i])))
-			out->n_keys++;
-	out->jnl = z->jnl;
-	out->secondary = true;
+	size_t n = cz->n_notify_from + cz->n_notify_keys;
+	srvd_prefix_t *acl = calloc(n + 1, sizeof(*acl));
+	if (!acl)
+		return SRVD_ENOMEM;
+	memcpy(acl, cz->notify_from, cz->n_notify_from * sizeof(*acl));
+	size_t k = cz->n_notify_from;
+	for (size_t i = 0; i < cz->n_notify_keys; i++)
+		if (srvd_acl_key(cz->notify_keys[i], &acl[k]) == 0)
+			k++;
+	*out = (srvd_zone_rule_t){z->key, 1, acl, k};
+	return 0;
 }
 
-static void publish_registry(struct net_secondary *s, const conf_t *c)
+/* Publish the zone rules: NOTIFY and the journal for every secondary zone,
+ * the journal (IXFR out) for primary zones that keep one. */
+static void publish_rules(struct net_secondary *s, const conf_t *c)
 {
-	size_t np = net_pjournal_count(s->pj);
-	net_sec_entry_t *v = calloc(s->nv + np + 1, sizeof(*v));
-	xfr_tsig_key_t *keys = calloc(c->n_keys + 1, sizeof(*keys));
-	size_t nv = 0, nk = 0;
-	for (size_t i = 0; v && i < c->n_zones; i++) {
+	size_t np = net_pjournal_count(s->pj), cap = s->nv + np + 1;
+	srvd_zone_rule_t *v = calloc(cap, sizeof(*v));
+	xfr_journal_t **j = calloc(cap, sizeof(*j));
+	size_t nv = 0;
+	for (size_t i = 0; v && j && i < c->n_zones; i++) {
 		const conf_zone_t *cz = &c->zones[i];
 		const net_zone_t *e =
 		    cz->n_primaries ? net_ztab_find(net_reload_table(s->n), cz->name) : NULL;
 		sec_zone_t *z = e ? find_zone(s, e->src.key) : NULL;
-		if (z && nv < s->nv)
-			entry_of(z, cz, &v[nv++]);
+		if (z && nv < s->nv && rule_of(z, cz, &v[nv]) == 0)
+			j[nv++] = z->jnl;
 	}
-	if (v)
-		nv += net_pjournal_entries(s->pj, v + nv, np);
-	for (size_t i = 0; keys && i < c->n_keys; i++)
-		if (xfr_tsig_key_init(c->keys[i].name, c->keys[i].algorithm, c->keys[i].secret,
-		                      &keys[nk]) == 0)
-			nk++;
-	net_sec_registry_set(s->n, v, nv, keys, nk);
+	if (v && j) {
+		nv += net_pjournal_rules(s->pj, v + nv, j + nv, np);
+		net_publish_rules(s->n, v, j, nv);
+	} else {
+		log_err("secondary: out of memory; NOTIFY and IXFR rules not updated");
+	}
+	for (size_t i = 0; v && i < nv; i++)
+		if (v[i].secondary)
+			free((void *)v[i].notify_from);
+	free(v);
+	free(j);
 }
 
-void net_secondary_sync(net_t *n)
+/* After each reload (and at start-up): follow the config's secondary zones. */
+static void svc_after_reload(void *state)
 {
-	struct net_secondary *s = n->sec;
-	if (!s || s->stopped)
+	struct net_secondary *s = state;
+	net_t *n = s->n;
+	if (s->stopped)
 		return;
 	const conf_t *c = net_reload_conf(n);
 	const net_ztab_t *t = net_reload_table(n);
@@ -841,43 +850,35 @@ void net_secondary_sync(net_t *n)
 	s->v = keep;
 	s->nv = nk;
 	net_pjournal_sync(n, &s->pj);
-	publish_registry(s, c);
+	publish_rules(s, c);
 }
 
 /* ---- NOTIFY, control, status ----------------------------------------------------- */
 
-static void on_notified(net_t *n)
+/* A worker took a NOTIFY for the zone with this table key (notify_in.c). */
+static void svc_notified(void *state, const char *key)
 {
-	struct net_secondary *s = n->sec;
-	char **keys = NULL;
-	size_t k = net_sec_registry_take(n, &keys);
-	for (size_t i = 0; i < k; i++) {
-		sec_zone_t *z = s && !s->stopped ? find_zone(s, keys[i]) : NULL;
-		if (z) {
-			if (!z->notified)
-				z->notified = uv_hrtime();
-			run(z);
-		}
-		free(keys[i]);
-	}
-	free(keys);
+	struct net_secondary *s = state;
+	sec_zone_t *z = !s->stopped ? find_zone(s, key) : NULL;
+	if (!z)
+		return;
+	if (!z->notified)
+		z->notified = uv_hrtime();
+	run(z);
 }
 
-static sec_zone_t *zone_named(const net_t *n, const char *zone)
+static sec_zone_t *zone_named(const struct net_secondary *s, const char *zone)
 {
-	const net_zone_t *e = n->sec ? net_ztab_find(net_reload_table(n), zone) : NULL;
-	return e ? find_zone(n->sec, e->src.key) : NULL;
+	const net_zone_t *e = net_ztab_find(net_reload_table(s->n), zone);
+	return e ? find_zone(s, e->src.key) : NULL;
 }
 
-bool net_secondary_is(const net_t *n, const char *zone)
+/* srvdctl refresh / retransfer. */
+static int svc_refresh(void *state, const char *zone, bool axfr)
 {
-	return zone_named(n, zone) != NULL;
-}
-
-int net_secondary_refresh(net_t *n, const char *zone, bool axfr)
-{
-	sec_zone_t *z = zone_named(n, zone);
-	if (!z || n->sec->stopped)
+	struct net_secondary *s = state;
+	sec_zone_t *z = zone_named(s, zone);
+	if (!z || s->stopped)
 		return SRVD_ENOENT;
 	log_info("zone %s: %s requested", z->name, axfr ? "retransfer (AXFR)" : "refresh");
 	z->force = z->force || axfr;
@@ -888,9 +889,10 @@ int net_secondary_refresh(net_t *n, const char *zone, bool axfr)
 static const char *const phase_names[] = {"idle", "soa-query", "transfer", "building",
                                           "publishing"};
 
-void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
+/* zone-status: the secondary fields of one zone, into the open map. */
+static void svc_zone_status(const void *state, const char *key, ctl_reply_t *r)
 {
-	sec_zone_t *z = n->sec ? find_zone(n->sec, key) : NULL;
+	sec_zone_t *z = find_zone(state, key);
 	if (!z)
 		return;
 	ctl_reply_set_bool(r, "secondary", true);
@@ -911,40 +913,46 @@ void net_secondary_status(const net_t *n, const char *key, ctl_reply_t *r)
 
 /* ---- life ------------------------------------------------------------------------ */
 
-int net_secondary_init(net_t *n)
+static int svc_init(net_t *n, void **state)
 {
 	struct net_secondary *s = calloc(1, sizeof(*s));
 	if (!s)
 		return SRVD_ENOMEM;
 	s->n = n;
-	n->sec = s;
-	return net_sec_registry_init(n, on_notified);
+	*state = s;
+	return 0;
 }
 
-void net_secondary_stop(net_t *n)
+static void svc_stop(void *state)
 {
-	struct net_secondary *s = n->sec;
-	if (!s || s->stopped)
+	struct net_secondary *s = state;
+	if (s->stopped)
 		return;
 	s->stopped = true;
 	for (size_t i = 0; i < s->nv; i++)
 		drop_zone(s->v[i]);
 	s->nv = 0;
 	net_pjournal_stop(s->pj);
-	net_sec_registry_stop(n);
 }
 
-void net_secondary_free(net_t *n)
+static void svc_free(void *state)
 {
-	struct net_secondary *s = n->sec;
-	if (!s)
-		return;
+	struct net_secondary *s = state;
 	for (size_t i = 0; i < s->n_jnls; i++)
 		xfr_journal_free(s->jnls[i]);
 	net_pjournal_free(s->pj);
 	free(s->jnls);
 	free(s->v);
 	free(s);
-	n->sec = NULL;
-	net_sec_registry_free(n);
 }
+
+const net_service_t net_secondary_service = {
+    .name = "secondary",
+    .init = svc_init,
+    .after_reload = svc_after_reload,
+    .notified = svc_notified,
+    .refresh = svc_refresh,
+    .zone_status = svc_zone_status,
+    .stop = svc_stop,
+    .free = svc_free,
+};

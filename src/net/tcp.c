@@ -41,7 +41,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "net/secondary.h"
 #include "net/worker.h"
 
 typedef struct conn {
@@ -54,8 +53,7 @@ typedef struct conn {
 	uv_write_t wreq, xreq;
 	uint8_t *out; /* queued output; NULL when nothing is queued */
 	size_t out_len, inflight;
-	srvd_xfr_t *xfr;
-	net_tsig_srv_t *tsig; /* signs the transfer's messages (notify_in.c) */
+	srvd_xfr_t *xfr; /* signs its own messages when the request was signed */
 	uint8_t *xbuf;
 	bool xfr_more, xfr_writing;
 	bool reading, eof, closing;
@@ -141,7 +139,6 @@ static void on_closed(uv_handle_t *h)
 		log_info("tcp: zone transfer to %s aborted", peer_text(c, peer, sizeof(peer)));
 	}
 	srvd_xfr_free(c->xfr);
-	net_tsig_srv_free(c->tsig);
 	free(c->xbuf);
 	pool_put(w, c->out);
 	free(c);
@@ -311,8 +308,6 @@ static void xfr_end(conn_t *c, const char *how)
 	NET_COUNT(c->w, xfr_done, 1);
 	srvd_xfr_free(c->xfr);
 	c->xfr = NULL;
-	net_tsig_srv_free(c->tsig);
-	c->tsig = NULL;
 	free(c->xbuf);
 	c->xbuf = NULL;
 }
@@ -344,8 +339,6 @@ static void xfr_pump(conn_t *c)
 	size_t len = 0;
 	int more = 0;
 	int rc = srvd_xfr_next(c->xfr, c->xbuf + 2, NET_TCP_MSG - 2, &len, &more);
-	if (rc == 0 && c->tsig)
-		rc = net_tsig_srv_sign(c->tsig, c->xbuf + 2, &len, NET_TCP_MSG - 2);
 	if (rc) {
 		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
 		conn_close(c);
@@ -361,26 +354,21 @@ static void xfr_pump(conn_t *c)
 	c->xfr_writing = true;
 }
 
-static void xfr_begin(conn_t *c, const srvd_zoneset_t *zs, const srvd_query_t *q)
+static void xfr_begin(conn_t *c, const srvd_server_t *srv, const srvd_query_t *q)
 {
-	bool incremental = false;
-	int rc = net_sec_xfr_new(c->w->net, zs, q, &c->xfr, &incremental);
+	int rc = srvd_xfr_begin(c->w->resp, srv, q, &c->xfr);
 	if (rc == 0 && !(c->xbuf = malloc(NET_TCP_MSG)))
 		rc = SRVD_ENOMEM;
-	if (rc == 0 && c->tsig)
-		xfr_out_reserve(c->xfr, net_tsig_srv_reserve(c->tsig));
 	if (rc) {
 		log_err("tcp: zone transfer: %s", srvd_strerror(rc));
 		srvd_xfr_free(c->xfr);
 		c->xfr = NULL;
-		net_tsig_srv_free(c->tsig);
-		c->tsig = NULL;
 		conn_close(c);
 		return;
 	}
 	char peer[INET6_ADDRSTRLEN];
 	log_info("tcp: zone transfer to %s started%s", peer_text(c, peer, sizeof(peer)),
-	         incremental ? " (IXFR, incremental)" : "");
+	         srvd_xfr_incremental(c->xfr) ? " (IXFR, incremental)" : "");
 	NET_COUNT(c->w, xfr_started, 1);
 	xfr_pump(c);
 }
@@ -398,7 +386,7 @@ static void send_held(conn_t *c, size_t *held)
 /* Answer one query into w->tx after the *held bytes already gathered.
  * With output already queued, or NET_TCP_FLUSH bytes gathered, it goes at
  * once; a transfer first sends what is held, to keep the order. */
-static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size_t len,
+static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size_t len,
                   size_t *held)
 {
 	worker_t *w = c->w;
@@ -408,18 +396,19 @@ static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size
 	    .transport = SRVD_TCP,
 	    .src_addr = &c->peer,
 	};
-	size_t n = 0;
+	srvd_result_t res;
 	NET_COUNT(w, tcp_queries, 1);
 	touch(c);
 	uint8_t *at = w->tx + *held;
-	int rc =
-	    net_sec_respond_signed(w->net, w->resp, zs, &q, at + 2, NET_TCP_MSG - 2, &n, &c->tsig);
+	int rc = srvd_dispatch(w->resp, srv, &q, at + 2, NET_TCP_MSG - 2, &res);
 	if (rc == SRVD_XFR) {
 		send_held(c, held);
-		xfr_begin(c, zs, &q);
+		xfr_begin(c, srv, &q);
 	} else if (rc == SRVD_OK) {
-		put16(at, n);
-		*held += n + 2;
+		if (res.zone)
+			net_notified_push(w->net, res.zone);
+		put16(at, res.len);
+		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)
 			send_held(c, held);
 	}
@@ -440,7 +429,7 @@ static void queue_turn(conn_t *c)
 /* One turn: answer up to NET_TCP_BUDGET complete messages. */
 static void process(conn_t *c)
 {
-	const srvd_zoneset_t *zs = NULL;
+	const srvd_server_t *srv = NULL;
 	size_t off = 0, held = 0;
 	unsigned budget = NET_TCP_BUDGET;
 	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen - off >= 2) {
@@ -457,9 +446,9 @@ static void process(conn_t *c)
 			queue_turn(c);
 			break;
 		}
-		if (!zs)
-			zs = net_zoneset(c->w);
-		query(c, zs, c->rbuf + off + 2, len, &held);
+		if (!srv)
+			srv = net_server(c->w);
+		query(c, srv, c->rbuf + off + 2, len, &held);
 		off += len + 2;
 	}
 	send_held(c, &held);

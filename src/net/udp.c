@@ -28,7 +28,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "net/secondary.h"
 #include "net/worker.h"
 
 typedef union ctl {
@@ -132,7 +131,7 @@ static void reply_from(struct msghdr *rh, struct msghdr *th, ctl_t *c)
 
 /* Answer datagram i into send slot `slot`. Returns false when nothing goes
  * back (a truncated query, or the responder drops it). */
-static bool answer(udp_sock_t *u, const srvd_zoneset_t *zs, unsigned i, unsigned slot)
+static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned slot)
 {
 	net_batch_t *b = u->w->batch;
 	struct msghdr *rh = &b->rx[i].msg_hdr;
@@ -144,10 +143,12 @@ static bool answer(udp_sock_t *u, const srvd_zoneset_t *zs, unsigned i, unsigned
 	    .transport = SRVD_UDP,
 	    .src_addr = &b->from[i],
 	};
-	size_t len = 0;
-	if (net_sec_respond_signed(u->w->net, u->w->resp, zs, &q, b->tbuf[slot], NET_UDP_SLOT, &len,
-	                           NULL) != SRVD_OK)
+	srvd_result_t res;
+	if (srvd_dispatch(u->w->resp, srv, &q, b->tbuf[slot], NET_UDP_SLOT, &res) != SRVD_OK)
 		return false;
+	if (res.zone)
+		net_notified_push(u->w->net, res.zone);
+	size_t len = res.len;
 	struct msghdr *th = &b->tx[slot].msg_hdr;
 	b->tiov[slot].iov_len = len;
 	th->msg_name = &b->from[i];
@@ -194,14 +195,14 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		net_udp_close(u);
 		return;
 	}
-	const srvd_zoneset_t *zs = net_zoneset(u->w);
+	const srvd_server_t *srv = net_server(u->w);
 	for (unsigned round = 0; round < NET_UDP_ROUNDS; round++) {
 		int n = recv_batch(u);
 		if (n <= 0)
 			break;
 		unsigned m = 0;
 		for (unsigned i = 0; i < (unsigned)n; i++)
-			if (answer(u, zs, i, m))
+			if (answer(u, srv, i, m))
 				m++;
 		NET_COUNT(u->w, udp_recv, (unsigned)n);
 		if (m)

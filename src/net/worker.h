@@ -143,7 +143,7 @@ struct net {
 	size_t n_addrs;
 	worker_t **workers;
 	unsigned n_workers;
-	_Atomic(srvd_zoneset_t *) zs;
+	_Atomic(srvd_server_t *) srv; /* what workers answer from (net.c) */
 	srvd_responder_opts_t ropts;
 	char *nsid, *identity, *version;
 	uint64_t idle_ms;
@@ -152,7 +152,9 @@ struct net {
 	bool loop_ok;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t grace;
-	srvd_zoneset_t *retired;
+	srvd_server_t **retired; /* replaced, not yet past every worker's epoch */
+	size_t n_retired, cap_retired;
+	bool release_pending; /* a zone set was replaced: tell reload.c when released */
 	uint64_t *snap;
 	bool started, stopped;
 	atomic_bool stopping;
@@ -163,15 +165,17 @@ struct net {
 	struct net_notify *notify;
 	struct net_stats_state *stats;
 	struct net_control *ctl;
-	struct net_secondary *sec;  /* secondary.c */
-	struct net_sec_reg *secreg; /* notify_in.c: what workers see of it */
+	const net_service_t *svc[NET_MAX_SERVICES]; /* bin/srvd.c plugs these in */
+	void *svc_state[NET_MAX_SERVICES];
+	size_t n_svc;
+	struct net_notified *notified; /* notify_in.c: NOTIFYs from workers to the main loop */
 };
 
-/* The zone set to answer from; load once per batch and drop it before the
+/* The server to answer from; load once per batch and drop it before the
  * callback returns. */
-static inline const srvd_zoneset_t *net_zoneset(const worker_t *w)
+static inline const srvd_server_t *net_server(const worker_t *w)
 {
-	return atomic_load(&w->net->zs);
+	return atomic_load(&w->net->srv);
 }
 
 /* sock.c */
@@ -193,6 +197,10 @@ int net_udp_init(worker_t *w);
 int net_udp_open(worker_t *w, udp_sock_t *u, int fd, bool pktinfo);
 void net_udp_close(udp_sock_t *u);
 void net_udp_free(worker_t *w);
+
+/* notify_in.c, from any worker: a NOTIFY for zone was accepted; queue it
+ * (coalesced) for the main loop's services. */
+void net_notified_push(struct net *n, const char *zone);
 
 /* tcp.c */
 int net_tcp_init(worker_t *w);

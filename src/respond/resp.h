@@ -14,7 +14,7 @@
 #include "srvd/srvd.h"
 #include "zone/zone.h"
 
-enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64 };
+enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64, RESP_DSP_SCRATCH = 2048 };
 
 typedef enum {
 	PARSE_OK = 0,
@@ -74,9 +74,27 @@ struct srvd_responder {
 	uint32_t dname[RESP_CHAIN_MAX]; /* DNAME owners already in the answer */
 	const zone_t *dname_zone[RESP_CHAIN_MAX];
 	unsigned n_dname;
+	/* The dispatch's per-message state (dispatch/dispatch.h: the TSIG
+	 * session). Opaque bytes here, so that respond/ does not depend on
+	 * xfr/; dispatch.c checks that its struct fits. */
+	_Alignas(16) unsigned char dsp[RESP_DSP_SCRATCH];
 };
 
 resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
+
+/* srvd_respond after resp_parse (q and pr are its results; pr is not
+ * PARSE_DROP). reserve: bytes to leave free at the end of the answer,
+ * within the client's size limit (room for a TSIG record). */
+int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t *q,
+                        resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
+                        size_t reserve, size_t *len);
+
+/* An answer with only the question (and OPT when the request had a usable
+ * one), the given rcode and AA: NOTIFY answers and TSIG FORMERR. Counted
+ * like any answer. */
+int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+                     unsigned rcode, bool aa, uint8_t *resp, size_t cap, size_t reserve,
+                     size_t *len);
 
 /* The authoritative answer for a QUERY of class IN or ANY in zone z.
  * r->key must hold the key of the query name. Fills m and returns the

@@ -9,7 +9,8 @@
  *    other than root): FORMERR without OPT (RFC 6891 6.1.1).
  *  - Opcodes other than QUERY and NOTIFY: NOTIMP, UPDATE included (we have no
  *    dynamic updates; RFC 2136 3.1). NOTIFY for a zone we are primary for,
- *    or do not serve: NOTAUTH (until secondary zones exist).
+ *    or do not serve: NOTAUTH; srvd_dispatch (src/dispatch) takes NOTIFY for
+ *    secondary zones before it gets here.
  *  - Class other than IN, ANY or CH: REFUSED. CH answers only the
  *    configured version.bind/version.server and id.server/hostname.bind.
  *  - AXFR over UDP: NOTIMP. A transfer refused by ACL: REFUSED (RFC 1035
@@ -441,6 +442,28 @@ static int dispatch(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
 	return 0;
 }
 
+/* The client's limit less what the caller holds back (a TSIG record). */
+static size_t limit(const srvd_responder_t *r, const resp_query_t *q, srvd_transport_t t,
+                    size_t cap, size_t reserve)
+{
+	size_t lim = reply_cap(r, q, t, cap);
+	return lim > reserve + DNS_UDP_MIN / 2 ? lim - reserve : lim;
+}
+
+int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+                     unsigned rcode, bool aa, uint8_t *resp, size_t cap, size_t reserve,
+                     size_t *len)
+{
+	reply_t rp;
+	reply_begin(&rp, r, q, resp, limit(r, q, sq->transport, cap, reserve),
+	            q->edns && !q->edns_bad, true);
+	rp.rcode = (int)rcode;
+	rp.aa = aa;
+	count(r, q, sq, &rp);
+	*len = reply_end(&rp, r, q);
+	return 0;
+}
+
 int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rcode, uint8_t *resp,
                         size_t cap, size_t *resp_len)
 {
@@ -450,12 +473,52 @@ int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rc
 	if (resp_parse(sq->wire, sq->len, &q) != PARSE_OK || q.opcode != DNS_OP_NOTIFY ||
 	    q.qdcount != 1 || q.edns_bad || (q.edns && q.edns_version > 0))
 		return SRVD_EINVAL;
+	return resp_reply_rcode(r, &q, sq, rcode, true, resp, cap, 0, resp_len);
+}
+
+/* FORMERR without the question: RFC 9619 for QDCOUNT > 1, and a question
+ * we could not read. */
+static size_t reply_formerr(srvd_responder_t *r, const resp_query_t *q, resp_parse_t pr,
+                            uint8_t *resp, size_t lim)
+{
+	resp_query_t nq = *q;
+	nq.qwire = NULL;
+	r->stats.formerr++;
+	return reply_error(r, &nq, resp, lim, DNS_RC_FORMERR,
+	                   pr == PARSE_FORMERR && q->edns && !q->edns_bad);
+}
+
+int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t *q,
+                        resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
+                        size_t reserve, size_t *resp_len)
+{
+	size_t lim = limit(r, q, sq->transport, cap, reserve);
+	bool usable_opt = q->edns && !q->edns_bad;
 	reply_t rp;
-	reply_begin(&rp, r, &q, resp, reply_cap(r, &q, sq->transport, cap), q.edns, true);
-	rp.rcode = (int)rcode;
-	rp.aa = true;
-	count(r, &q, sq, &rp);
-	*resp_len = reply_end(&rp, r, &q);
+	int rc = 0;
+	if (pr == PARSE_MULTI_Q || pr == PARSE_FORMERR) {
+		*resp_len = reply_formerr(r, q, pr, resp, lim);
+		return 0;
+	}
+	if (q->opcode != DNS_OP_QUERY && q->opcode != DNS_OP_NOTIFY) {
+		reply_begin(&rp, r, q, resp, lim, usable_opt, true);
+		rp.rcode = DNS_RC_NOTIMP;
+	} else if (pr == PARSE_FORMERR_Q || q->qdcount == 0 || q->edns_bad) {
+		reply_begin(&rp, r, q, resp, lim, usable_opt, true);
+		rp.rcode = DNS_RC_FORMERR;
+	} else if (q->edns && q->edns_version > 0) {
+		reply_begin(&rp, r, q, resp, lim, true, true);
+		rp.rcode = DNS_RC_BADVERS;
+	} else {
+		reply_begin(&rp, r, q, resp, lim, q->edns, true);
+		rc = dispatch(r, &rp, zs, q, sq);
+	}
+	count(r, q, sq, &rp);
+	if (rc == SRVD_XFR) {
+		r->stats.xfr++;
+		return SRVD_XFR;
+	}
+	*resp_len = reply_end(&rp, r, q);
 	return 0;
 }
 
@@ -472,35 +535,5 @@ int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query
 		r->stats.dropped++;
 		return SRVD_DROP;
 	}
-	size_t lim = reply_cap(r, &q, sq->transport, cap);
-	bool usable_opt = q.edns && !q.edns_bad;
-	reply_t rp;
-	int rc = 0;
-	if (pr == PARSE_MULTI_Q || pr == PARSE_FORMERR) {
-		q.qwire = NULL;
-		*resp_len = reply_error(r, &q, resp, lim, DNS_RC_FORMERR,
-		                        pr == PARSE_FORMERR && usable_opt);
-		r->stats.formerr++;
-		return 0;
-	}
-	if (q.opcode != DNS_OP_QUERY && q.opcode != DNS_OP_NOTIFY) {
-		reply_begin(&rp, r, &q, resp, lim, usable_opt, true);
-		rp.rcode = DNS_RC_NOTIMP;
-	} else if (pr == PARSE_FORMERR_Q || q.qdcount == 0 || q.edns_bad) {
-		reply_begin(&rp, r, &q, resp, lim, usable_opt, true);
-		rp.rcode = DNS_RC_FORMERR;
-	} else if (q.edns && q.edns_version > 0) {
-		reply_begin(&rp, r, &q, resp, lim, true, true);
-		rp.rcode = DNS_RC_BADVERS;
-	} else {
-		reply_begin(&rp, r, &q, resp, lim, q.edns, true);
-		rc = dispatch(r, &rp, zs, &q, sq);
-	}
-	count(r, &q, sq, &rp);
-	if (rc == SRVD_XFR) {
-		r->stats.xfr++;
-		return SRVD_XFR;
-	}
-	*resp_len = reply_end(&rp, r, &q);
-	return 0;
+	return resp_respond_parsed(r, zs, &q, pr, sq, resp, cap, 0, resp_len);
 }

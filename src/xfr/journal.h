@@ -93,4 +93,11 @@ int xfr_out_ixfr_new(const srvd_zoneset_t *zs, const srvd_query_t *q, xfr_journa
 /* Hold back `bytes` at the end of each message (room for a TSIG record). */
 void xfr_out_reserve(srvd_xfr_t *x, size_t bytes);
 
+/* Sign every message of the stream: t is the session that verified the
+ * request (state XFR_TSIG_RESPONDING), copied with its key. Reserves the
+ * room for the TSIG record itself. */
+struct xfr_tsig;
+struct xfr_tsig_key;
+int xfr_out_set_tsig(srvd_xfr_t *x, const struct xfr_tsig *t, const struct xfr_tsig_key *key);
+
 #endif

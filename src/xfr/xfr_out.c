@@ -19,6 +19,7 @@
 #include "respond/resp.h"
 #include "wire/dns.h"
 #include "xfr/journal.h"
+#include "xfr/tsig.h"
 
 typedef enum { XS_SOA_FIRST, XS_BODY, XS_SOA_LAST, XS_DONE } xfr_state_t;
 
@@ -36,6 +37,9 @@ struct srvd_xfr {
 	size_t reserve;     /* bytes held back at the end of each message (TSIG) */
 	xfr_chain_t *chain; /* IXFR: the body is these diffs */
 	size_t diff, diff_rr;
+	bool sign;          /* every message gets a TSIG (RFC 8945 5.3.1) */
+	xfr_tsig_key_t key; /* a copy: the keyring may go before the stream ends */
+	xfr_tsig_t tsig;
 };
 
 static int start(const srvd_zoneset_t *zs, const srvd_query_t *q, resp_query_t *pq,
@@ -107,12 +111,32 @@ void xfr_out_reserve(srvd_xfr_t *x, size_t bytes)
 		x->reserve = bytes;
 }
 
+int xfr_out_set_tsig(srvd_xfr_t *x, const xfr_tsig_t *t, const xfr_tsig_key_t *key)
+{
+	if (!x || !t || !key || t->state != XFR_TSIG_RESPONDING)
+		return SRVD_EINVAL;
+	x->key = *key;
+	x->tsig = *t;
+	x->tsig.key = &x->key;
+	x->sign = true;
+	x->reserve = xfr_tsig_size(&x->key);
+	return 0;
+}
+
+int srvd_xfr_incremental(const srvd_xfr_t *x)
+{
+	return x && x->chain ? 1 : 0;
+}
+
 void srvd_xfr_free(srvd_xfr_t *x)
 {
 	if (!x)
 		return;
 	xfr_chain_free(x->chain);
 	srvd_zone_unref(x->z);
+	if (x->sign)
+		xfr_tsig_deinit(&x->tsig);
+	explicit_bzero(&x->key, sizeof(x->key));
 	free(x);
 }
 
@@ -225,6 +249,8 @@ int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *mor
 	put_u16(buf + 6, m.count[SEC_AN]);
 	put_u16(buf + 8, 0);
 	put_u16(buf + 10, m.count[SEC_AR]);
+	if (x->sign && xfr_tsig_sign(&x->tsig, buf, m.len, buf, cap, &m.len) != 0)
+		return SRVD_ESPACE;
 	*len = m.len;
 	*more = x->state != XS_DONE;
 	return 0;
