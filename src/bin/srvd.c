@@ -147,7 +147,7 @@ static int check_config(daemon_t *d)
 	unsigned bad = 0;
 	for (size_t i = 0; i < c->n_zones; i++) {
 		srvd_zone_src_t src;
-		net_zone_src(c, &c->zones[i], &src);
+		ztab_zone_src(c, &c->zones[i], &src);
 		srvd_diag_t diag = {.fn = print_diag};
 		srvd_zone_t *z = NULL;
 		srvd_zone_info_t info;

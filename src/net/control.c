@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "net/ctlcmd.h"
+#include "net/control_cmd.h"
 
 enum { MAX_CLIENTS = 16, REQ_MAX = 4096, IDLE_MS = 30000 };
 
@@ -164,7 +164,7 @@ static void send_reply(client_t *c, ctl_reply_t *r, bool stop_after)
 
 /* ---- commands ------------------------------------------------------------------- */
 
-static void on_reloaded(net_waiter_t *w, const net_job_t *j)
+static void on_reloaded(net_waiter_t *w, const ztab_job_t *j)
 {
 	client_t *c = NET_CONTAINER(w, client_t, wait);
 	ctl_reply_t *r;
@@ -211,7 +211,7 @@ static void run(client_t *c)
 		send_error(c, "out of memory", false);
 		return;
 	}
-	bool known = !q->zone[0] || net_ztab_find(net_reload_table(n), q->zone);
+	bool known = !q->zone[0] || ztab_find(net_reload_table(n), q->zone);
 	c->busy = true;
 	switch (q->cmd) {
 	case CTL_CMD_STATUS: net_ctl_status(n, r); break;
@@ -227,7 +227,7 @@ static void run(client_t *c)
 			break;
 		}
 		ctl_reply_free(r);
-		net_reload_request(n, q->zone[0] ? 0 : NET_JOB_CONF | NET_JOB_CHECK,
+		net_reload_request(n, q->zone[0] ? 0 : ZTAB_JOB_CONF | ZTAB_JOB_CHECK,
 		                   q->zone[0] ? q->zone : NULL, &c->wait);
 		return;
 	case CTL_CMD_REFRESH:

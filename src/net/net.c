@@ -3,7 +3,7 @@
  * zone sets.
  *
  * The main thread answers no queries. Its uv loop watches signals (SIGHUP
- * reloads, SIGTERM and SIGINT stop) and runs the services of daemon.h:
+ * reloads, SIGTERM and SIGINT stop) and runs the parts of net_int.h and the services of net.h:
  * reloads (built on the libuv thread pool, so that a big zone never stalls
  * the loop), file watches, NOTIFY out and the control socket.
  *
@@ -23,7 +23,7 @@
 #include "common/array.h"
 #include "common/log.h"
 #include "dispatch/dispatch.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 
 enum { MAX_WORKERS = 256 };
 
@@ -236,7 +236,7 @@ void net_services_free(net_t *n)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
-static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, unsigned *failed)
+static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, unsigned *failed)
 {
 	srvd_zoneset_t *zs = NULL;
 	int rc = net_watch_init(n);
@@ -270,13 +270,13 @@ static int start_services(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx,
 
 static void notify_all(net_t *n)
 {
-	const net_ztab_t *t = net_reload_table(n);
+	const ztab_t *t = net_reload_table(n);
 	for (size_t i = 0; i < t->n; i++)
 		if (t->v[i]->ver && t->v[i]->src.n_notify)
 			net_notify_zone(n, t->v[i]);
 }
 
-int net_start(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, size_t *zones,
+int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zones,
               unsigned *failed)
 {
 	n->started = true;
@@ -418,7 +418,7 @@ static void on_signal(uv_signal_t *h, int signum)
 		if (n->stopped)
 			return;
 		log_info("SIGHUP: reloading the configuration and changed zones");
-		net_reload_request(n, NET_JOB_CONF | NET_JOB_CHECK, NULL, NULL);
+		net_reload_request(n, ZTAB_JOB_CONF | ZTAB_JOB_CHECK, NULL, NULL);
 		return;
 	}
 	if (!n->stopped)

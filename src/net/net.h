@@ -13,7 +13,7 @@
  *                files), NOTIFY, the control socket; SIGTERM/SIGINT stop
  *   net_free()   joins everything and frees it
  *
- * Zone loading lives here too (zones.h, reload.c): net owns the config in
+ * Zone loading runs here too (reload.c, over src/zonetab): net owns the config in
  * force and the table of zones from net_start on.
  */
 #ifndef SRVD_NET_NET_H
@@ -24,6 +24,7 @@
 
 #include "conf/conf.h"
 #include "srvd/srvd.h"
+#include "zonetab/zonetab.h"
 
 typedef struct net net_t;
 struct ctl_reply;
@@ -58,11 +59,6 @@ extern const net_service_t net_secondary_service;
 
 enum { NET_MAX_SERVICES = 4 };
 
-/* Reads the configuration file again, on a thread-pool thread, for SIGHUP
- * and `srvdctl reload`. On failure the reason ("file:line: message") goes to
- * err. */
-typedef int (*net_conf_fn)(void *ctx, conf_t **out, char *err, size_t errlen);
-
 /* Create the worker loops and bind every listen address of c for UDP and
  * TCP. Every failure is logged; the result is SRVD_EIO when an address
  * cannot be bound. c is not kept. */
@@ -79,7 +75,7 @@ void net_log_addrs(const net_t *n);
  * served), open the control socket if conf names one, watch SIGHUP, SIGTERM,
  * SIGINT and the zone files, start the workers, and send NOTIFY for every
  * zone that has a notify list. reload reads the config again on SIGHUP. */
-int net_start(net_t *n, conf_t *conf, net_conf_fn reload, void *ctx, size_t *zones,
+int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zones,
               unsigned *failed);
 
 /* Run the main loop until SIGTERM or SIGINT, then drain TCP (at most 2 s)
@@ -88,9 +84,5 @@ int net_run(net_t *n);
 
 /* Stop (if running), join the workers and free everything. NULL is fine. */
 void net_free(net_t *n);
-
-/* The source of zone z: its allow-transfer list, or the server's when the
- * zone sets none. Borrowed pointers into c. */
-void net_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out);
 
 #endif

@@ -4,34 +4,31 @@
  * secondary zones' refresh (net_secondary_notified).
  *
  * A zone is queued once however many NOTIFYs come before the main loop
- * takes it (RFC 1996 4.4 allows coalescing). NOTIFY is rare, so the queue
- * is a plain array behind a mutex; queries never touch it. Copying the
- * name is the one allocation a NOTIFY costs, on the worker, and only the
+ * takes it (secondary/pending.c). NOTIFY is rare, so the set sits behind a
+ * mutex; queries never touch it. Copying the name is the one allocation a
+ * NOTIFY costs in the daemon (srvd_dispatch makes none), and only the
  * first of a burst pays it.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/array.h"
 #include "common/log.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
+#include "secondary/secondary.h"
 
 struct net_notified {
 	uv_mutex_t mu;
 	uv_async_t async;
-	char **v;
-	size_t n, cap;
+	sec_pending_t pending;
 };
 
 static void on_async(uv_async_t *h)
 {
 	net_t *n = h->data;
 	struct net_notified *q = n->notified;
+	size_t k = 0;
 	uv_mutex_lock(&q->mu);
-	char **v = q->v;
-	size_t k = q->n;
-	q->v = NULL;
-	q->n = q->cap = 0;
+	char **v = sec_pending_take(&q->pending, &k);
 	uv_mutex_unlock(&q->mu);
 	for (size_t i = 0; i < k; i++) {
 		net_services_notified(n, v[i]);
@@ -40,29 +37,19 @@ static void on_async(uv_async_t *h)
 	free(v);
 }
 
-static bool queued(const struct net_notified *q, const char *zone)
-{
-	for (size_t i = 0; i < q->n; i++)
-		if (strcmp(q->v[i], zone) == 0)
-			return true;
-	return false;
-}
-
 void net_notified_push(net_t *n, const char *zone)
 {
 	struct net_notified *q = n->notified;
 	if (!q || !zone)
 		return;
-	bool wake = false;
 	uv_mutex_lock(&q->mu);
-	if (!queued(q, zone) && arr_grow((void **)&q->v, &q->cap, q->n + 1, sizeof(*q->v)) == 0 &&
-	    (q->v[q->n] = strdup(zone)) != NULL) {
-		q->n++;
-		wake = true;
-	}
+	int rc = sec_pending_add(&q->pending, zone);
 	uv_mutex_unlock(&q->mu);
-	if (wake)
+	if (rc == 1)
 		uv_async_send(&q->async);
+	else if (rc < 0)
+		log_err("notify: zone %s: out of memory; the next refresh timer will check it",
+		        zone);
 }
 
 int net_notified_init(net_t *n)
@@ -90,9 +77,7 @@ void net_notified_free(net_t *n)
 	struct net_notified *q = n->notified;
 	if (!q)
 		return;
-	for (size_t i = 0; i < q->n; i++)
-		free(q->v[i]);
-	free(q->v);
+	sec_pending_deinit(&q->pending);
 	uv_mutex_destroy(&q->mu);
 	free(q);
 	n->notified = NULL;

@@ -4,7 +4,7 @@
  * publish the new zone set, send NOTIFYs, re-aim the file watches, answer
  * whoever waits.
  *
- * A job's life: requested -> queued work (net_job_run on a pool thread) ->
+ * A job's life: requested -> queued work (ztab_job_run on a pool thread) ->
  * applied here -> (when a zone set was published) the grace period of
  * net.c -> released. Only then does the next job start, so at most one old
  * zone set is ever waiting to be freed. Requests that come in meanwhile are
@@ -15,26 +15,26 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 
 struct net_reload {
 	net_t *n;
 	conf_t *conf;
-	net_ztab_t tab;
-	net_conf_fn conf_fn;
+	ztab_t tab;
+	ztab_conf_fn conf_fn;
 	void *conf_ctx;
 	uint64_t ok, failed; /* zone loads; a config that fails counts as failed */
 	/* the next job */
 	unsigned pend_flags;
 	char **pend_force;
 	size_t n_pend_force;
-	net_install_t *pend_installs; /* secondary.c's new versions */
+	ztab_install_t *pend_installs; /* secondary.c's new versions */
 	size_t n_pend_installs;
 	link_t pend_waiters;
 	/* the running job */
 	bool running, stopped;
 	uv_work_t work;
-	net_job_t job;
+	ztab_job_t job;
 	link_t run_waiters;
 };
 
@@ -43,7 +43,7 @@ static struct net_reload *rl_of(const net_t *n)
 	return n->rl;
 }
 
-const net_ztab_t *net_reload_table(const net_t *n)
+const ztab_t *net_reload_table(const net_t *n)
 {
 	return &rl_of(n)->tab;
 }
@@ -59,7 +59,7 @@ void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed)
 	*failed = rl_of(n)->failed;
 }
 
-static void tell_waiters(link_t *list, const net_job_t *j)
+static void tell_waiters(link_t *list, const ztab_job_t *j)
 {
 	while (!link_empty(list)) {
 		net_waiter_t *w = NET_CONTAINER(list->next, net_waiter_t, link);
@@ -70,7 +70,7 @@ static void tell_waiters(link_t *list, const net_job_t *j)
 
 /* ---- applying a job's result ----------------------------------------------- */
 
-static void log_summary(const net_job_t *j, size_t zones)
+static void log_summary(const ztab_job_t *j, size_t zones)
 {
 	size_t added = 0;
 	for (size_t i = 0; i < j->next.n; i++)
@@ -88,11 +88,11 @@ static uint32_t serial_of(const srvd_zone_t *z)
 	return z && srvd_zone_info(z, &info) == 0 ? info.serial : 0;
 }
 
-static void notify_changes(net_t *n, const net_job_t *j)
+static void notify_changes(net_t *n, const ztab_job_t *j)
 {
 	for (size_t i = 0; i < j->next.n; i++) {
-		const net_zone_t *e = j->next.v[i], *p = j->prev[i];
-		if (j->outcome[i] != NET_ZONE_LOADED || !e->src.n_notify)
+		const ztab_zone_t *e = j->next.v[i], *p = j->prev[i];
+		if (j->outcome[i] != ZTAB_ZONE_LOADED || !e->src.n_notify)
 			continue;
 		if (!p || !p->ver || serial_of(p->ver) != serial_of(e->ver))
 			net_notify_zone(n, e);
@@ -102,17 +102,17 @@ static void notify_changes(net_t *n, const net_job_t *j)
 }
 
 /* The entries of the old table that the new one does not reuse. */
-static void free_replaced(net_job_t *j)
+static void free_replaced(ztab_job_t *j)
 {
 	for (size_t i = 0; i < j->next.n; i++)
-		if (j->outcome[i] != NET_ZONE_KEPT)
-			net_zone_free((net_zone_t *)j->prev[i]);
+		if (j->outcome[i] != ZTAB_ZONE_KEPT)
+			ztab_zone_free((ztab_zone_t *)j->prev[i]);
 	for (size_t i = 0; i < j->n_removed; i++)
-		net_zone_free((net_zone_t *)j->removed[i]);
+		ztab_zone_free((ztab_zone_t *)j->removed[i]);
 	j->n_removed = 0;
 }
 
-static void apply(net_t *n, net_job_t *j)
+static void apply(net_t *n, ztab_job_t *j)
 {
 	struct net_reload *rl = rl_of(n);
 	if (j->rc) {
@@ -150,7 +150,7 @@ static void finish(net_t *n)
 
 static void run_job(uv_work_t *req)
 {
-	net_job_run(req->data);
+	ztab_job_run(req->data);
 }
 
 /* The job's entries are in the table by now; what is left of it (arrays,
@@ -159,7 +159,7 @@ static void job_done(uv_work_t *req, int status)
 {
 	struct net_reload *rl = NET_CONTAINER(req, struct net_reload, work);
 	net_t *n = rl->n;
-	net_job_t *j = &rl->job;
+	ztab_job_t *j = &rl->job;
 	srvd_zoneset_t *zs = NULL;
 	bool ok = status == 0 && !rl->stopped;
 	if (ok) {
@@ -174,9 +174,9 @@ static void job_done(uv_work_t *req, int status)
 	tell_waiters(&rl->run_waiters, ok ? j : NULL);
 	if (ok && !j->rc) {
 		free_replaced(j);
-		j->next = (net_ztab_t){0}; /* the table has the entries */
+		j->next = (ztab_t){0}; /* the table has the entries */
 	}
-	net_job_deinit(j);
+	ztab_job_deinit(j);
 	if (!zs)
 		finish(n);
 }
@@ -189,7 +189,7 @@ void net_reload_released(net_t *n)
 static void start_job(net_t *n)
 {
 	struct net_reload *rl = rl_of(n);
-	rl->job = (net_job_t){
+	rl->job = (ztab_job_t){
 	    .flags = rl->pend_flags,
 	    .force = rl->pend_force,
 	    .n_force = rl->n_pend_force,
@@ -215,7 +215,7 @@ static void start_job(net_t *n)
 	if (rc) {
 		log_err("reload: %s", uv_strerror(rc));
 		tell_waiters(&rl->run_waiters, NULL);
-		net_job_deinit(&rl->job);
+		ztab_job_deinit(&rl->job);
 		return;
 	}
 	rl->running = true;
@@ -245,7 +245,7 @@ static int add_install(struct net_reload *rl, const char *key, srvd_zone_t *ver)
 			rl->pend_installs[i].ver = ver;
 			return 0;
 		}
-	net_install_t *v = realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
+	ztab_install_t *v = realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
 	char *k = strdup(key);
 	if (v)
 		rl->pend_installs = v;
@@ -253,7 +253,7 @@ static int add_install(struct net_reload *rl, const char *key, srvd_zone_t *ver)
 		free(k);
 		return SRVD_ENOMEM;
 	}
-	v[rl->n_pend_installs++] = (net_install_t){k, ver};
+	v[rl->n_pend_installs++] = (ztab_install_t){k, ver};
 	return 0;
 }
 
@@ -308,7 +308,7 @@ void net_reload_publish_keys(net_t *n)
 
 /* ---- start-up and teardown -------------------------------------------------------- */
 
-int net_reload_init(net_t *n, conf_t *conf, net_conf_fn fn, void *ctx, srvd_zoneset_t **zs,
+int net_reload_init(net_t *n, conf_t *conf, ztab_conf_fn fn, void *ctx, srvd_zoneset_t **zs,
                     unsigned *failed)
 {
 	struct net_reload *rl = calloc(1, sizeof(*rl));
@@ -323,11 +323,11 @@ int net_reload_init(net_t *n, conf_t *conf, net_conf_fn fn, void *ctx, srvd_zone
 	rl->conf_ctx = ctx;
 	link_init(&rl->pend_waiters);
 	link_init(&rl->run_waiters);
-	net_job_t j = {.flags = NET_JOB_INIT, .conf = conf};
-	net_job_run(&j);
+	ztab_job_t j = {.flags = ZTAB_JOB_INIT, .conf = conf};
+	ztab_job_run(&j);
 	if (j.rc || !j.zs) {
 		int rc = j.rc ? j.rc : SRVD_ENOMEM;
-		net_job_deinit(&j);
+		ztab_job_deinit(&j);
 		return rc;
 	}
 	rl->tab = j.next;
@@ -335,9 +335,9 @@ int net_reload_init(net_t *n, conf_t *conf, net_conf_fn fn, void *ctx, srvd_zone
 	rl->failed = j.failed;
 	*failed = j.failed;
 	*zs = j.zs;
-	j.next = (net_ztab_t){0};
+	j.next = (ztab_t){0};
 	j.zs = NULL;
-	net_job_deinit(&j);
+	ztab_job_deinit(&j);
 	net_watch_update(n, &rl->tab, conf->zones_dir);
 	return 0;
 }
@@ -360,7 +360,7 @@ void net_reload_free(net_t *n)
 	struct net_reload *rl = rl_of(n);
 	if (!rl)
 		return;
-	net_ztab_deinit(&rl->tab);
+	ztab_deinit(&rl->tab);
 	conf_free(rl->conf);
 	for (size_t i = 0; i < rl->n_pend_force; i++)
 		free(rl->pend_force[i]);

@@ -3,7 +3,7 @@
  *
  * A refresh (at start-up, when the refresh or retry timer fires, on NOTIFY,
  * on `srvdctl refresh`) walks the primaries in order until one succeeds:
- *   SOA query (xfrc, TSIG when the zone has a key) -> serial not newer
+ *   SOA query (xfr_client.c, TSIG when the zone has a key) -> serial not newer
  *   (RFC 1982) than ours: the check succeeded, nothing to fetch;
  *   newer -> IXFR from our serial (AXFR when we hold nothing, or for
  *   `srvdctl retransfer`), AXFR when the IXFR fails in a way that AXFR may
@@ -32,13 +32,13 @@
 
 #include "common/log.h"
 #include "net/secondary.h"
-#include "net/xfrc.h"
+#include "net/xfr_client.h"
+#include "secondary/secondary.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "zone/zone.h"
 
 enum {
-	DEFAULT_RETRY = 10,     /* s, before we know the SOA */
 	JOURNAL_MAX = 64 << 20, /* bytes per journal file */
 	SOA_TIMEOUT_MS = 5000,
 };
@@ -63,7 +63,8 @@ typedef struct sec_zone {
 	/* what we hold */
 	zone_t *cur; /* the last real version, also while expired */
 	bool expired;
-	time_t last_ok, expire_at, next_at, last_xfr;
+	sec_sched_t sched; /* when to check, when the data expires */
+	time_t last_xfr;
 	/* the run */
 	phase_t phase;
 	size_t prim;
@@ -71,7 +72,7 @@ typedef struct sec_zone {
 	uint16_t qtype;
 	uint64_t t0, notify_t0; /* uv_hrtime of the run's start, of its NOTIFY */
 	uint64_t notified;      /* uv_hrtime of a NOTIFY not yet acted on */
-	net_xfrc_t *xc;
+	net_xfr_client_t *xc;
 	xfr_in_t *in;
 	zone_t *built;
 	char build_err[300];
@@ -100,7 +101,7 @@ struct net_secondary {
 	size_t nv;
 	xfr_journal_t **jnls; /* every journal opened: freed at the end only */
 	size_t n_jnls;
-	struct net_pjournal *pj; /* primary zones' journals */
+	struct net_primary_journal *pj; /* primary zones' journals */
 	bool stopped;
 };
 
@@ -122,31 +123,12 @@ static void *dup_mem(const void *p, size_t n)
 	return q;
 }
 
-static uint32_t clamp(uint32_t v, unsigned lo, unsigned hi)
+static sec_timers_t timers_of(const sec_zone_t *z)
 {
-	if (lo && v < lo)
-		v = lo;
-	if (hi && v > hi)
-		v = hi;
-	return v;
-}
-
-typedef struct timers {
-	uint32_t refresh, retry, expire;
-} timers_t;
-
-static timers_t timers_of(const sec_zone_t *z)
-{
-	timers_t t = {DEFAULT_RETRY, DEFAULT_RETRY, 0};
-	if (z->cur) {
-		xfr_soa_timers_t s;
+	xfr_soa_timers_t s = {0};
+	if (z->cur)
 		xfr_zone_timers(z->cur, &s);
-		t = (timers_t){s.refresh, s.retry, s.expire};
-	}
-	t.refresh = clamp(t.refresh, z->bounds.refresh_min, z->bounds.refresh_max);
-	t.retry = clamp(t.retry, z->bounds.retry_min, z->bounds.retry_max);
-	t.expire = clamp(t.expire, z->bounds.expire_min, z->bounds.expire_max);
-	return t;
+	return sec_timers(z->cur != NULL, s.refresh, s.retry, s.expire, &z->bounds);
 }
 
 static const char *addr_str(const conf_addr_t *a, char *buf, size_t cap)
@@ -202,8 +184,8 @@ static void write_state(sec_zone_t *z)
 {
 	if (!z->cur)
 		return;
-	net_sec_state_t st = {z->last_ok, z->cur->serial, timers_of(z).expire};
-	if (net_sec_state_write(z->file, &st))
+	ztab_saved_t st = {z->sched.last_ok, z->cur->serial, timers_of(z).expire};
+	if (ztab_saved_write(z->file, &st))
 		log_warn("zone %s: cannot write the state of %s", z->name, z->file);
 }
 
@@ -218,11 +200,8 @@ static void install(sec_zone_t *z, zone_t *v, net_waiter_t *w)
 /* A successful check: the timers start again, an expired zone comes back. */
 static void check_ok(sec_zone_t *z, const char *primary)
 {
-	timers_t t = timers_of(z);
-	time_t now = time(NULL);
-	z->last_ok = now;
-	z->expire_at = now + t.expire;
-	z->next_at = now + t.refresh;
+	sec_timers_t t = timers_of(z);
+	sec_checked(&z->sched, &t, time(NULL));
 	z->error[0] = 0;
 	if (primary != z->used)
 		snprintf(z->used, sizeof(z->used), "%s", primary);
@@ -246,7 +225,7 @@ static void expire(sec_zone_t *z)
 	z->expired = true;
 	char when[32];
 	struct tm tm;
-	time_t t = z->last_ok;
+	time_t t = z->sched.last_ok;
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	log_err("zone %s: expired: no successful refresh from its primaries since %s (expire %u "
 	        "s); answering SERVFAIL until a primary answers",
@@ -273,8 +252,8 @@ static void end_run(sec_zone_t *z)
 
 static void run_failed(sec_zone_t *z)
 {
-	timers_t t = timers_of(z);
-	z->next_at = time(NULL) + t.retry;
+	sec_timers_t t = timers_of(z);
+	sec_failed(&z->sched, &t, time(NULL));
 	log_warn("zone %s: refresh failed (%s); retrying in %u s", z->name, z->error, t.retry);
 	end_run(z);
 }
@@ -361,7 +340,7 @@ static void queue_save(sec_zone_t *z, zone_t *old, zone_t *nv)
 }
 
 /* The new version is served: log it, queue the journal and the copy. */
-static void on_installed(net_waiter_t *w, const net_job_t *j)
+static void on_installed(net_waiter_t *w, const ztab_job_t *j)
 {
 	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
 	if (!j || z->gone || z->s->stopped) {
@@ -488,18 +467,18 @@ static void after_build(uv_work_t *w, int status)
 
 static void start_xfr(sec_zone_t *z, uint16_t qtype);
 
-static void on_xfr(net_xfrc_t *x, void *ctx)
+static void on_xfr(net_xfr_client_t *x, void *ctx)
 {
 	sec_zone_t *z = ctx;
 	z->xc = NULL;
-	int rc = net_xfrc_result(x);
-	net_xfrc_counts(x, &z->bytes, &z->msgs);
+	int rc = net_xfr_client_result(x);
+	net_xfr_client_counts(x, &z->bytes, &z->msgs);
 	if (rc == 0)
-		z->in = net_xfrc_take(x);
-	bool fallback = rc && z->qtype == DNS_T_IXFR && net_xfrc_fallback(x);
+		z->in = net_xfr_client_take(x);
+	bool fallback = rc && z->qtype == DNS_T_IXFR && net_xfr_client_fallback(x);
 	if (rc)
-		set_error(z, net_xfrc_why(x));
-	net_xfrc_free(x);
+		set_error(z, net_xfr_client_why(x));
+	net_xfr_client_free(x);
 	if (rc && fallback) {
 		log_info("zone %s: %s; trying AXFR", z->name, z->error);
 		start_xfr(z, DNS_T_AXFR);
@@ -521,14 +500,14 @@ static void on_xfr(net_xfrc_t *x, void *ctx)
 	}
 }
 
-static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfrc_cb cb)
+static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfr_client_cb cb)
 {
 	if (z->prim >= z->n_primaries) { /* a reload shortened the list */
 		snprintf(z->error, sizeof(z->error), "the primaries changed during the refresh");
 		return false;
 	}
 	const conf_t *c = net_reload_conf(z->s->n);
-	net_xfrc_opts_t o = {
+	net_xfr_client_opts_t o = {
 	    .origin = z->origin,
 	    .key = z->has_tkey ? &z->tkey : NULL,
 	    .timeout_ms = qtype == DNS_T_SOA ? SOA_TIMEOUT_MS : 1000ull * c->xfr_timeout,
@@ -540,7 +519,7 @@ static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfrc_cb cb)
 	addr_str(&z->primaries[z->prim], a, sizeof(a));
 	snprintf(z->used, sizeof(z->used), "%s", a);
 	if (sockaddr_of(&z->primaries[z->prim], &o.addr) != 0 ||
-	    net_xfrc_start(&z->s->n->loop, &o, cb, z, &z->xc) != 0) {
+	    net_xfr_client_start(&z->s->n->loop, &o, cb, z, &z->xc) != 0) {
 		snprintf(z->error, sizeof(z->error), "%s: cannot start the query", a);
 		return false;
 	}
@@ -568,21 +547,21 @@ static void next_primary(sec_zone_t *z)
 		run_failed(z);
 }
 
-static void on_soa(net_xfrc_t *x, void *ctx)
+static void on_soa(net_xfr_client_t *x, void *ctx)
 {
 	sec_zone_t *z = ctx;
 	z->xc = NULL;
-	int rc = net_xfrc_result(x);
-	uint32_t serial = net_xfrc_serial(x);
+	int rc = net_xfr_client_result(x);
+	uint32_t serial = net_xfr_client_serial(x);
 	if (rc)
-		set_error(z, net_xfrc_why(x));
-	net_xfrc_free(x);
+		set_error(z, net_xfr_client_why(x));
+	net_xfr_client_free(x);
 	if (rc) {
 		log_warn("zone %s: SOA check failed: %s", z->name, z->error);
 		next_primary(z);
 		return;
 	}
-	if (z->cur && !wire_serial_gt(serial, z->cur->serial)) {
+	if (!sec_should_transfer(z->cur != NULL, z->cur ? z->cur->serial : 0, serial)) {
 		log_debug("zone %s: %s has serial %u, we have %u: up to date", z->name, z->used,
 		          serial, z->cur->serial);
 		check_ok(z, z->used);
@@ -636,9 +615,9 @@ static void on_timer(uv_timer_t *t)
 	time_t now = time(NULL);
 	/* from BUILD on, a primary has answered and the data is about to be
 	 * replaced: an expiry now would race with that install */
-	if (z->cur && !z->expired && z->expire_at && now >= z->expire_at && z->phase < BUILD)
+	if (z->cur && !z->expired && sec_expired(&z->sched, now) && z->phase < BUILD)
 		expire(z);
-	if (z->phase == IDLE && now >= z->next_at)
+	if (z->phase == IDLE && now >= z->sched.next_at)
 		run(z);
 	else
 		schedule(z);
@@ -648,9 +627,7 @@ static void schedule(sec_zone_t *z)
 {
 	if (z->gone || z->s->stopped)
 		return;
-	time_t now = time(NULL), due = z->next_at;
-	if (z->cur && !z->expired && z->expire_at && z->expire_at < due)
-		due = z->expire_at;
+	time_t now = time(NULL), due = sec_due(&z->sched, z->cur && !z->expired);
 	uint64_t ms = due > now ? (uint64_t)(due - now) * 1000 : 0;
 	if (z->phase != IDLE && ms < 1000)
 		ms = 1000; /* the run in progress reschedules when it ends */
@@ -671,7 +648,7 @@ static sec_zone_t *find_zone(const struct net_secondary *s, const char *key)
 static int settings(sec_zone_t *z, const conf_t *c, const conf_zone_t *cz)
 {
 	srvd_zone_src_t src;
-	net_zone_src(c, cz, &src);
+	ztab_zone_src(c, cz, &src);
 	conf_addr_t *p = dup_mem(cz->primaries, cz->n_primaries * sizeof(*p));
 	srvd_prefix_t *acl = dup_mem(src.allow_transfer, src.n_allow_transfer * sizeof(*acl));
 	char *file = strdup(cz->file);
@@ -699,30 +676,32 @@ static int settings(sec_zone_t *z, const conf_t *c, const conf_zone_t *cz)
 
 /* What we hold at start-up: the copy the reload job loaded, and when it was
  * last confirmed (its state file, else its mtime). */
-static void adopt(sec_zone_t *z, const net_zone_t *e)
+static void adopt(sec_zone_t *z, const ztab_zone_t *e)
 {
 	time_t now = time(NULL);
 	if (e->ver && !srvd_zone_is_expired(e->ver)) {
 		z->cur = e->ver;
 		srvd_zone_ref(z->cur);
-		net_sec_state_t st;
+		ztab_saved_t st;
 		struct stat sb;
-		if (net_sec_state_read(z->file, &st) == 0)
-			z->last_ok = st.refreshed;
-		else
-			z->last_ok = stat(z->file, &sb) == 0 ? sb.st_mtime : now;
-		z->expire_at = z->last_ok + timers_of(z).expire;
+		time_t last_ok = now;
+		if (ztab_saved_read(z->file, &st) == 0)
+			last_ok = st.refreshed;
+		else if (stat(z->file, &sb) == 0)
+			last_ok = sb.st_mtime;
+		sec_timers_t t = timers_of(z);
+		sec_adopt(&z->sched, &t, last_ok);
 		log_info("zone %s: serving the saved copy (serial %u) until a primary confirms it",
 		         z->name, z->cur->serial);
 	} else {
 		log_info("zone %s: no usable saved copy: not served until the first transfer",
 		         z->name);
 	}
-	z->next_at = now;
+	z->sched.next_at = now;
 }
 
 static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf_zone_t *cz,
-                            const net_zone_t *e)
+                            const ztab_zone_t *e)
 {
 	sec_zone_t *z = calloc(1, sizeof(*z));
 	size_t olen = 0;
@@ -737,7 +716,7 @@ static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf
 		return NULL;
 	}
 	char why[200] = "";
-	char *jp = net_sec_journal_path(z->file);
+	char *jp = ztab_journal_path(z->file);
 	xfr_journal_t **v = realloc(s->jnls, (s->n_jnls + 1) * sizeof(*v));
 	if (v)
 		s->jnls = v;
@@ -759,7 +738,7 @@ static void drop_zone(sec_zone_t *z)
 {
 	z->gone = true;
 	if (z->xc) {
-		net_xfrc_free(z->xc);
+		net_xfr_client_free(z->xc);
 		z->xc = NULL;
 	}
 	if (!uv_is_closing((uv_handle_t *)&z->timer))
@@ -788,20 +767,20 @@ static int rule_of(const sec_zone_t *z, const conf_zone_t *cz, srvd_zone_rule_t 
  * the journal (IXFR out) for primary zones that keep one. */
 static void publish_rules(struct net_secondary *s, const conf_t *c)
 {
-	size_t np = net_pjournal_count(s->pj), cap = s->nv + np + 1;
+	size_t np = net_primary_journal_count(s->pj), cap = s->nv + np + 1;
 	srvd_zone_rule_t *v = calloc(cap, sizeof(*v));
 	xfr_journal_t **j = calloc(cap, sizeof(*j));
 	size_t nv = 0;
 	for (size_t i = 0; v && j && i < c->n_zones; i++) {
 		const conf_zone_t *cz = &c->zones[i];
-		const net_zone_t *e =
-		    cz->n_primaries ? net_ztab_find(net_reload_table(s->n), cz->name) : NULL;
+		const ztab_zone_t *e =
+		    cz->n_primaries ? ztab_find(net_reload_table(s->n), cz->name) : NULL;
 		sec_zone_t *z = e ? find_zone(s, e->src.key) : NULL;
 		if (z && nv < s->nv && rule_of(z, cz, &v[nv]) == 0)
 			j[nv++] = z->jnl;
 	}
 	if (v && j) {
-		nv += net_pjournal_rules(s->pj, v + nv, j + nv, np);
+		nv += net_primary_journal_rules(s->pj, v + nv, j + nv, np);
 		net_publish_rules(s->n, v, j, nv);
 	} else {
 		log_err("secondary: out of memory; NOTIFY and IXFR rules not updated");
@@ -821,12 +800,12 @@ static void svc_after_reload(void *state)
 	if (s->stopped)
 		return;
 	const conf_t *c = net_reload_conf(n);
-	const net_ztab_t *t = net_reload_table(n);
+	const ztab_t *t = net_reload_table(n);
 	sec_zone_t **keep = calloc(c->n_zones + 1, sizeof(*keep));
 	size_t nk = 0;
 	for (size_t i = 0; keep && i < c->n_zones; i++) {
 		const conf_zone_t *cz = &c->zones[i];
-		const net_zone_t *e = cz->n_primaries ? net_ztab_find(t, cz->name) : NULL;
+		const ztab_zone_t *e = cz->n_primaries ? ztab_find(t, cz->name) : NULL;
 		if (!e)
 			continue;
 		sec_zone_t *z = find_zone(s, e->src.key);
@@ -849,7 +828,7 @@ static void svc_after_reload(void *state)
 	free(s->v);
 	s->v = keep;
 	s->nv = nk;
-	net_pjournal_sync(n, &s->pj);
+	net_primary_journal_sync(n, &s->pj);
 	publish_rules(s, c);
 }
 
@@ -869,7 +848,7 @@ static void svc_notified(void *state, const char *key)
 
 static sec_zone_t *zone_named(const struct net_secondary *s, const char *zone)
 {
-	const net_zone_t *e = net_ztab_find(net_reload_table(s->n), zone);
+	const ztab_zone_t *e = ztab_find(net_reload_table(s->n), zone);
 	return e ? find_zone(s, e->src.key) : NULL;
 }
 
@@ -899,9 +878,9 @@ static void svc_zone_status(const void *state, const char *key, ctl_reply_t *r)
 	ctl_reply_set_str(r, "primary", z->used[0] ? z->used : "");
 	if (z->cur)
 		ctl_reply_set_u64(r, "serial_held", z->cur->serial);
-	ctl_reply_set_u64(r, "last_refresh", (uint64_t)z->last_ok);
-	ctl_reply_set_u64(r, "next_refresh", (uint64_t)z->next_at);
-	ctl_reply_set_u64(r, "expires", z->cur ? (uint64_t)z->expire_at : 0);
+	ctl_reply_set_u64(r, "last_refresh", (uint64_t)z->sched.last_ok);
+	ctl_reply_set_u64(r, "next_refresh", (uint64_t)z->sched.next_at);
+	ctl_reply_set_u64(r, "expires", z->cur ? (uint64_t)z->sched.expire_at : 0);
 	ctl_reply_set_bool(r, "expired", z->expired);
 	ctl_reply_set_str(r, "state", phase_names[z->phase]);
 	ctl_reply_set_bool(r, "saving", z->saving);
@@ -932,7 +911,7 @@ static void svc_stop(void *state)
 	for (size_t i = 0; i < s->nv; i++)
 		drop_zone(s->v[i]);
 	s->nv = 0;
-	net_pjournal_stop(s->pj);
+	net_primary_journal_stop(s->pj);
 }
 
 static void svc_free(void *state)
@@ -940,7 +919,7 @@ static void svc_free(void *state)
 	struct net_secondary *s = state;
 	for (size_t i = 0; i < s->n_jnls; i++)
 		xfr_journal_free(s->jnls[i]);
-	net_pjournal_free(s->pj);
+	net_primary_journal_free(s->pj);
 	free(s->jnls);
 	free(s->v);
 	free(s);

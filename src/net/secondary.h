@@ -24,45 +24,22 @@
 #include <time.h>
 
 #include "ctl/ctl.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 #include "xfr/journal.h"
 #include "xfr/tsig.h"
 
-/* ---- secstore.c (any thread) ------------------------------------------------ */
-
-typedef struct net_sec_state {
-	time_t refreshed; /* the last successful check against a primary */
-	uint32_t serial;
-	uint32_t expire; /* seconds, as clamped when it was written */
-} net_sec_state_t;
-
-/* dir/.BASE.srvd-state for the saved copy at file: hidden, so zones-dir
- * scans skip it. malloc'ed, NULL when out of memory. */
-char *net_sec_state_path(const char *file);
-/* The journal beside the copy: FILE.jnl (zones-dir scans skip *.jnl). */
-char *net_sec_journal_path(const char *file);
-/* SRVD_ENOENT when there is none or it does not parse. */
-int net_sec_state_read(const char *file, net_sec_state_t *out);
-/* Temp file and rename. */
-int net_sec_state_write(const char *file, const net_sec_state_t *st);
-/* The saved copy may be served at start-up: it exists and its state says
- * it has not expired at now (no state file: the copy's mtime and the
- * expire bound that xfr-in would use are not known yet, so it is served
- * and secondary.c expires it when its SOA says so). */
-bool net_sec_saved_fresh(const char *file, time_t now);
-
 /* ---- pjournal.c (main loop) ------------------------------------------------------------- */
 
-struct net_pjournal;
+struct net_primary_journal;
 /* After each reload: diff the primary zones whose version changed into their
  * journals; *pj is made on first use. */
-void net_pjournal_sync(net_t *n, struct net_pjournal **pj);
-size_t net_pjournal_count(const struct net_pjournal *pj);
+void net_primary_journal_sync(net_t *n, struct net_primary_journal **pj);
+size_t net_primary_journal_count(const struct net_primary_journal *pj);
 /* Zone rules (IXFR out only) and their journals for the zones with a
  * journal, at most cap. */
-size_t net_pjournal_rules(const struct net_pjournal *pj, srvd_zone_rule_t *v, xfr_journal_t **j,
-                          size_t cap);
-void net_pjournal_stop(struct net_pjournal *pj);
-void net_pjournal_free(struct net_pjournal *pj);
+size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone_rule_t *v,
+                                 xfr_journal_t **j, size_t cap);
+void net_primary_journal_stop(struct net_primary_journal *pj);
+void net_primary_journal_free(struct net_primary_journal *pj);
 
 #endif

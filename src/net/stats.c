@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 
 enum { POLL_MS = 1, GIVE_UP_MS = 1000 };
 

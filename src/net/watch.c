@@ -13,7 +13,7 @@
  * never later than MAX_MS after the first one, so a tool that writes a file
  * in several steps causes one reload of the finished file, and one that
  * never stops writing still gets reloaded. The reload checks every zone's
- * fingerprints (zones.h), so only zones that really changed are loaded.
+ * fingerprints (zonetab/zonetab.h), so only zones that really changed are loaded.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 
 enum { QUIET_MS = 250, MAX_MS = 2000 };
 
@@ -121,7 +121,7 @@ static void on_event(uv_fs_event_t *h, const char *filename, int events, int sta
 	if (!known && !zone_like)
 		return;
 	log_debug("%s/%s changed", d->path, filename ? filename : "");
-	poke(d->nw, NET_JOB_CHECK | (zone_like ? NET_JOB_SCAN : 0));
+	poke(d->nw, ZTAB_JOB_CHECK | (zone_like ? ZTAB_JOB_SCAN : 0));
 }
 
 /* ---- the set of folders ---------------------------------------------------- */
@@ -190,11 +190,11 @@ static int wants_file(wants_t *w, const char *path)
 	return rc;
 }
 
-static int collect(const net_ztab_t *t, const char *zones_dir, wants_t *w)
+static int collect(const ztab_t *t, const char *zones_dir, wants_t *w)
 {
 	int rc = zones_dir ? wants_add(w, zones_dir, true) : 0;
 	for (size_t i = 0; rc == 0 && i < t->n; i++) {
-		const net_zone_t *z = t->v[i];
+		const ztab_zone_t *z = t->v[i];
 		rc = wants_file(w, z->src.file);
 		for (size_t f = 0; rc == 0 && f < z->n_fps; f++)
 			rc = wants_file(w, z->fps[f].path);
@@ -303,7 +303,7 @@ static int rebuild(struct net_watch *nw, const wants_t *w)
 	return rc;
 }
 
-void net_watch_update(net_t *n, const net_ztab_t *t, const char *zones_dir)
+void net_watch_update(net_t *n, const ztab_t *t, const char *zones_dir)
 {
 	struct net_watch *nw = n->watch;
 	if (!nw || nw->stopped)

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "net/worker.h"
+#include "net/net_int.h"
 
 static void on_check(uv_check_t *h)
 {
@@ -135,6 +135,7 @@ int net_worker_new(struct net *n, unsigned id, worker_t **out)
 	if (!w)
 		return SRVD_ENOMEM;
 	w->net = n;
+	w->srv = &n->srv;
 	w->id = id;
 	w->idle_ms = n->idle_ms;
 	w->max_conns = n->max_conns;

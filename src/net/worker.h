@@ -1,5 +1,6 @@
-/* Internals of src/net shared by its files: the net object, the worker
- * threads and their sockets. Only src/net includes this (it pulls in uv.h).
+/* The worker threads and their sockets, shared by worker.c, udp.c, tcp.c,
+ * sock.c and stats.c. Only src/net includes this (it pulls in uv.h); the
+ * net object itself and the main loop's files are in net_int.h.
  *
  * Every worker is a share-nothing server: its own uv loop, responder,
  * buffers, sockets (SO_REUSEPORT, one per address per worker) and counters.
@@ -106,6 +107,7 @@ typedef struct net_counters {
 
 struct worker {
 	struct net *net;
+	_Atomic(srvd_server_t *) *srv; /* &net->srv: what this worker answers from */
 	unsigned id;
 	uv_loop_t loop;
 	bool loop_ok;
@@ -138,44 +140,11 @@ struct worker {
 	_Alignas(64) atomic_uint_fast64_t epoch;
 };
 
-struct net {
-	net_addr_t *addrs;
-	size_t n_addrs;
-	worker_t **workers;
-	unsigned n_workers;
-	_Atomic(srvd_server_t *) srv; /* what workers answer from (net.c) */
-	srvd_responder_opts_t ropts;
-	char *nsid, *identity, *version;
-	uint64_t idle_ms;
-	size_t max_conns;
-	uv_loop_t loop;
-	bool loop_ok;
-	uv_signal_t sig_term, sig_int, sig_hup;
-	uv_timer_t grace;
-	srvd_server_t **retired; /* replaced, not yet past every worker's epoch */
-	size_t n_retired, cap_retired;
-	bool release_pending; /* a zone set was replaced: tell reload.c when released */
-	uint64_t *snap;
-	bool started, stopped;
-	atomic_bool stopping;
-	time_t started_at;
-	/* the main thread's services (daemon.h) */
-	struct net_reload *rl;
-	struct net_watch *watch;
-	struct net_notify *notify;
-	struct net_stats_state *stats;
-	struct net_control *ctl;
-	const net_service_t *svc[NET_MAX_SERVICES]; /* bin/srvd.c plugs these in */
-	void *svc_state[NET_MAX_SERVICES];
-	size_t n_svc;
-	struct net_notified *notified; /* notify_in.c: NOTIFYs from workers to the main loop */
-};
-
 /* The server to answer from; load once per batch and drop it before the
  * callback returns. */
 static inline const srvd_server_t *net_server(const worker_t *w)
 {
-	return atomic_load(&w->net->srv);
+	return atomic_load(w->srv);
 }
 
 /* sock.c */

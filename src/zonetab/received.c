@@ -1,4 +1,4 @@
-/* The reload job's step for a secondary zone (zones.h, net_sec_step): a
+/* The reload job's step for a secondary zone (zonetab.h, ztab_received_step): a
  * secondary zone's data comes from transfers, not from its file, so a
  * reload never reads the file again; it only
  *   - serves a version that secondary.c handed over (net_reload_install),
@@ -13,9 +13,9 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "net/secondary.h"
+#include "zonetab/zonetab.h"
 
-static const net_install_t *find_install(const net_job_t *j, const char *key)
+static const ztab_install_t *find_install(const ztab_job_t *j, const char *key)
 {
 	for (size_t i = j->n_installs; i-- > 0;)
 		if (strcmp(j->installs[i].key, key) == 0)
@@ -23,9 +23,9 @@ static const net_install_t *find_install(const net_job_t *j, const char *key)
 	return NULL;
 }
 
-static net_zone_t *bare_entry(net_zsrc_t *src)
+static ztab_zone_t *bare_entry(ztab_src_t *src)
 {
-	net_zone_t *e = calloc(1, sizeof(*e));
+	ztab_zone_t *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->src = *src;
@@ -33,7 +33,7 @@ static net_zone_t *bare_entry(net_zsrc_t *src)
 	return e;
 }
 
-static bool same_src(const net_zsrc_t *a, const net_zsrc_t *b)
+static bool same_src(const ztab_src_t *a, const ztab_src_t *b)
 {
 	return strcmp(a->name, b->name) == 0 && strcmp(a->file, b->file) == 0 &&
 	       a->secondary == b->secondary && a->n_acl == b->n_acl &&
@@ -43,10 +43,10 @@ static bool same_src(const net_zsrc_t *a, const net_zsrc_t *b)
 	        memcmp(a->notify, b->notify, a->n_notify * sizeof(*a->notify)) == 0);
 }
 
-static net_zone_t *installed(const net_install_t *ins, net_zsrc_t *src, const net_zone_t *old,
-                             net_outcome_t *out)
+static ztab_zone_t *installed(const ztab_install_t *ins, ztab_src_t *src, const ztab_zone_t *old,
+                              ztab_outcome_t *out)
 {
-	net_zone_t *e = old ? net_zone_clone(old, src) : bare_entry(src);
+	ztab_zone_t *e = old ? ztab_zone_clone(old, src) : bare_entry(src);
 	if (!e)
 		return NULL;
 	srvd_zone_unref(e->ver);
@@ -56,43 +56,43 @@ static net_zone_t *installed(const net_install_t *ins, net_zsrc_t *src, const ne
 	free(e->error);
 	e->error = NULL;
 	/* an expired placeholder has no SOA: nothing to NOTIFY about */
-	*out = srvd_zone_is_expired(e->ver) ? NET_ZONE_UPDATED : NET_ZONE_LOADED;
+	*out = srvd_zone_is_expired(e->ver) ? ZTAB_ZONE_UPDATED : ZTAB_ZONE_LOADED;
 	return e;
 }
 
-static net_zone_t *first(net_zsrc_t *src, net_outcome_t *out)
+static ztab_zone_t *first(ztab_src_t *src, ztab_outcome_t *out)
 {
-	net_zone_t *e;
-	if (src->secondary && !net_sec_saved_fresh(src->file, time(NULL))) {
+	ztab_zone_t *e;
+	if (src->secondary && !ztab_saved_fresh(src->file, time(NULL))) {
 		e = bare_entry(src);
 	} else {
-		e = net_zone_load(src, NULL, NULL, 0, false);
+		e = ztab_zone_load(src, NULL, NULL, 0, false);
 		if (e && e->error && src->secondary) /* a copy that does not load: fetch anew */
 			log_warn("zone %s: the saved copy does not load; waiting for a transfer",
 			         e->src.name);
 	}
-	*out = e && e->error ? NET_ZONE_FAILED : NET_ZONE_LOADED;
+	*out = e && e->error ? ZTAB_ZONE_FAILED : ZTAB_ZONE_LOADED;
 	return e;
 }
 
-void net_sec_step(net_job_t *j, net_zsrc_t *src, const net_zone_t *old)
+void ztab_received_step(ztab_job_t *j, ztab_src_t *src, const ztab_zone_t *old)
 {
-	const net_install_t *ins = src->secondary ? find_install(j, src->key) : NULL;
+	const ztab_install_t *ins = src->secondary ? find_install(j, src->key) : NULL;
 	bool continues =
 	    old && old->src.secondary && src->secondary && strcmp(old->src.file, src->file) == 0;
-	net_outcome_t out = NET_ZONE_KEPT;
-	net_zone_t *e = NULL;
+	ztab_outcome_t out = ZTAB_ZONE_KEPT;
+	ztab_zone_t *e = NULL;
 	if (ins)
 		e = installed(ins, src, old, &out);
 	else if (continues && !same_src(&old->src, src))
-		out = (e = net_zone_clone(old, src)) ? NET_ZONE_UPDATED : NET_ZONE_KEPT;
+		out = (e = ztab_zone_clone(old, src)) ? ZTAB_ZONE_UPDATED : ZTAB_ZONE_KEPT;
 	else if (!continues)
 		e = first(src, &out);
-	net_zsrc_deinit(src);
+	ztab_src_deinit(src);
 	if (!e && old) {
-		e = (net_zone_t *)old;
-		out = NET_ZONE_KEPT;
+		e = (ztab_zone_t *)old;
+		out = ZTAB_ZONE_KEPT;
 	}
 	if (e)
-		net_job_add(j, e, e == old ? NET_ZONE_KEPT : out, old);
+		ztab_job_add(j, e, e == old ? ZTAB_ZONE_KEPT : out, old);
 }

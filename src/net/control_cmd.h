@@ -1,16 +1,16 @@
-/* The replies of the control commands (ctlcmd.c), for control.c. Each fills
+/* The replies of the control commands (control_cmd.c), for control.c. Each fills
  * r (a fresh ctl_reply_new) and returns its sticky error, if any. */
-#ifndef SRVD_NET_CTLCMD_H
-#define SRVD_NET_CTLCMD_H
+#ifndef SRVD_NET_CONTROL_CMD_H
+#define SRVD_NET_CONTROL_CMD_H
 
 #include "ctl/ctl.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 
 int net_ctl_status(const net_t *n, ctl_reply_t *r);
 /* zone: "" for every zone. An unknown zone is a failed reply. */
 int net_ctl_zone_status(const net_t *n, const char *zone, ctl_reply_t *r);
 int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r);
 /* j: the job that covered the request, NULL when it did not run. */
-int net_ctl_reload(const net_t *n, const char *zone, const net_job_t *j, ctl_reply_t *r);
+int net_ctl_reload(const net_t *n, const char *zone, const ztab_job_t *j, ctl_reply_t *r);
 
 #endif

@@ -20,7 +20,7 @@
 enum { PJ_MAX = 64 << 20 }; /* bytes per journal file */
 
 typedef struct pj_zone {
-	struct net_pjournal *pj;
+	struct net_primary_journal *pj;
 	char *key, *name;
 	zone_t *seen; /* the version of the last sync */
 	xfr_journal_t *jnl;
@@ -30,7 +30,7 @@ typedef struct pj_zone {
 	zone_t *old, *new_, *next_old, *next_new;
 } pj_zone_t;
 
-struct net_pjournal {
+struct net_primary_journal {
 	net_t *n;
 	pj_zone_t **v;
 	size_t nv;
@@ -123,7 +123,7 @@ static void saw(pj_zone_t *z, zone_t *v)
 
 /* ---- following the table ------------------------------------------------------------ */
 
-static pj_zone_t *find(const struct net_pjournal *pj, const char *key)
+static pj_zone_t *find(const struct net_primary_journal *pj, const char *key)
 {
 	for (size_t i = 0; i < pj->nv; i++)
 		if (strcmp(pj->v[i]->key, key) == 0)
@@ -142,7 +142,7 @@ static bool dir_writable(const char *file)
 	return access(dir, W_OK) == 0;
 }
 
-static pj_zone_t *open_zone(struct net_pjournal *pj, const net_zone_t *e)
+static pj_zone_t *open_zone(struct net_primary_journal *pj, const ztab_zone_t *e)
 {
 	if (!e->ver || !dir_writable(e->src.file)) {
 		if (e->ver)
@@ -151,7 +151,7 @@ static pj_zone_t *open_zone(struct net_pjournal *pj, const net_zone_t *e)
 		return NULL;
 	}
 	pj_zone_t *z = calloc(1, sizeof(*z));
-	char *path = net_sec_journal_path(e->src.file);
+	char *path = ztab_journal_path(e->src.file);
 	xfr_journal_t **all = realloc(pj->all, (pj->n_all + 1) * sizeof(*all));
 	if (all)
 		pj->all = all;
@@ -178,17 +178,17 @@ static pj_zone_t *open_zone(struct net_pjournal *pj, const net_zone_t *e)
 	return z;
 }
 
-void net_pjournal_sync(net_t *n, struct net_pjournal **pjp)
+void net_primary_journal_sync(net_t *n, struct net_primary_journal **pjp)
 {
-	struct net_pjournal *pj = *pjp;
+	struct net_primary_journal *pj = *pjp;
 	if (!pj && !(pj = *pjp = calloc(1, sizeof(*pj))))
 		return;
 	pj->n = n;
-	const net_ztab_t *t = net_reload_table(n);
+	const ztab_t *t = net_reload_table(n);
 	pj_zone_t **keep = calloc(t->n + 1, sizeof(*keep));
 	size_t nk = 0;
 	for (size_t i = 0; keep && i < t->n; i++) {
-		const net_zone_t *e = t->v[i];
+		const ztab_zone_t *e = t->v[i];
 		if (e->src.secondary)
 			continue;
 		pj_zone_t *z = find(pj, e->src.key);
@@ -214,8 +214,8 @@ void net_pjournal_sync(net_t *n, struct net_pjournal **pjp)
 }
 
 /* Zone rules (IXFR out only) for the zones with a journal. */
-size_t net_pjournal_rules(const struct net_pjournal *pj, srvd_zone_rule_t *v, xfr_journal_t **j,
-                          size_t cap)
+size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone_rule_t *v,
+                                 xfr_journal_t **j, size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; pj && i < pj->nv && n < cap; i++) {
@@ -228,12 +228,12 @@ size_t net_pjournal_rules(const struct net_pjournal *pj, srvd_zone_rule_t *v, xf
 	return n;
 }
 
-size_t net_pjournal_count(const struct net_pjournal *pj)
+size_t net_primary_journal_count(const struct net_primary_journal *pj)
 {
 	return pj ? pj->nv : 0;
 }
 
-void net_pjournal_stop(struct net_pjournal *pj)
+void net_primary_journal_stop(struct net_primary_journal *pj)
 {
 	for (size_t i = 0; pj && i < pj->nv; i++)
 		pj_put(pj->v[i]);
@@ -241,7 +241,7 @@ void net_pjournal_stop(struct net_pjournal *pj)
 		pj->nv = 0;
 }
 
-void net_pjournal_free(struct net_pjournal *pj)
+void net_primary_journal_free(struct net_primary_journal *pj)
 {
 	if (!pj)
 		return;

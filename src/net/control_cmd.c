@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "net/ctlcmd.h"
+#include "net/control_cmd.h"
 #include "xfr/xfr.h"
 
 /* A zone name as the replies write it: with the trailing dot, as srvd_zone_info
@@ -40,7 +40,7 @@ static uint64_t rss_bytes(void)
 
 int net_ctl_status(const net_t *n, ctl_reply_t *r)
 {
-	const net_ztab_t *t = net_reload_table(n);
+	const ztab_t *t = net_reload_table(n);
 	size_t failed = 0;
 	for (size_t i = 0; i < t->n; i++)
 		failed += t->v[i]->error != NULL;
@@ -50,13 +50,13 @@ int net_ctl_status(const net_t *n, ctl_reply_t *r)
 	ctl_reply_set_u64(r, "workers", n->n_workers);
 	ctl_reply_set_u64(r, "zones", t->n);
 	ctl_reply_set_u64(r, "zones_failed", failed);
-	ctl_reply_set_u64(r, "memory", net_ztab_memory(t));
+	ctl_reply_set_u64(r, "memory", ztab_memory(t));
 	return ctl_reply_set_u64(r, "rss_bytes", rss_bytes());
 }
 
 /* ---- zone-status --------------------------------------------------------------- */
 
-static void zone_entry(const net_t *n, ctl_reply_t *r, const net_zone_t *z)
+static void zone_entry(const net_t *n, ctl_reply_t *r, const ztab_zone_t *z)
 {
 	srvd_zone_info_t info;
 	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
@@ -91,8 +91,8 @@ static int unknown_zone(ctl_reply_t *r, const char *zone)
 
 int net_ctl_zone_status(const net_t *n, const char *zone, ctl_reply_t *r)
 {
-	const net_ztab_t *t = net_reload_table(n);
-	const net_zone_t *one = zone[0] ? net_ztab_find(t, zone) : NULL;
+	const ztab_t *t = net_reload_table(n);
+	const ztab_zone_t *one = zone[0] ? ztab_find(t, zone) : NULL;
 	if (zone[0] && !one)
 		return unknown_zone(r, zone);
 	ctl_reply_begin_array(r, "zones");
@@ -165,17 +165,17 @@ int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
 
 /* ---- reload ------------------------------------------------------------------------- */
 
-static const char *action(net_outcome_t o, bool added)
+static const char *action(ztab_outcome_t o, bool added)
 {
 	switch (o) {
-	case NET_ZONE_LOADED: return added ? "added" : "loaded";
-	case NET_ZONE_FAILED: return "failed";
-	case NET_ZONE_UPDATED: return "updated";
+	case ZTAB_ZONE_LOADED: return added ? "added" : "loaded";
+	case ZTAB_ZONE_FAILED: return "failed";
+	case ZTAB_ZONE_UPDATED: return "updated";
 	default: return "unchanged";
 	}
 }
 
-static void reload_entry(ctl_reply_t *r, const net_zone_t *z, const char *what)
+static void reload_entry(ctl_reply_t *r, const ztab_zone_t *z, const char *what)
 {
 	srvd_zone_info_t info;
 	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
@@ -193,23 +193,23 @@ static void reload_entry(ctl_reply_t *r, const net_zone_t *z, const char *what)
 
 /* After the job's results are in the table: every zone (or the one asked
  * for), what happened to it, and the zones that went away. */
-int net_ctl_reload(const net_t *n, const char *zone, const net_job_t *j, ctl_reply_t *r)
+int net_ctl_reload(const net_t *n, const char *zone, const ztab_job_t *j, ctl_reply_t *r)
 {
 	if (!j)
 		return ctl_reply_fail(r, "the reload did not run (stopping)");
 	if (j->rc)
 		return ctl_reply_fail(r, j->conf_err[0] ? j->conf_err : srvd_strerror(j->rc));
-	const net_zone_t *one = zone[0] ? net_ztab_find(net_reload_table(n), zone) : NULL;
+	const ztab_zone_t *one = zone[0] ? ztab_find(net_reload_table(n), zone) : NULL;
 	if (zone[0] && !one)
 		return unknown_zone(r, zone);
 	unsigned failed = 0;
 	ctl_reply_begin_array(r, "zones");
 	for (size_t i = 0; i < j->next.n; i++) {
-		const net_zone_t *z = j->next.v[i];
+		const ztab_zone_t *z = j->next.v[i];
 		if (one && z != one)
 			continue;
 		failed += z->error != NULL;
-		reload_entry(r, z, action((net_outcome_t)j->outcome[i], !j->prev[i]));
+		reload_entry(r, z, action((ztab_outcome_t)j->outcome[i], !j->prev[i]));
 	}
 	for (size_t i = 0; !one && i < j->n_removed; i++) {
 		char name[300];

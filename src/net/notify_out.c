@@ -19,7 +19,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "net/daemon.h"
+#include "net/net_int.h"
 #include "wire/dns.h"
 #include "xfr/tsig.h"
 #include "xfr/xfr.h"
@@ -246,7 +246,7 @@ static int sign(struct net_notify *nn, target_t *t)
 	return xfr_tsig_sign(&t->tsig, t->msg, t->len, t->msg, sizeof(t->msg), &t->len);
 }
 
-static target_t *new_target(struct net_notify *nn, const net_zone_t *z, const conf_addr_t *a)
+static target_t *new_target(struct net_notify *nn, const ztab_zone_t *z, const conf_addr_t *a)
 {
 	target_t *t = calloc(1, sizeof(*t));
 	if (!t || !(t->key = strdup(z->src.key))) {
@@ -287,7 +287,7 @@ void net_notify_cancel(net_t *n, const char *key)
 	}
 }
 
-void net_notify_zone(net_t *n, const net_zone_t *z)
+void net_notify_zone(net_t *n, const ztab_zone_t *z)
 {
 	struct net_notify *nn = n->notify;
 	if (!nn || nn->stopped || !z->ver)

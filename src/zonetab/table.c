@@ -1,7 +1,7 @@
 /* The zone table and the reload job that turns one table into the next
- * (see zones.h): where the zone sources come from (the config, a zones-dir
+ * (see zonetab.h): where the zone sources come from (the config, a zones-dir
  * scan, or the table itself), the decision per zone (keep, update settings,
- * load), and the zone set to publish. Loading one zone is zload.c.
+ * load), and the zone set to publish. Loading one zone is load.c.
  *
  * No libuv: a job runs on a thread-pool thread, or on the main thread at
  * start-up.
@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include "common/log.h"
-#include "net/net.h"
-#include "net/zones.h"
+#include "zonetab/zonetab.h"
 
-void net_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out)
+void ztab_zone_src(const conf_t *c, const conf_zone_t *z, srvd_zone_src_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->origin = z->name;
@@ -55,7 +54,7 @@ static void *memdup(const void *p, size_t n)
 	return q;
 }
 
-static void zsrc_deinit(net_zsrc_t *s)
+static void zsrc_deinit(ztab_src_t *s)
 {
 	free(s->key);
 	free(s->name);
@@ -66,12 +65,12 @@ static void zsrc_deinit(net_zsrc_t *s)
 	memset(s, 0, sizeof(*s));
 }
 
-void net_zsrc_deinit(net_zsrc_t *s)
+void ztab_src_deinit(ztab_src_t *s)
 {
 	zsrc_deinit(s);
 }
 
-static int zsrc_fill(net_zsrc_t *out, const char *name, const char *file, const srvd_prefix_t *acl,
+static int zsrc_fill(ztab_src_t *out, const char *name, const char *file, const srvd_prefix_t *acl,
                      size_t n_acl, const conf_addr_t *notify, size_t n_notify)
 {
 	out->key = make_key(name);
@@ -90,7 +89,7 @@ static int zsrc_fill(net_zsrc_t *out, const char *name, const char *file, const 
 }
 
 /* snapshot-dir/ORIGIN.snap (docs/srvd.conf.5.md), the root zone as root.snap */
-static int set_snapshot(net_zsrc_t *out, const char *dir)
+static int set_snapshot(ztab_src_t *out, const char *dir)
 {
 	if (!dir)
 		return 0;
@@ -105,10 +104,10 @@ static int set_snapshot(net_zsrc_t *out, const char *dir)
 	return 0;
 }
 
-static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, net_zsrc_t *out)
+static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, ztab_src_t *out)
 {
 	srvd_zone_src_t s;
-	net_zone_src(c, z, &s);
+	ztab_zone_src(c, z, &s);
 	out->from_dir = z->line == 0;
 	out->secondary = z->n_primaries > 0;
 	int rc = zsrc_fill(out, z->name, z->file, s.allow_transfer, s.n_allow_transfer, z->notify,
@@ -116,7 +115,7 @@ static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, net_zsrc_t *out
 	return rc ? rc : set_snapshot(out, c->snapshot_dir);
 }
 
-static int zsrc_copy(const net_zsrc_t *a, net_zsrc_t *out)
+static int zsrc_copy(const ztab_src_t *a, ztab_src_t *out)
 {
 	out->from_dir = a->from_dir;
 	out->secondary = a->secondary;
@@ -129,21 +128,21 @@ static int zsrc_copy(const net_zsrc_t *a, net_zsrc_t *out)
 }
 
 typedef struct srcs {
-	net_zsrc_t *v;
+	ztab_src_t *v;
 	size_t n, cap;
 } srcs_t;
 
-static net_zsrc_t *srcs_push(srcs_t *s)
+static ztab_src_t *srcs_push(srcs_t *s)
 {
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
-		net_zsrc_t *v = realloc(s->v, cap * sizeof(*v));
+		ztab_src_t *v = realloc(s->v, cap * sizeof(*v));
 		if (!v)
 			return NULL;
 		s->v = v;
 		s->cap = cap;
 	}
-	net_zsrc_t *z = &s->v[s->n++];
+	ztab_src_t *z = &s->v[s->n++];
 	memset(z, 0, sizeof(*z));
 	return z;
 }
@@ -157,7 +156,7 @@ static void srcs_free(srcs_t *s)
 
 static int cmp_src(const void *a, const void *b)
 {
-	return strcmp(((const net_zsrc_t *)a)->key, ((const net_zsrc_t *)b)->key);
+	return strcmp(((const ztab_src_t *)a)->key, ((const ztab_src_t *)b)->key);
 }
 
 /* Sorted by key; conf refuses duplicates, so dropping one is only a guard. */
@@ -181,19 +180,19 @@ static int srcs_conf(srcs_t *s, const conf_t *c, bool explicit_only)
 	for (size_t i = 0; i < c->n_zones; i++) {
 		if (explicit_only && c->zones[i].line == 0)
 			continue;
-		net_zsrc_t *z = srcs_push(s);
+		ztab_src_t *z = srcs_push(s);
 		if (!z || zsrc_from_conf(c, &c->zones[i], z))
 			return SRVD_ENOMEM;
 	}
 	return 0;
 }
 
-static int srcs_table(srcs_t *s, const net_ztab_t *t, bool dir_only)
+static int srcs_table(srcs_t *s, const ztab_t *t, bool dir_only)
 {
 	for (size_t i = 0; t && i < t->n; i++) {
 		if (dir_only && !t->v[i]->src.from_dir)
 			continue;
-		net_zsrc_t *z = srcs_push(s);
+		ztab_src_t *z = srcs_push(s);
 		if (!z || zsrc_copy(&t->v[i]->src, z))
 			return SRVD_ENOMEM;
 	}
@@ -221,7 +220,7 @@ static int srcs_scan_dir(srcs_t *s, const conf_t *c)
 	qsort(s->v, n_explicit, sizeof(*s->v), cmp_src);
 	for (size_t i = 0; rc == 0 && tmp && i < tmp->n_zones; i++) {
 		const conf_zone_t *cz = &tmp->zones[i];
-		net_zsrc_t key = {.key = make_key(cz->name)};
+		ztab_src_t key = {.key = make_key(cz->name)};
 		if (key.key && bsearch(&key, s->v, n_explicit, sizeof(*s->v), cmp_src)) {
 			log_err("zones-dir: %s: zone %s is configured already: file ignored",
 			        cz->file, cz->name);
@@ -229,7 +228,7 @@ static int srcs_scan_dir(srcs_t *s, const conf_t *c)
 			continue;
 		}
 		free(key.key);
-		net_zsrc_t *z = srcs_push(s);
+		ztab_src_t *z = srcs_push(s);
 		if (!z || zsrc_from_conf(tmp, cz, z) || set_snapshot(z, c->snapshot_dir))
 			rc = SRVD_ENOMEM;
 	}
@@ -237,11 +236,11 @@ static int srcs_scan_dir(srcs_t *s, const conf_t *c)
 	return rc;
 }
 
-static int gather(const net_job_t *j, const conf_t *c, srcs_t *s)
+static int gather(const ztab_job_t *j, const conf_t *c, srcs_t *s)
 {
-	if (j->flags & (NET_JOB_INIT | NET_JOB_CONF))
+	if (j->flags & (ZTAB_JOB_INIT | ZTAB_JOB_CONF))
 		return srcs_conf(s, c, false);
-	if (!(j->flags & NET_JOB_SCAN) || !c->zones_dir)
+	if (!(j->flags & ZTAB_JOB_SCAN) || !c->zones_dir)
 		return srcs_table(s, j->cur, false);
 	int rc = srcs_conf(s, c, true);
 	if (rc == 0 && srcs_scan_dir(s, c) != 0) {
@@ -260,46 +259,46 @@ static int gather(const net_job_t *j, const conf_t *c, srcs_t *s)
 
 static int cmp_key_zone(const void *key, const void *elem)
 {
-	return strcmp(key, (*(net_zone_t *const *)elem)->src.key);
+	return strcmp(key, (*(ztab_zone_t *const *)elem)->src.key);
 }
 
-static net_zone_t *find_key(const net_ztab_t *t, const char *key)
+static ztab_zone_t *find_key(const ztab_t *t, const char *key)
 {
 	if (!t || !t->n)
 		return NULL;
-	net_zone_t **p = bsearch(key, t->v, t->n, sizeof(*t->v), cmp_key_zone);
+	ztab_zone_t **p = bsearch(key, t->v, t->n, sizeof(*t->v), cmp_key_zone);
 	return p ? *p : NULL;
 }
 
-net_zone_t *net_ztab_find(const net_ztab_t *t, const char *name)
+ztab_zone_t *ztab_find(const ztab_t *t, const char *name)
 {
 	char *key = make_key(name);
-	net_zone_t *z = key ? find_key(t, key) : NULL;
+	ztab_zone_t *z = key ? find_key(t, key) : NULL;
 	free(key);
 	return z;
 }
 
-void net_zone_free(net_zone_t *z)
+void ztab_zone_free(ztab_zone_t *z)
 {
 	if (!z)
 		return;
 	zsrc_deinit(&z->src);
 	srvd_zone_unref(z->ver);
-	net_fp_free(z->fps, z->n_fps);
+	ztab_fp_free(z->fps, z->n_fps);
 	free(z->error);
 	free(z);
 }
 
-void net_ztab_deinit(net_ztab_t *t)
+void ztab_deinit(ztab_t *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		net_zone_free(t->v[i]);
+		ztab_zone_free(t->v[i]);
 	free(t->v);
 	t->v = NULL;
 	t->n = 0;
 }
 
-size_t net_ztab_memory(const net_ztab_t *t)
+size_t ztab_memory(const ztab_t *t)
 {
 	size_t sum = 0;
 	srvd_zone_info_t info;
@@ -311,7 +310,7 @@ size_t net_ztab_memory(const net_ztab_t *t)
 
 /* ---- one zone ----------------------------------------------------------- */
 
-static bool same_file_acl(const net_zsrc_t *a, const net_zsrc_t *b)
+static bool same_file_acl(const ztab_src_t *a, const ztab_src_t *b)
 {
 	return strcmp(a->file, b->file) == 0 && a->n_acl == b->n_acl &&
 	       (!a->n_acl || memcmp(a->acl, b->acl, a->n_acl * sizeof(*a->acl)) == 0);
@@ -322,7 +321,7 @@ static bool same_addr(const conf_addr_t *a, const conf_addr_t *b)
 	return a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
-static bool same_settings(const net_zsrc_t *a, const net_zsrc_t *b)
+static bool same_settings(const ztab_src_t *a, const ztab_src_t *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->from_dir != b->from_dir ||
 	    a->secondary != b->secondary || a->n_notify != b->n_notify ||
@@ -334,7 +333,7 @@ static bool same_settings(const net_zsrc_t *a, const net_zsrc_t *b)
 	return true;
 }
 
-static bool forced(const net_job_t *j, const char *key)
+static bool forced(const ztab_job_t *j, const char *key)
 {
 	for (size_t i = 0; i < j->n_force; i++) {
 		char *k = make_key(j->force[i]);
@@ -348,17 +347,17 @@ static bool forced(const net_job_t *j, const char *key)
 
 /* Fingerprints of the files as they are now: those of old's last load, or
  * the master file alone when there is nothing to go by. */
-static int fresh_fps(const net_zone_t *old, const net_zsrc_t *src, net_fp_t **out, size_t *n_out)
+static int fresh_fps(const ztab_zone_t *old, const ztab_src_t *src, ztab_fp_t **out, size_t *n_out)
 {
 	bool by_old = old && old->n_fps && strcmp(old->src.file, src->file) == 0;
 	size_t n = by_old ? old->n_fps : 1;
-	net_fp_t *v = calloc(n, sizeof(*v));
+	ztab_fp_t *v = calloc(n, sizeof(*v));
 	if (!v)
 		return SRVD_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const net_fp_t *o = by_old ? &old->fps[i] : NULL;
-		if (net_fp_take(o ? o->path : src->file, o, &v[i])) {
-			net_fp_free(v, i);
+		const ztab_fp_t *o = by_old ? &old->fps[i] : NULL;
+		if (ztab_fp_take(o ? o->path : src->file, o, &v[i])) {
+			ztab_fp_free(v, i);
 			return SRVD_ENOMEM;
 		}
 	}
@@ -367,18 +366,18 @@ static int fresh_fps(const net_zone_t *old, const net_zsrc_t *src, net_fp_t **ou
 	return 0;
 }
 
-static bool fps_changed(const net_zone_t *old, const net_fp_t *now, size_t n)
+static bool fps_changed(const ztab_zone_t *old, const ztab_fp_t *now, size_t n)
 {
 	if (old->n_fps != n)
 		return true;
 	for (size_t i = 0; i < n; i++)
-		if (!net_fp_same(&old->fps[i], &now[i]))
+		if (!ztab_fp_same(&old->fps[i], &now[i]))
 			return true;
 	return false;
 }
 
 /* Same content, new stat(): remember it, so the next check need not hash. */
-static void refresh_stat(net_zone_t *old, const net_fp_t *now, size_t n)
+static void refresh_stat(ztab_zone_t *old, const ztab_fp_t *now, size_t n)
 {
 	for (size_t i = 0; i < n && i < old->n_fps; i++) {
 		char *path = old->fps[i].path;
@@ -387,9 +386,9 @@ static void refresh_stat(net_zone_t *old, const net_fp_t *now, size_t n)
 	}
 }
 
-net_zone_t *net_zone_clone(const net_zone_t *old, net_zsrc_t *src)
+ztab_zone_t *ztab_zone_clone(const ztab_zone_t *old, ztab_src_t *src)
 {
-	net_zone_t *e = calloc(1, sizeof(*e));
+	ztab_zone_t *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->fps = calloc(old->n_fps ? old->n_fps : 1, sizeof(*e->fps));
@@ -404,7 +403,7 @@ net_zone_t *net_zone_clone(const net_zone_t *old, net_zsrc_t *src)
 	srvd_zone_ref(e->ver);
 	e->loaded_at = old->loaded_at;
 	if (!ok) {
-		net_zone_free(e);
+		ztab_zone_free(e);
 		return NULL;
 	}
 	e->src = *src;
@@ -412,61 +411,61 @@ net_zone_t *net_zone_clone(const net_zone_t *old, net_zsrc_t *src)
 	return e;
 }
 
-void net_job_add(net_job_t *j, net_zone_t *e, net_outcome_t out, const net_zone_t *old)
+void ztab_job_add(ztab_job_t *j, ztab_zone_t *e, ztab_outcome_t out, const ztab_zone_t *old)
 {
 	size_t i = j->next.n++;
 	j->next.v[i] = e;
 	j->outcome[i] = (uint8_t)out;
 	j->prev[i] = old;
-	if (out == NET_ZONE_LOADED)
+	if (out == ZTAB_ZONE_LOADED)
 		j->loaded++;
-	else if (out == NET_ZONE_FAILED)
+	else if (out == ZTAB_ZONE_FAILED)
 		j->failed++;
 }
 
-static void step(net_job_t *j, net_zsrc_t *src, unsigned mark)
+static void step(ztab_job_t *j, ztab_src_t *src, unsigned mark)
 {
-	net_zone_t *old = find_key(j->cur, src->key);
+	ztab_zone_t *old = find_key(j->cur, src->key);
 	if (old)
 		old->mark = mark;
 	if (src->secondary || (old && old->src.secondary)) {
-		net_sec_step(j, src, old);
+		ztab_received_step(j, src, old);
 		return;
 	}
 	bool load = !old || !same_file_acl(&old->src, src) || forced(j, src->key);
 	bool changed = !old;
-	net_fp_t *pre = NULL;
+	ztab_fp_t *pre = NULL;
 	size_t n_pre = 0;
-	if (load || (j->flags & NET_JOB_CHECK)) {
+	if (load || (j->flags & ZTAB_JOB_CHECK)) {
 		int rc = fresh_fps(old, src, &pre, &n_pre);
 		changed = changed || rc != 0 || fps_changed(old, pre, n_pre);
 		load = load || changed;
 	}
-	net_zone_t *e = NULL;
-	net_outcome_t out = NET_ZONE_KEPT;
+	ztab_zone_t *e = NULL;
+	ztab_outcome_t out = ZTAB_ZONE_KEPT;
 	if (load) {
-		e = net_zone_load(src, old, pre, n_pre, changed);
-		out = e && !e->error ? NET_ZONE_LOADED : NET_ZONE_FAILED;
+		e = ztab_zone_load(src, old, pre, n_pre, changed);
+		out = e && !e->error ? ZTAB_ZONE_LOADED : ZTAB_ZONE_FAILED;
 	} else {
 		if (pre)
 			refresh_stat(old, pre, n_pre);
 		if (!same_settings(&old->src, src))
-			e = net_zone_clone(old, src);
-		out = e ? NET_ZONE_UPDATED : NET_ZONE_KEPT;
+			e = ztab_zone_clone(old, src);
+		out = e ? ZTAB_ZONE_UPDATED : ZTAB_ZONE_KEPT;
 	}
 	zsrc_deinit(src);
-	net_fp_free(pre, n_pre);
+	ztab_fp_free(pre, n_pre);
 	if (!e && old) { /* unchanged, or out of memory: keep what we have */
 		e = old;
-		out = out == NET_ZONE_FAILED ? NET_ZONE_KEPT : out;
+		out = out == ZTAB_ZONE_FAILED ? ZTAB_ZONE_KEPT : out;
 	}
 	if (e)
-		net_job_add(j, e, e == old ? NET_ZONE_KEPT : out, old);
+		ztab_job_add(j, e, e == old ? ZTAB_ZONE_KEPT : out, old);
 }
 
 /* ---- the job ------------------------------------------------------------- */
 
-static int collect_removed(net_job_t *j, unsigned mark)
+static int collect_removed(ztab_job_t *j, unsigned mark)
 {
 	size_t n = j->cur ? j->cur->n : 0;
 	j->removed = calloc(n ? n : 1, sizeof(*j->removed));
@@ -478,9 +477,9 @@ static int collect_removed(net_job_t *j, unsigned mark)
 	return 0;
 }
 
-static bool versions_changed(const net_job_t *j)
+static bool versions_changed(const ztab_job_t *j)
 {
-	if (j->flags & NET_JOB_INIT)
+	if (j->flags & ZTAB_JOB_INIT)
 		return true;
 	for (size_t i = 0; i < j->next.n; i++)
 		if (j->next.v[i]->ver != (j->prev[i] ? j->prev[i]->ver : NULL))
@@ -491,7 +490,7 @@ static bool versions_changed(const net_job_t *j)
 	return false;
 }
 
-static void build_set(net_job_t *j)
+static void build_set(ztab_job_t *j)
 {
 	srvd_zone_t **v = calloc(j->next.n + 1, sizeof(*v));
 	size_t n = 0;
@@ -504,7 +503,7 @@ static void build_set(net_job_t *j)
 		log_err("zone set: %s: the zones served stay as they were", srvd_strerror(rc));
 }
 
-static int alloc_results(net_job_t *j, size_t n)
+static int alloc_results(ztab_job_t *j, size_t n)
 {
 	j->next.v = calloc(n ? n : 1, sizeof(*j->next.v));
 	j->outcome = calloc(n ? n : 1, sizeof(*j->outcome));
@@ -512,7 +511,7 @@ static int alloc_results(net_job_t *j, size_t n)
 	return j->next.v && j->outcome && j->prev ? 0 : SRVD_ENOMEM;
 }
 
-static void fail_job(net_job_t *j, int rc)
+static void fail_job(ztab_job_t *j, int rc)
 {
 	j->rc = rc;
 	snprintf(j->conf_err, sizeof(j->conf_err), "reload: %s", srvd_strerror(rc));
@@ -521,12 +520,12 @@ static void fail_job(net_job_t *j, int rc)
 	j->conf_new = NULL;
 }
 
-void net_job_run(net_job_t *j)
+void ztab_job_run(ztab_job_t *j)
 {
 	static atomic_uint marks;
 	unsigned mark = atomic_fetch_add(&marks, 1) + 1;
 	const conf_t *c = j->conf;
-	if (j->flags & NET_JOB_CONF) {
+	if (j->flags & ZTAB_JOB_CONF) {
 		j->rc = j->conf_fn(j->conf_ctx, &j->conf_new, j->conf_err, sizeof(j->conf_err));
 		if (j->rc)
 			return;
@@ -551,12 +550,12 @@ void net_job_run(net_job_t *j)
 		build_set(j);
 }
 
-void net_job_deinit(net_job_t *j)
+void ztab_job_deinit(ztab_job_t *j)
 {
 	/* entries of next that are not cur's, i.e. not taken by the caller */
 	for (size_t i = 0; j->next.v && i < j->next.n; i++)
-		if (j->outcome[i] != NET_ZONE_KEPT)
-			net_zone_free(j->next.v[i]);
+		if (j->outcome[i] != ZTAB_ZONE_KEPT)
+			ztab_zone_free(j->next.v[i]);
 	free(j->next.v);
 	free(j->outcome);
 	free(j->prev);

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "net/secondary.h"
+#include "zonetab/zonetab.h"
 
 static char *with_suffix(const char *file, const char *prefix, const char *suffix)
 {
@@ -26,19 +26,19 @@ static char *with_suffix(const char *file, const char *prefix, const char *suffi
 	return p;
 }
 
-char *net_sec_state_path(const char *file)
+char *ztab_saved_path(const char *file)
 {
 	return with_suffix(file, ".", ".srvd-state");
 }
 
-char *net_sec_journal_path(const char *file)
+char *ztab_journal_path(const char *file)
 {
 	return with_suffix(file, "", ".jnl");
 }
 
-int net_sec_state_read(const char *file, net_sec_state_t *out)
+int ztab_saved_read(const char *file, ztab_saved_t *out)
 {
-	char *path = net_sec_state_path(file);
+	char *path = ztab_saved_path(file);
 	FILE *f = path ? fopen(path, "r") : NULL;
 	free(path);
 	if (!f)
@@ -49,13 +49,13 @@ int net_sec_state_read(const char *file, net_sec_state_t *out)
 	fclose(f);
 	if (got != 3 || t < 0 || serial > UINT32_MAX || expire > UINT32_MAX)
 		return SRVD_ENOENT;
-	*out = (net_sec_state_t){(time_t)t, (uint32_t)serial, (uint32_t)expire};
+	*out = (ztab_saved_t){(time_t)t, (uint32_t)serial, (uint32_t)expire};
 	return 0;
 }
 
-int net_sec_state_write(const char *file, const net_sec_state_t *st)
+int ztab_saved_write(const char *file, const ztab_saved_t *st)
 {
-	char *path = net_sec_state_path(file);
+	char *path = ztab_saved_path(file);
 	char *tmp = path ? with_suffix(path, "", ".tmp") : NULL;
 	FILE *f = tmp ? fopen(tmp, "w") : NULL;
 	int rc = f ? 0 : SRVD_EIO;
@@ -76,13 +76,13 @@ int net_sec_state_write(const char *file, const net_sec_state_t *st)
 	return rc;
 }
 
-bool net_sec_saved_fresh(const char *file, time_t now)
+bool ztab_saved_fresh(const char *file, time_t now)
 {
 	struct stat st;
 	if (stat(file, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
-	net_sec_state_t s;
-	if (net_sec_state_read(file, &s) != 0)
+	ztab_saved_t s;
+	if (ztab_saved_read(file, &s) != 0)
 		return true;
 	return now < s.refreshed + (time_t)s.expire;
 }

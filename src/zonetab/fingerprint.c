@@ -1,5 +1,5 @@
 /* File fingerprints for reloads: stat() fields plus a 64-bit hash of the
- * bytes (see zones.h for how they decide whether a zone changed).
+ * bytes (see zonetab.h for how they decide whether a zone changed).
  *
  * The hash only has to tell a rewritten file from an unchanged one, not
  * resist an adversary (whoever can write the zone file decides its content
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "net/zones.h"
+#include "zonetab/zonetab.h"
 
 enum { CHUNK = 1 << 16 };
 
@@ -69,15 +69,15 @@ static int64_t ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-static bool same_stat(const net_fp_t *a, const net_fp_t *b)
+static bool same_stat(const ztab_fp_t *a, const ztab_fp_t *b)
 {
 	return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
 	       a->size == b->size && a->mtime_ns == b->mtime_ns && a->ctime_ns == b->ctime_ns;
 }
 
-int net_fp_take(const char *path, const net_fp_t *old, net_fp_t *out)
+int ztab_fp_take(const char *path, const ztab_fp_t *old, ztab_fp_t *out)
 {
-	net_fp_t fp = {.path = strdup(path)};
+	ztab_fp_t fp = {.path = strdup(path)};
 	if (!fp.path)
 		return SRVD_ENOMEM;
 	struct stat st;
@@ -97,12 +97,12 @@ int net_fp_take(const char *path, const net_fp_t *old, net_fp_t *out)
 	return 0;
 }
 
-bool net_fp_same(const net_fp_t *a, const net_fp_t *b)
+bool ztab_fp_same(const ztab_fp_t *a, const ztab_fp_t *b)
 {
 	return a->exists == b->exists && a->size == b->size && a->hash == b->hash;
 }
 
-void net_fp_free(net_fp_t *v, size_t n)
+void ztab_fp_free(ztab_fp_t *v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)
 		free(v[i].path);

@@ -20,8 +20,8 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "net/zones.h"
 #include "xfr/xfr.h"
+#include "zonetab/zonetab.h"
 
 enum { MAX_DIAG_FILES = 64, LOAD_TRIES = 3, LOAD_PAUSE_MS = 100 };
 
@@ -67,7 +67,7 @@ static double ms_since(const struct timespec *t0)
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static const net_fp_t *find_fp(const net_fp_t *v, size_t n, const char *path)
+static const ztab_fp_t *find_fp(const ztab_fp_t *v, size_t n, const char *path)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(v[i].path, path) == 0)
@@ -76,20 +76,20 @@ static const net_fp_t *find_fp(const net_fp_t *v, size_t n, const char *path)
 }
 
 /* Fingerprint paths[] into e->fps, reusing those taken before the load. */
-static int take_fps(net_zone_t *e, const char *const *paths, size_t n, const net_fp_t *pre,
+static int take_fps(ztab_zone_t *e, const char *const *paths, size_t n, const ztab_fp_t *pre,
                     size_t n_pre)
 {
 	e->fps = calloc(n ? n : 1, sizeof(*e->fps));
 	if (!e->fps)
 		return SRVD_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		const net_fp_t *p = find_fp(pre, n_pre, paths[i]);
+		const ztab_fp_t *p = find_fp(pre, n_pre, paths[i]);
 		int rc = 0;
 		if (p) {
 			e->fps[i] = *p;
 			e->fps[i].path = strdup(p->path);
 		} else {
-			rc = net_fp_take(paths[i], NULL, &e->fps[i]);
+			rc = ztab_fp_take(paths[i], NULL, &e->fps[i]);
 		}
 		if (rc || !e->fps[i].path)
 			return SRVD_ENOMEM;
@@ -99,7 +99,7 @@ static int take_fps(net_zone_t *e, const char *const *paths, size_t n, const net
 }
 
 /* A failed load: the files we knew of, then those its findings named. */
-static int failed_fps(net_zone_t *e, const diag_ctx_t *d, const net_fp_t *pre, size_t n_pre)
+static int failed_fps(ztab_zone_t *e, const diag_ctx_t *d, const ztab_fp_t *pre, size_t n_pre)
 {
 	const char *paths[MAX_DIAG_FILES + 64];
 	size_t n = 0;
@@ -111,7 +111,7 @@ static int failed_fps(net_zone_t *e, const diag_ctx_t *d, const net_fp_t *pre, s
 	return take_fps(e, paths, n, pre, n_pre);
 }
 
-static int loaded_fps(net_zone_t *e, const net_fp_t *pre, size_t n_pre)
+static int loaded_fps(ztab_zone_t *e, const ztab_fp_t *pre, size_t n_pre)
 {
 	size_t n = srvd_zone_file_count(e->ver);
 	const char **paths = calloc(n ? n : 1, sizeof(*paths));
@@ -124,8 +124,8 @@ static int loaded_fps(net_zone_t *e, const net_fp_t *pre, size_t n_pre)
 	return rc;
 }
 
-static void log_loaded(const net_zone_t *e, const net_zone_t *old, bool changed, unsigned warnings,
-                       double ms)
+static void log_loaded(const ztab_zone_t *e, const ztab_zone_t *old, bool changed,
+                       unsigned warnings, double ms)
 {
 	srvd_zone_info_t info;
 	srvd_zone_info(e->ver, &info);
@@ -144,7 +144,7 @@ static void log_loaded(const net_zone_t *e, const net_zone_t *old, bool changed,
 		         info.origin, was.serial, info.serial);
 }
 
-static void log_failed(const net_zone_t *e, unsigned errors)
+static void log_failed(const ztab_zone_t *e, unsigned errors)
 {
 	srvd_zone_info_t info;
 	if (e->ver && srvd_zone_info(e->ver, &info) == 0)
@@ -155,7 +155,7 @@ static void log_failed(const net_zone_t *e, unsigned errors)
 		        errors);
 }
 
-static int set_error(net_zone_t *e, const diag_ctx_t *d, int rc)
+static int set_error(ztab_zone_t *e, const diag_ctx_t *d, int rc)
 {
 	char buf[480];
 	snprintf(buf, sizeof(buf), "%s", d->first[0] ? d->first : srvd_strerror(rc));
@@ -165,18 +165,18 @@ static int set_error(net_zone_t *e, const diag_ctx_t *d, int rc)
 
 /* Did a file of pre[] change since it was fingerprinted? If so, *now
  * gets the new fingerprints (the caller frees them). */
-static bool changed_since(const net_fp_t *pre, size_t n, net_fp_t **now)
+static bool changed_since(const ztab_fp_t *pre, size_t n, ztab_fp_t **now)
 {
-	net_fp_t *v = calloc(n ? n : 1, sizeof(*v));
+	ztab_fp_t *v = calloc(n ? n : 1, sizeof(*v));
 	bool changed = false;
 	size_t i = 0;
 	for (; v && i < n; i++) {
-		if (net_fp_take(pre[i].path, &pre[i], &v[i]) != 0)
+		if (ztab_fp_take(pre[i].path, &pre[i], &v[i]) != 0)
 			break; /* out of memory: take what was read */
-		changed = changed || !net_fp_same(&pre[i], &v[i]);
+		changed = changed || !ztab_fp_same(&pre[i], &v[i]);
 	}
 	if (!changed || i < n) {
-		net_fp_free(v, i);
+		ztab_fp_free(v, i);
 		return false;
 	}
 	*now = v;
@@ -196,10 +196,10 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t *pre, size_t n_pre,
-                          bool changed)
+ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
+                            size_t n_pre, bool changed)
 {
-	net_zone_t *e = calloc(1, sizeof(*e));
+	ztab_zone_t *e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	diag_ctx_t d = {.first = ""};
@@ -210,7 +210,7 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 	                      .n_allow_transfer = src->n_acl,
 	                      .snapshot = src->snapshot};
 	struct timespec t0;
-	net_fp_t *again = NULL; /* fingerprints taken after a torn read */
+	ztab_fp_t *again = NULL; /* fingerprints taken after a torn read */
 	int rc;
 	for (unsigned attempt = 1;; attempt++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -219,7 +219,7 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 			break;
 		if (rc != 0) /* a writer between truncating and writing gets a moment */
 			pause_ms(LOAD_PAUSE_MS);
-		net_fp_t *now = NULL;
+		ztab_fp_t *now = NULL;
 		if (!changed_since(pre, n_pre, &now))
 			break;
 		log_info("zone %s: %s changed while it was read; reading it again", src->name,
@@ -227,7 +227,7 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 		if (rc == 0)
 			srvd_zone_unref(e->ver);
 		e->ver = NULL;
-		net_fp_free(again, n_pre);
+		ztab_fp_free(again, n_pre);
 		pre = again = now;
 		clear_diag(&d);
 		diag = (srvd_diag_t){.fn = on_diag, .ctx = &d};
@@ -251,10 +251,10 @@ net_zone_t *net_zone_load(net_zsrc_t *src, const net_zone_t *old, const net_fp_t
 		log_failed(e, diag.errors);
 	}
 	clear_diag(&d);
-	net_fp_free(again, n_pre);
+	ztab_fp_free(again, n_pre);
 	if (mem) {
 		log_err("zone %s: out of memory", e->src.name);
-		net_zone_free(e);
+		ztab_zone_free(e);
 		return NULL;
 	}
 	return e;

@@ -1,5 +1,5 @@
 /* The transfer client of a secondary: one exchange with one primary on the
- * main uv loop, as xfrc.h describes.
+ * main uv loop, as xfr_client.h describes.
  *
  * SOA: the query (signed when there is a key) goes over UDP, sent twice at
  * most (UDP_WAIT_MS apart); an answer with TC set, or none, moves the query
@@ -10,7 +10,7 @@
  * (xfr_in counts it too), a timer bounds the whole exchange.
  *
  * The client owns three handles (UDP, TCP, timer); it is freed once every
- * one it opened has closed, so net_xfrc_free may be called from any
+ * one it opened has closed, so net_xfr_client_free may be called from any
  * callback, its own included.
  */
 #include <stdarg.h>
@@ -20,18 +20,18 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "net/xfrc.h"
+#include "net/xfr_client.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "zone/zone.h"
 
 enum { QBUF = 1024, UDP_WAIT_MS = 1000, UDP_TRIES = 2, MSG_MAX = 65535 };
 
-struct net_xfrc {
+struct net_xfr_client {
 	uv_loop_t *loop;
-	net_xfrc_opts_t o;
+	net_xfr_client_opts_t o;
 	uint8_t origin[255];
-	net_xfrc_cb cb;
+	net_xfr_client_cb cb;
 	void *ctx;
 	uv_udp_t udp;
 	uv_tcp_t tcp;
@@ -78,7 +78,7 @@ static const char *addr_text(const struct sockaddr_storage *sa, char *buf, size_
 
 static void on_handle_closed(uv_handle_t *h)
 {
-	net_xfrc_t *x = h->data;
+	net_xfr_client_t *x = h->data;
 	if (--x->handles > 0)
 		return;
 	if (x->in)
@@ -89,7 +89,7 @@ static void on_handle_closed(uv_handle_t *h)
 	free(x);
 }
 
-static void close_io(net_xfrc_t *x)
+static void close_io(net_xfr_client_t *x)
 {
 	uv_timer_stop(&x->timer);
 	uv_timer_stop(&x->udp_timer);
@@ -103,7 +103,7 @@ static void close_io(net_xfrc_t *x)
 	}
 }
 
-void net_xfrc_free(net_xfrc_t *x)
+void net_xfr_client_free(net_xfr_client_t *x)
 {
 	if (!x || x->freed)
 		return;
@@ -114,11 +114,11 @@ void net_xfrc_free(net_xfrc_t *x)
 	uv_close((uv_handle_t *)&x->udp_timer, on_handle_closed);
 }
 
-static void finish(net_xfrc_t *x, int rc, const char *fmt, ...)
+static void finish(net_xfr_client_t *x, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The one callback: the caller frees x from it (or later). */
-static void finish(net_xfrc_t *x, int rc, const char *fmt, ...)
+static void finish(net_xfr_client_t *x, int rc, const char *fmt, ...)
 {
 	if (x->done)
 		return;
@@ -139,7 +139,7 @@ static void finish(net_xfrc_t *x, int rc, const char *fmt, ...)
 
 static void on_timeout(uv_timer_t *t)
 {
-	net_xfrc_t *x = t->data;
+	net_xfr_client_t *x = t->data;
 	finish(x, SRVD_EIO, "no complete answer within %llu ms (%llu messages, %llu bytes)",
 	       (unsigned long long)x->o.timeout_ms, (unsigned long long)x->msgs,
 	       (unsigned long long)x->bytes);
@@ -147,7 +147,7 @@ static void on_timeout(uv_timer_t *t)
 
 /* ---- answers --------------------------------------------------------------------- */
 
-static bool tsig_ok(net_xfrc_t *x, const uint8_t *msg, size_t len)
+static bool tsig_ok(net_xfr_client_t *x, const uint8_t *msg, size_t len)
 {
 	if (!x->o.key || xfr_tsig_verify(&x->tsig, msg, len) == 0)
 		return true;
@@ -155,7 +155,7 @@ static bool tsig_ok(net_xfrc_t *x, const uint8_t *msg, size_t len)
 	return false;
 }
 
-static void soa_answer(net_xfrc_t *x, const uint8_t *msg, size_t len)
+static void soa_answer(net_xfr_client_t *x, const uint8_t *msg, size_t len)
 {
 	xfr_err_t err = {0};
 	if (!tsig_ok(x, msg, len))
@@ -167,7 +167,7 @@ static void soa_answer(net_xfrc_t *x, const uint8_t *msg, size_t len)
 		finish(x, 0, NULL);
 }
 
-static void xfr_message(net_xfrc_t *x, const uint8_t *msg, size_t len)
+static void xfr_message(net_xfr_client_t *x, const uint8_t *msg, size_t len)
 {
 	x->msgs++;
 	int rc = xfr_in_feed(x->in, msg, len);
@@ -186,7 +186,7 @@ static void xfr_message(net_xfrc_t *x, const uint8_t *msg, size_t len)
 
 static void on_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	net_xfrc_t *x = h->data;
+	net_xfr_client_t *x = h->data;
 	(void)hint;
 	if (x->rcap - x->rlen < 16384) {
 		size_t cap = x->rcap ? x->rcap * 2 : 65536 + 2;
@@ -199,7 +199,7 @@ static void on_tcp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	*buf = uv_buf_init((char *)x->rbuf + x->rlen, (unsigned)(x->rcap - x->rlen));
 }
 
-static void take_messages(net_xfrc_t *x)
+static void take_messages(net_xfr_client_t *x)
 {
 	size_t off = 0;
 	while (!x->done && x->rlen - off >= 2) {
@@ -223,7 +223,7 @@ static void take_messages(net_xfrc_t *x)
 
 static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	net_xfrc_t *x = s->data;
+	net_xfr_client_t *x = s->data;
 	(void)buf;
 	if (x->done || nread == 0)
 		return;
@@ -245,14 +245,14 @@ static void on_tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 static void on_tcp_written(uv_write_t *w, int status)
 {
-	net_xfrc_t *x = w->data;
+	net_xfr_client_t *x = w->data;
 	if (!x->done && status < 0)
 		finish(x, SRVD_EIO, "write: %s", uv_strerror(status));
 }
 
 static void on_connect(uv_connect_t *c, int status)
 {
-	net_xfrc_t *x = c->data;
+	net_xfr_client_t *x = c->data;
 	if (x->done)
 		return;
 	if (status < 0) {
@@ -268,7 +268,7 @@ static void on_connect(uv_connect_t *c, int status)
 		finish(x, SRVD_EIO, "tcp: %s", uv_strerror(rc));
 }
 
-static void start_tcp(net_xfrc_t *x)
+static void start_tcp(net_xfr_client_t *x)
 {
 	int rc = uv_tcp_init(x->loop, &x->tcp);
 	if (rc == 0) {
@@ -300,12 +300,12 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b
 
 static void on_udp_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
-	net_xfrc_t *x = h->data;
+	net_xfr_client_t *x = h->data;
 	(void)hint;
 	*buf = uv_buf_init((char *)x->ubuf, sizeof(x->ubuf));
 }
 
-static void to_tcp(net_xfrc_t *x)
+static void to_tcp(net_xfr_client_t *x)
 {
 	uv_timer_stop(&x->udp_timer);
 	if (x->udp_open) {
@@ -333,7 +333,7 @@ static void to_tcp(net_xfrc_t *x)
 static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
                         const struct sockaddr *addr, unsigned uv_flags)
 {
-	net_xfrc_t *x = h->data;
+	net_xfr_client_t *x = h->data;
 	(void)uv_flags;
 	if (x->done || nread < 12 || !addr || !same_addr(&x->o.addr, addr))
 		return;
@@ -352,18 +352,18 @@ static void on_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
 	soa_answer(x, msg, (size_t)nread);
 }
 
-static void udp_send(net_xfrc_t *x);
+static void udp_send(net_xfr_client_t *x);
 
 static void on_udp_timer(uv_timer_t *t)
 {
-	net_xfrc_t *x = t->data;
+	net_xfr_client_t *x = t->data;
 	if (x->udp_tries < UDP_TRIES)
 		udp_send(x);
 	else
 		to_tcp(x);
 }
 
-static void udp_send(net_xfrc_t *x)
+static void udp_send(net_xfr_client_t *x)
 {
 	x->udp_tries++;
 	uv_buf_t b = uv_buf_init((char *)x->q + 2, (unsigned)x->qlen);
@@ -373,7 +373,7 @@ static void udp_send(net_xfrc_t *x)
 	uv_timer_start(&x->udp_timer, on_udp_timer, UDP_WAIT_MS, 0);
 }
 
-static void start_udp(net_xfrc_t *x)
+static void start_udp(net_xfr_client_t *x)
 {
 	struct sockaddr_storage any = {0};
 	if (x->o.addr.ss_family == AF_INET6)
@@ -399,17 +399,17 @@ static void start_udp(net_xfrc_t *x)
 /* ---- starting -------------------------------------------------------------------- */
 
 /* I/O starts from the loop, so that even an early failure calls back after
- * net_xfrc_start has returned. */
+ * net_xfr_client_start has returned. */
 static void on_kick(uv_timer_t *t)
 {
-	net_xfrc_t *x = t->data;
+	net_xfr_client_t *x = t->data;
 	if (x->o.qtype == DNS_T_SOA)
 		start_udp(x);
 	else
 		start_tcp(x);
 }
 
-static int make_query(net_xfrc_t *x)
+static int make_query(net_xfr_client_t *x)
 {
 	uint8_t plain[QBUF];
 	size_t len = 0;
@@ -432,7 +432,7 @@ static int make_query(net_xfrc_t *x)
 	return rc;
 }
 
-static int make_in(net_xfrc_t *x)
+static int make_in(net_xfr_client_t *x)
 {
 	if (x->o.qtype == DNS_T_SOA)
 		return 0;
@@ -443,10 +443,10 @@ static int make_in(net_xfrc_t *x)
 	return rc;
 }
 
-int net_xfrc_start(uv_loop_t *loop, const net_xfrc_opts_t *o, net_xfrc_cb cb, void *ctx,
-                   net_xfrc_t **out)
+int net_xfr_client_start(uv_loop_t *loop, const net_xfr_client_opts_t *o, net_xfr_client_cb cb,
+                         void *ctx, net_xfr_client_t **out)
 {
-	net_xfrc_t *x = calloc(1, sizeof(*x));
+	net_xfr_client_t *x = calloc(1, sizeof(*x));
 	if (!x)
 		return SRVD_ENOMEM;
 	x->loop = loop;
@@ -467,7 +467,7 @@ int net_xfrc_start(uv_loop_t *loop, const net_xfrc_opts_t *o, net_xfrc_cb cb, vo
 		rc = make_in(x);
 	if (rc) {
 		x->done = true;
-		net_xfrc_free(x);
+		net_xfr_client_free(x);
 		return rc;
 	}
 	uv_timer_start(&x->timer, on_timeout, o->timeout_ms, 0);
@@ -478,34 +478,34 @@ int net_xfrc_start(uv_loop_t *loop, const net_xfrc_opts_t *o, net_xfrc_cb cb, vo
 
 /* ---- results --------------------------------------------------------------------- */
 
-int net_xfrc_result(const net_xfrc_t *x)
+int net_xfr_client_result(const net_xfr_client_t *x)
 {
 	return x->rc;
 }
 
-const char *net_xfrc_why(const net_xfrc_t *x)
+const char *net_xfr_client_why(const net_xfr_client_t *x)
 {
 	return x->why;
 }
 
-uint32_t net_xfrc_serial(const net_xfrc_t *x)
+uint32_t net_xfr_client_serial(const net_xfr_client_t *x)
 {
 	return x->serial;
 }
 
-bool net_xfrc_fallback(const net_xfrc_t *x)
+bool net_xfr_client_fallback(const net_xfr_client_t *x)
 {
 	return x->fallback;
 }
 
-xfr_in_t *net_xfrc_take(net_xfrc_t *x)
+xfr_in_t *net_xfr_client_take(net_xfr_client_t *x)
 {
 	xfr_in_t *in = x->in;
 	x->in = NULL;
 	return in;
 }
 
-void net_xfrc_counts(const net_xfrc_t *x, uint64_t *bytes, uint64_t *msgs)
+void net_xfr_client_counts(const net_xfr_client_t *x, uint64_t *bytes, uint64_t *msgs)
 {
 	*bytes = x->bytes;
 	*msgs = x->msgs;

@@ -1,20 +1,70 @@
-/* The main thread's services, shared by the files of src/net that provide
- * them: reloads and the zone table (reload.c), file watching (watch.c),
- * NOTIFY out (notify.c), the control socket (control.c, ctlcmd.c) and the
- * collection of worker counters (stats.c).
+/* The net object and the map of src/net (private to src/net; it pulls in
+ * uv.h). net owns libuv: sockets, threads, the main loop, and publishing
+ * what workers answer from. Everything a message means is decided in the
+ * library (srvd_dispatch); the zone table and reload jobs are uv-free in
+ * src/zonetab; services that are not net's own plug in through
+ * net_service_t (net.h), filled by bin/srvd.c.
  *
- * Everything here runs on the main loop (n->loop) unless it says otherwise.
- * Each service keeps its state behind one pointer in struct net and closes
- * its handles in its _stop function (called by begin_stop), so that the
- * main loop can run out of handles; its memory is freed by its _free
- * function after the loop has closed.
+ *   net.c          the net object, start and stop, signals, services,
+ *                  publication (RCU: one atomic pointer, epochs)
+ *   worker.c       worker threads: a loop, a responder, a quiescent point
+ *   udp.c tcp.c    the sockets: bytes in, srvd_dispatch, bytes out
+ *   sock.c         opening and binding sockets
+ *   stats.c        counters summed over the workers
+ *   reload.c       reload requests and jobs on the thread pool (zonetab)
+ *   watch.c        inotify on the folders of zone files
+ *   notify_out.c   NOTIFY to secondaries (RFC 1996), with retries
+ *   notify_in.c    NOTIFYs srvd_dispatch accepted, to the main loop
+ *   control.c      the control socket; control_cmd.c its commands
+ *   secondary.c    service: secondary zones (secondary.h), with
+ *                  xfr_client.c (the transfer client) and
+ *                  primary_journal.c (journals of primary zones)
+ *
+ * Everything below runs on the main loop (n->loop) unless it says
+ * otherwise. Each part keeps its state behind one pointer in struct net
+ * and closes its handles in its _stop function (called by begin_stop), so
+ * that the main loop can run out of handles; its memory is freed by its
+ * _free function after the loop has closed.
  */
-#ifndef SRVD_NET_DAEMON_H
-#define SRVD_NET_DAEMON_H
+#ifndef SRVD_NET_NET_INT_H
+#define SRVD_NET_NET_INT_H
 
 #include "net/worker.h"
-#include "net/zones.h"
 #include "xfr/journal.h"
+#include "zonetab/zonetab.h"
+
+struct net {
+	net_addr_t *addrs;
+	size_t n_addrs;
+	worker_t **workers;
+	unsigned n_workers;
+	_Atomic(srvd_server_t *) srv; /* what workers answer from (net.c) */
+	srvd_responder_opts_t ropts;
+	char *nsid, *identity, *version;
+	uint64_t idle_ms;
+	size_t max_conns;
+	uv_loop_t loop;
+	bool loop_ok;
+	uv_signal_t sig_term, sig_int, sig_hup;
+	uv_timer_t grace;
+	srvd_server_t **retired; /* replaced, not yet past every worker's epoch */
+	size_t n_retired, cap_retired;
+	bool release_pending; /* a zone set was replaced: tell reload.c when released */
+	uint64_t *snap;
+	bool started, stopped;
+	atomic_bool stopping;
+	time_t started_at;
+	/* the main loop's own parts, one pointer each (files below) */
+	struct net_reload *rl;
+	struct net_watch *watch;
+	struct net_notify *notify;
+	struct net_stats_state *stats;
+	struct net_control *ctl;
+	const net_service_t *svc[NET_MAX_SERVICES]; /* bin/srvd.c plugs these in */
+	void *svc_state[NET_MAX_SERVICES];
+	size_t n_svc;
+	struct net_notified *notified; /* NOTIFYs from workers to the main loop */
+};
 
 /* ---- reload.c: the zone table, reload requests, publication ----------- */
 
@@ -23,12 +73,12 @@
  * j NULL when the reload could not run. */
 typedef struct net_waiter {
 	link_t link;
-	void (*done)(struct net_waiter *w, const net_job_t *j);
+	void (*done)(struct net_waiter *w, const ztab_job_t *j);
 } net_waiter_t;
 
 /* Take over conf and load every zone of it (start-up, blocking); the zone
  * set to serve goes to *zs. *failed counts the zones that did not load. */
-int net_reload_init(net_t *n, conf_t *conf, net_conf_fn fn, void *ctx, srvd_zoneset_t **zs,
+int net_reload_init(net_t *n, conf_t *conf, ztab_conf_fn fn, void *ctx, srvd_zoneset_t **zs,
                     unsigned *failed);
 /* Ask for a reload (NET_JOB_* flags; force: a zone to load whatever its
  * files say, or NULL). Requests that arrive while one runs are merged into
@@ -44,7 +94,7 @@ void net_reload_released(net_t *n);
 void net_reload_stop(net_t *n);
 void net_reload_free(net_t *n);
 /* The table now served (read-only), the config in force, and counters. */
-const net_ztab_t *net_reload_table(const net_t *n);
+const ztab_t *net_reload_table(const net_t *n);
 const conf_t *net_reload_conf(const net_t *n);
 void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed);
 
@@ -69,16 +119,16 @@ void net_stop(net_t *n);
 
 int net_watch_init(net_t *n);
 /* Watch what t's zones were read from, and zones_dir (may be NULL). */
-void net_watch_update(net_t *n, const net_ztab_t *t, const char *zones_dir);
+void net_watch_update(net_t *n, const ztab_t *t, const char *zones_dir);
 void net_watch_stop(net_t *n);
 void net_watch_free(net_t *n);
 
-/* ---- notify.c: NOTIFY out (RFC 1996) ------------------------------------ */
+/* ---- notify_out.c: NOTIFY out (RFC 1996) -------------------------------- */
 
 int net_notify_init(net_t *n);
 /* Tell z's notify list that it has a new serial (restarts any NOTIFY of z
  * still retrying). */
-void net_notify_zone(net_t *n, const net_zone_t *z);
+void net_notify_zone(net_t *n, const ztab_zone_t *z);
 /* Stop notifying for a zone (it was removed). */
 void net_notify_cancel(net_t *n, const char *key);
 void net_notify_stop(net_t *n);
