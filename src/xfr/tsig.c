@@ -1,7 +1,8 @@
 /* TSIG (RFC 8945) signing and verification for transfers. See tsig.h.
  *
- * The HMAC itself comes from OpenSSL's libcrypto (EVP_MAC), the library
- * ldns uses; the key secret is decoded by ldns. We do not call
+ * The HMAC is our own over OpenSSL's low-level digests (xfr/hmac.c), so
+ * that nothing here allocates; the key secret is decoded by ldns (at
+ * configuration time, where allocating is fine). We do not call
  * ldns_pkt_tsig_sign/verify_next, because in ldns 1.8.3 they:
  *  - cannot digest a run of unsigned messages (RFC 8945 5.3.1): the only
  *    way in is to smuggle them through the "original MAC" argument, into a
@@ -16,9 +17,7 @@
  * independent Python signer.
  */
 #include <ldns/ldns.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,18 +31,23 @@
 
 enum { TSIG_UNSIGNED_MAX = 99 };
 
+/* xfr_hmac_final() writes XFR_HMAC_MAX bytes at most into our MAC buffers. */
+_Static_assert((int)XFR_TSIG_MAC_MAX >= (int)XFR_HMAC_MAX,
+               "TSIG MAC buffers too small for the HMAC");
+
 static const struct {
 	const char *name; /* presentation form, no trailing dot */
 	const char *digest;
 	xfr_tsig_alg_t alg;
+	xfr_hmac_alg_t hmac;
 	size_t mac_len;
 } algs[] = {
-    {"hmac-md5.sig-alg.reg.int", "MD5", XFR_TSIG_HMAC_MD5, 16},
-    {"hmac-sha1", "SHA1", XFR_TSIG_HMAC_SHA1, 20},
-    {"hmac-sha224", "SHA224", XFR_TSIG_HMAC_SHA224, 28},
-    {"hmac-sha256", "SHA256", XFR_TSIG_HMAC_SHA256, 32},
-    {"hmac-sha384", "SHA384", XFR_TSIG_HMAC_SHA384, 48},
-    {"hmac-sha512", "SHA512", XFR_TSIG_HMAC_SHA512, 64},
+    {"hmac-md5.sig-alg.reg.int", "MD5", XFR_TSIG_HMAC_MD5, XFR_HMAC_MD5, 16},
+    {"hmac-sha1", "SHA1", XFR_TSIG_HMAC_SHA1, XFR_HMAC_SHA1, 20},
+    {"hmac-sha224", "SHA224", XFR_TSIG_HMAC_SHA224, XFR_HMAC_SHA224, 28},
+    {"hmac-sha256", "SHA256", XFR_TSIG_HMAC_SHA256, XFR_HMAC_SHA256, 32},
+    {"hmac-sha384", "SHA384", XFR_TSIG_HMAC_SHA384, XFR_HMAC_SHA384, 48},
+    {"hmac-sha512", "SHA512", XFR_TSIG_HMAC_SHA512, XFR_HMAC_SHA512, 64},
 };
 
 static const char *digest_name(xfr_tsig_alg_t a)
@@ -90,7 +94,13 @@ int xfr_tsig_key_init(const char *name, const char *algorithm, const char *secre
 	memcpy(k.secret, ldns_rdf_data(rdf), n);
 	k.secret_len = n;
 	ldns_rdf_deep_free(rdf);
+	if (xfr_hmac_init(algs[i].hmac, k.secret, k.secret_len, &k.hmac) != 0 ||
+	    xfr_hmac_len(k.hmac.alg) != k.mac_len) {
+		OPENSSL_cleanse(&k, sizeof(k));
+		return SRVD_EINVAL;
+	}
 	*out = k;
+	OPENSSL_cleanse(&k, sizeof(k));
 	return 0;
 }
 
@@ -120,51 +130,46 @@ const char *xfr_tsig_status_name(xfr_tsig_status_t s)
 
 /* ---- HMAC -------------------------------------------------------------- */
 
-static EVP_MAC_CTX *hmac_new(const xfr_tsig_key_t *k)
+/* A key fit to sign with: its schedule matches its MAC size. A key made
+ * other than by xfr_tsig_key_init (zeroed, say) is refused here rather
+ * than yield a short or empty MAC. */
+static bool key_ok(const xfr_tsig_key_t *k)
 {
-	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return NULL;
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac); /* the context keeps its own reference */
-	if (!ctx)
-		return NULL;
-	OSSL_PARAM params[2];
-	params[0] =
-	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest_name(k->alg), 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, k->secret, k->secret_len, params)) {
-		EVP_MAC_CTX_free(ctx);
-		return NULL;
-	}
-	return ctx;
+	return k->mac_len && xfr_hmac_len(k->hmac.alg) == k->mac_len;
 }
 
-static void hmac_u16(EVP_MAC_CTX *ctx, uint16_t v)
+static void hmac_u16(xfr_hmac_t *h, uint16_t v)
 {
 	uint8_t b[2];
 	put_u16(b, v);
-	EVP_MAC_update(ctx, b, 2);
+	xfr_hmac_update(h, b, 2);
 }
 
-static void hmac_u48(EVP_MAC_CTX *ctx, uint64_t v)
+static void hmac_u48(xfr_hmac_t *h, uint64_t v)
 {
 	uint8_t b[6];
 	put_u16(b, (uint16_t)(v >> 32));
 	put_u32(b + 2, (uint32_t)v);
-	EVP_MAC_update(ctx, b, 6);
+	xfr_hmac_update(h, b, 6);
+}
+
+/* The MAC a digest opens with when it answers or follows another. */
+static void hmac_prev(xfr_hmac_t *h, const xfr_tsig_t *t)
+{
+	hmac_u16(h, (uint16_t)t->mac_len);
+	xfr_hmac_update(h, t->mac, t->mac_len);
 }
 
 /* A message as the digest sees it (RFC 8945 4.3.2): the TSIG record cut
  * off, ARCOUNT one less, the original ID back in place. */
-static void hmac_stripped(EVP_MAC_CTX *ctx, const uint8_t *msg, size_t tsig_start, uint16_t id)
+static void hmac_stripped(xfr_hmac_t *h, const uint8_t *msg, size_t tsig_start, uint16_t id)
 {
-	uint8_t h[DNS_HDR_LEN];
-	memcpy(h, msg, DNS_HDR_LEN);
-	put_u16(h, id);
-	put_u16(h + 10, (uint16_t)(get_u16(msg + 10) - 1));
-	EVP_MAC_update(ctx, h, DNS_HDR_LEN);
-	EVP_MAC_update(ctx, msg + DNS_HDR_LEN, tsig_start - DNS_HDR_LEN);
+	uint8_t hdr[DNS_HDR_LEN];
+	memcpy(hdr, msg, DNS_HDR_LEN);
+	put_u16(hdr, id);
+	put_u16(hdr + 10, (uint16_t)(get_u16(msg + 10) - 1));
+	xfr_hmac_update(h, hdr, DNS_HDR_LEN);
+	xfr_hmac_update(h, msg + DNS_HDR_LEN, tsig_start - DNS_HDR_LEN);
 }
 
 typedef struct vars {
@@ -176,32 +181,23 @@ typedef struct vars {
 } vars_t;
 
 /* The TSIG variables (RFC 8945 4.3.3), or only the timers. */
-static void hmac_vars(EVP_MAC_CTX *ctx, const xfr_tsig_key_t *k, const vars_t *v, bool timers_only)
+static void hmac_vars(xfr_hmac_t *h, const xfr_tsig_key_t *k, const vars_t *v, bool timers_only)
 {
 	if (!timers_only) {
-		EVP_MAC_update(ctx, k->name, k->name_len);
-		hmac_u16(ctx, DNS_C_ANY);
+		xfr_hmac_update(h, k->name, k->name_len);
+		hmac_u16(h, DNS_C_ANY);
 		uint8_t ttl[4] = {0, 0, 0, 0};
-		EVP_MAC_update(ctx, ttl, 4);
-		EVP_MAC_update(ctx, k->alg_name, k->alg_name_len);
+		xfr_hmac_update(h, ttl, 4);
+		xfr_hmac_update(h, k->alg_name, k->alg_name_len);
 	}
-	hmac_u48(ctx, v->time_signed);
-	hmac_u16(ctx, v->fudge);
+	hmac_u48(h, v->time_signed);
+	hmac_u16(h, v->fudge);
 	if (!timers_only) {
-		hmac_u16(ctx, v->error);
-		hmac_u16(ctx, v->other_len);
+		hmac_u16(h, v->error);
+		hmac_u16(h, v->other_len);
 		if (v->other_len)
-			EVP_MAC_update(ctx, v->other, v->other_len);
+			xfr_hmac_update(h, v->other, v->other_len);
 	}
-}
-
-static bool hmac_final(EVP_MAC_CTX *ctx, uint8_t *mac, size_t *len)
-{
-	size_t n = 0;
-	int ok = EVP_MAC_final(ctx, mac, &n, XFR_TSIG_MAC_MAX);
-	EVP_MAC_CTX_free(ctx);
-	*len = n;
-	return ok == 1;
 }
 
 /* ---- session ------------------------------------------------------------ */
@@ -215,10 +211,10 @@ void xfr_tsig_init(xfr_tsig_t *t, const xfr_tsig_key_t *key)
 
 void xfr_tsig_deinit(xfr_tsig_t *t)
 {
-	if (t && t->run) {
-		EVP_MAC_CTX_free(t->run);
-		t->run = NULL;
-	}
+	if (!t)
+		return;
+	xfr_hmac_wipe(&t->run);
+	t->run_open = false;
 }
 
 static int tfail(xfr_tsig_t *t, xfr_tsig_status_t s, const char *fmt, ...)
@@ -343,7 +339,7 @@ static void put_tsig(wr_t *w, const uint8_t *name, const uint8_t *alg, const var
 int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, size_t cap,
                   size_t *out_len)
 {
-	if (!t || !t->key || !msg || !out || !out_len)
+	if (!t || !t->key || !key_ok(t->key) || !msg || !out || !out_len)
 		return SRVD_EINVAL;
 	const xfr_tsig_key_t *k = t->key;
 	if (len < DNS_HDR_LEN)
@@ -356,19 +352,14 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
 	bool response = t->state == XFR_TSIG_RESPONDING || t->state == XFR_TSIG_STREAM_OUT;
 	bool timers_only = t->state == XFR_TSIG_STREAM_OUT;
 	vars_t v = {.time_signed = now_of(t), .fudge = t->fudge};
-	EVP_MAC_CTX *ctx = hmac_new(k);
-	if (!ctx)
-		return SRVD_ENOMEM;
-	if (response) {
-		hmac_u16(ctx, (uint16_t)t->mac_len);
-		EVP_MAC_update(ctx, t->mac, t->mac_len);
-	}
-	EVP_MAC_update(ctx, msg, len);
-	hmac_vars(ctx, k, &v, timers_only);
+	xfr_hmac_t h = k->hmac;
+	if (response)
+		hmac_prev(&h, t);
+	xfr_hmac_update(&h, msg, len);
+	hmac_vars(&h, k, &v, timers_only);
 	uint8_t mac[XFR_TSIG_MAC_MAX];
-	size_t mac_len;
-	if (!hmac_final(ctx, mac, &mac_len) || mac_len != k->mac_len)
-		return SRVD_ENOMEM;
+	size_t mac_len = k->mac_len;
+	xfr_hmac_final(&h, mac);
 	uint16_t id = get_u16(msg);
 	uint16_t arcount = get_u16(msg + 10);
 	if (out != msg)
@@ -394,17 +385,13 @@ int xfr_tsig_sign(xfr_tsig_t *t, const uint8_t *msg, size_t len, uint8_t *out, s
 
 /* Start (when needed) the running digest of a stream: it opens with the
  * previous MAC. */
-static int run_start(xfr_tsig_t *t)
+static void run_start(xfr_tsig_t *t)
 {
-	if (t->run)
-		return 0;
-	EVP_MAC_CTX *ctx = hmac_new(t->key);
-	if (!ctx)
-		return SRVD_ENOMEM;
-	hmac_u16(ctx, (uint16_t)t->mac_len);
-	EVP_MAC_update(ctx, t->mac, t->mac_len);
-	t->run = ctx;
-	return 0;
+	if (t->run_open)
+		return;
+	t->run = t->key->hmac;
+	hmac_prev(&t->run, t);
+	t->run_open = true;
 }
 
 static bool alg_eq(const uint8_t *a, const uint8_t *b)
@@ -414,7 +401,7 @@ static bool alg_eq(const uint8_t *a, const uint8_t *b)
 
 int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len)
 {
-	if (!t || !t->key || !msg)
+	if (!t || !t->key || !key_ok(t->key) || !msg)
 		return SRVD_EINVAL;
 	const xfr_tsig_key_t *k = t->key;
 	t->status = XFR_TSIG_OK;
@@ -438,9 +425,8 @@ int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len)
 		if (t->unsigned_run >= TSIG_UNSIGNED_MAX)
 			return tfail(t, XFR_TSIG_UNSIGNED_RUN,
 			             "more than %d unsigned messages in a row", TSIG_UNSIGNED_MAX);
-		if (run_start(t))
-			return SRVD_ENOMEM;
-		EVP_MAC_update(t->run, msg, len);
+		run_start(t);
+		xfr_hmac_update(&t->run, msg, len);
 		t->unsigned_run++;
 		t->last_signed = false;
 		return 0;
@@ -472,32 +458,28 @@ int xfr_tsig_verify(xfr_tsig_t *t, const uint8_t *msg, size_t len)
 		return tfail(t, XFR_TSIG_FORMERR, "MAC of %u bytes, %s gives %zu", rr.mac_len,
 		             digest_name(k->alg), k->mac_len);
 	}
-	EVP_MAC_CTX *ctx;
+	/* In a stream the running digest is finished here, and gone whether
+	 * the MAC verifies or not: the next message starts a new one. */
+	xfr_hmac_t one, *h = &one;
 	if (stream) {
-		if (run_start(t))
-			return SRVD_ENOMEM;
-		ctx = t->run;
-		t->run = NULL;
+		run_start(t);
+		h = &t->run;
+		t->run_open = false;
 	} else {
-		ctx = hmac_new(k);
-		if (!ctx)
-			return SRVD_ENOMEM;
-		if (t->state == XFR_TSIG_AWAIT_RESPONSE) {
-			hmac_u16(ctx, (uint16_t)t->mac_len);
-			EVP_MAC_update(ctx, t->mac, t->mac_len);
-		}
+		one = k->hmac;
+		if (t->state == XFR_TSIG_AWAIT_RESPONSE)
+			hmac_prev(h, t);
 	}
-	hmac_stripped(ctx, msg, rr.start, rr.orig_id);
+	hmac_stripped(h, msg, rr.start, rr.orig_id);
 	vars_t v = {.time_signed = rr.time_signed,
 	            .fudge = rr.fudge,
 	            .error = rr.error,
 	            .other = rr.other,
 	            .other_len = rr.other_len};
-	hmac_vars(ctx, k, &v, stream);
+	hmac_vars(h, k, &v, stream);
 	uint8_t mac[XFR_TSIG_MAC_MAX];
-	size_t mac_len;
-	if (!hmac_final(ctx, mac, &mac_len))
-		return SRVD_ENOMEM;
+	size_t mac_len = k->mac_len;
+	xfr_hmac_final(h, mac);
 	if (mac_len != rr.mac_len || CRYPTO_memcmp(mac, rr.mac, mac_len) != 0)
 		return tfail(t, XFR_TSIG_BADSIG, "MAC does not verify");
 	/* Time after the MAC (RFC 8945 5.2.3), with the fudge the signer chose. */
@@ -527,10 +509,8 @@ int xfr_tsig_end(xfr_tsig_t *t)
 {
 	if (!t)
 		return SRVD_EINVAL;
-	if (t->run) {
-		EVP_MAC_CTX_free(t->run);
-		t->run = NULL;
-	}
+	xfr_hmac_wipe(&t->run);
+	t->run_open = false;
 	if (t->state != XFR_TSIG_STREAM_IN)
 		return tfail(t, XFR_TSIG_STATE, "no verified response stream to end");
 	if (!t->last_signed)
@@ -586,21 +566,18 @@ int xfr_tsig_error_reply(xfr_tsig_t *t, const uint8_t *req, size_t len, uint8_t 
 	vars_t v = {.time_signed = now_of(t), .fudge = XFR_TSIG_FUDGE, .error = error};
 	uint8_t mac[XFR_TSIG_MAC_MAX];
 	size_t mac_len = 0;
-	if (error == 18 && t->key && t->mac_len) {
+	if (error == 18 && t->key && key_ok(t->key) && t->mac_len) {
 		/* BADTIME: signed, with our clock in Other Data (RFC 8945 5.2.3) */
 		put_u16(other, (uint16_t)(v.time_signed >> 32));
 		put_u32(other + 2, (uint32_t)v.time_signed);
 		v.other = other;
 		v.other_len = 6;
-		EVP_MAC_CTX *ctx = hmac_new(t->key);
-		if (!ctx)
-			return SRVD_ENOMEM;
-		hmac_u16(ctx, (uint16_t)t->mac_len);
-		EVP_MAC_update(ctx, t->mac, t->mac_len);
-		EVP_MAC_update(ctx, out, body);
-		hmac_vars(ctx, t->key, &v, false);
-		if (!hmac_final(ctx, mac, &mac_len))
-			return SRVD_ENOMEM;
+		xfr_hmac_t h = t->key->hmac;
+		hmac_prev(&h, t);
+		xfr_hmac_update(&h, out, body);
+		hmac_vars(&h, t->key, &v, false);
+		xfr_hmac_final(&h, mac);
+		mac_len = t->key->mac_len;
 	}
 	/* BADKEY, BADSIG: unsigned, under the request's own names (5.2.1, 5.2.2) */
 	put_tsig(&w, rr.name, rr.alg, &v, mac, mac_len, rr.orig_id);

@@ -12,6 +12,12 @@
  * later ones cover the previous MAC, every message since (unsigned ones
  * included) and only the timers (RFC 8945 5.3.1). A client accepts at most
  * 99 unsigned messages in a row, and the last one must be signed (end()).
+ *
+ * Nothing here allocates: a key carries its HMAC key schedule and a session
+ * its running HMAC inline (xfr/hmac.h), so a signed query is verified and
+ * its answer signed on the query path without malloc. Keys and sessions
+ * hold no pointer of their own and may be copied by value (a session still
+ * borrows its key).
  */
 #ifndef SRVD_XFR_TSIG_H
 #define SRVD_XFR_TSIG_H
@@ -21,6 +27,7 @@
 #include <stdint.h>
 
 #include "srvd/srvd.h"
+#include "xfr/hmac.h"
 
 enum { XFR_TSIG_MAC_MAX = 64, XFR_TSIG_SECRET_MAX = 512, XFR_TSIG_FUDGE = 300 };
 
@@ -42,6 +49,7 @@ typedef struct xfr_tsig_key {
 	size_t mac_len; /* HMAC output size */
 	uint8_t secret[XFR_TSIG_SECRET_MAX];
 	size_t secret_len;
+	xfr_hmac_t hmac; /* the secret absorbed: each message starts from a copy */
 } xfr_tsig_key_t;
 
 /* name: "transfer-key" or "transfer-key."; algorithm: "hmac-sha256" (with
@@ -78,7 +86,8 @@ typedef struct xfr_tsig {
 	xfr_tsig_state_t state;
 	uint8_t mac[XFR_TSIG_MAC_MAX]; /* the last MAC signed or verified */
 	size_t mac_len;
-	void *run; /* HMAC over the unsigned messages since the last signed one */
+	xfr_hmac_t run; /* HMAC over the unsigned messages since the last signed one */
+	bool run_open;  /* run has begun (with the previous MAC) */
 	unsigned unsigned_run;
 	bool last_signed;
 	/* the outcome of the last call */
@@ -90,6 +99,8 @@ typedef struct xfr_tsig {
 
 /* key is borrowed. */
 void xfr_tsig_init(xfr_tsig_t *t, const xfr_tsig_key_t *key);
+/* Wipes the running HMAC, which is as secret as the key; status and why
+ * stay readable. Frees nothing: there is nothing to free. */
 void xfr_tsig_deinit(xfr_tsig_t *t);
 
 /* Append a TSIG record to msg (which must have none) and write the result
