@@ -16,7 +16,9 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "common/log.h"
 #include "test_helpers.h"
+#include "xfr/tsig.h"
 
 extern void *__libc_malloc(size_t n);
 extern void *__libc_calloc(size_t n, size_t size);
@@ -327,11 +329,115 @@ static void respond_allocates_nothing(void **state)
 		         frees);
 }
 
+/* ---- the front door: TSIG-signed queries and NOTIFY ------------------- */
+
+static const srvd_key_src_t g_key = {"noalloc-key", "hmac-sha256",
+                                     "ZmFrZS1zZWNyZXQtZm9yLXRoZS1ub2FsbG9jLXRlc3Q="};
+
+/* wires[i] signed with g_key, as a client would send it. */
+static void sign_wire(const wire_t *in, wire_t *out)
+{
+	xfr_tsig_key_t k;
+	assert_int_equal(xfr_tsig_key_init(g_key.name, g_key.algorithm, g_key.secret, &k), 0);
+	xfr_tsig_t t;
+	xfr_tsig_init(&t, &k);
+	memcpy(out, in, sizeof(*out));
+	assert_int_equal(xfr_tsig_sign(&t, in->b, in->n, out->b, sizeof(out->b), &out->n), 0);
+	xfr_tsig_deinit(&t);
+}
+
+/* NOTIFY for example.com, SOA IN, with the serial hint in the answer. */
+static void notify_wire(wire_t *w)
+{
+	wr_t o;
+	wr_init(&o, w->b, sizeof(w->b));
+	uint8_t name[255];
+	size_t nl = th_name("example.com", name);
+	wr_u16(&o, 0x4242);
+	wr_u16(&o, (uint16_t)(DNS_OP_NOTIFY << 11) | DNS_AA);
+	wr_u16(&o, 1);
+	wr_u16(&o, 1);
+	wr_u16(&o, 0);
+	wr_u16(&o, 0);
+	wr_bytes(&o, name, nl);
+	wr_u16(&o, DNS_T_SOA);
+	wr_u16(&o, DNS_C_IN);
+	wr_u16(&o, 0xC00C);
+	wr_u16(&o, DNS_T_SOA);
+	wr_u16(&o, DNS_C_IN);
+	wr_u32(&o, 3600);
+	wr_u16(&o, 22);
+	wr_u8(&o, 0);
+	wr_u8(&o, 0);
+	wr_u32(&o, 2026120501);
+	for (int i = 0; i < 4; i++)
+		wr_u32(&o, 3600);
+	assert_false(o.err);
+	w->n = o.pos;
+	w->rcode = DNS_RC_NOERROR;
+}
+
+static void dispatch_allocates_nothing(void **state)
+{
+	srvd_keyring_t *keys = NULL;
+	assert_int_equal(srvd_keyring_new(&g_key, 1, &keys), 0);
+	srvd_prefix_t from = {.family = 4, .bits = 8, .addr = {127}};
+	srvd_zone_rule_t rule = {
+	    .origin = "example.com", .secondary = 1, .notify_from = &from, .n_notify_from = 1};
+	srvd_server_t *srv = NULL;
+	assert_int_equal(srvd_server_new(g_zs, keys, &rule, 1, &srv), 0);
+	srvd_keyring_unref(keys);
+	/* NOTIFY is logged. glibc reads the time zone file on the first
+	 * timestamp of the process (tzset), once: the daemon has logged long
+	 * before its first NOTIFY, and so do we. */
+	log_info("noalloc: the first log line of the process");
+	/* Signed copies of the first queries, a NOTIFY, and a signed NOTIFY. */
+	static wire_t in[12];
+	size_t n = 0;
+	for (size_t i = 0; i < 8; i++)
+		sign_wire(&wires[i], &in[n++]);
+	notify_wire(&in[n++]);
+	sign_wire(&in[n - 1], &in[n]);
+	n++;
+	static uint8_t resp[65535];
+	srvd_result_t res[12][2];
+	int rc[12][2];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	n_alloc = n_free = 0;
+	counting = 1;
+	for (int round = 0; round < 3; round++)
+		for (size_t i = 0; i < n; i++)
+			for (int t = 0; t < 2; t++) {
+				srvd_query_t q = {.wire = in[i].b,
+				                  .len = in[i].n,
+				                  .transport = t ? SRVD_TCP : SRVD_UDP,
+				                  .src_addr = &sa};
+				rc[i][t] =
+				    srvd_dispatch(g_r, srv, &q, resp, sizeof(resp), &res[i][t]);
+			}
+	counting = 0;
+	unsigned long allocs = n_alloc, frees = n_free;
+	srvd_server_unref(srv);
+	for (size_t i = 0; i < n; i++)
+		for (int t = 0; t < 2; t++) {
+			if (rc[i][t] != SRVD_OK || res[i][t].rcode != (unsigned)in[i].rcode)
+				fail_msg("message %zu: rc %d rcode %u, want %d", i, rc[i][t],
+				         res[i][t].rcode, in[i].rcode);
+			bool is_signed = i < 8 || i == 9;
+			assert_int_equal(res[i][t].tsig, is_signed);
+			assert_int_equal(res[i][t].zone != NULL, i >= 8);
+		}
+	if (allocs || frees)
+		fail_msg("dispatch called the allocator: %lu allocations, %lu frees", allocs,
+		         frees);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(counter_sees_allocations),
 	    cmocka_unit_test(respond_allocates_nothing),
+	    cmocka_unit_test(dispatch_allocates_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
