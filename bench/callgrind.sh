@@ -1,17 +1,20 @@
 #!/bin/bash
-# callgrind.sh: user-space instructions per srvd_respond call.
+# callgrind.sh: user-space instructions per query, in process.
 #
 # Runs micro_respond under valgrind --tool=callgrind twice, with N and 2N
 # queries. Loading the zone and building the query mix cost the same in
 # both runs, so (Ir(2N) - Ir(N)) / N is the cost of one query alone.
 #
-# Usage: bench/callgrind.sh [BUILD_DIR] [N]
+# Usage: bench/callgrind.sh [BUILD_DIR] [N] [MODE]
 #   BUILD_DIR defaults to build/release, N to 100000 (a multiple of the
-#   4096-query mix keeps both runs on the same mix).
+#   4096-query mix keeps both runs on the same mix). MODE is passed to
+#   micro_respond: empty (srvd_respond), --dispatch (srvd_dispatch, what
+#   the daemon calls) or --tsig (srvd_dispatch, every query signed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 BUILD="${1:-$ROOT/build/release}"
 N="${2:-102400}"
+MODE="${3:-}"
 BIN="$BUILD/bench/micro_respond"
 if [ ! -x "$BIN" ]; then
     echo "callgrind.sh: $BIN not found; build it first:" >&2
@@ -23,7 +26,7 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 ir() { # total instructions of a callgrind run of micro_respond with $1 queries
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet \
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet $MODE \
         >/dev/null 2>"$TMP/log.$1" || { cat "$TMP/log.$1" >&2; exit 1; }
     awk '/^(summary|totals):/ { print $2; exit }' "$TMP/cg.$1"
 }

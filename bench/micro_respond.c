@@ -1,6 +1,11 @@
-/* micro_respond: in-process microbenchmark of srvd_respond on one core.
+/* micro_respond: in-process microbenchmark of the responder on one core.
  *
- * Usage: micro_respond [N] [--quiet]
+ * Usage: micro_respond [N] [--quiet] [--dispatch | --tsig]
+ *
+ *   (default)   srvd_respond, the responder alone
+ *   --dispatch  srvd_dispatch, the front door the daemon calls
+ *   --tsig      srvd_dispatch with every query signed (hmac-sha256): the
+ *               TSIG verify and the signing of the answer included
  *
  * Generates a zone of about 10,000 records (SOA, NS, the Matrix SRV pair,
  * A/AAAA for matrix and the apex, 5000 filler hosts with A and AAAA, some
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "srvd/srvd.h"
+#include "xfr/tsig.h"
 
 enum { FILLERS = 5000, MIX = 4096 };
 
@@ -100,10 +106,45 @@ static size_t encode(uint8_t *b, uint16_t id, const char *name, uint16_t type)
 }
 
 typedef struct q {
-	uint8_t wire[128];
-	uint8_t len;
+	uint8_t wire[256];
+	uint16_t len;
 	uint8_t rcode; /* expected */
 } q_t;
+
+static const srvd_key_src_t bench_key = {"bench-key", "hmac-sha256",
+                                         "YmVuY2gta2V5LXNlY3JldC1mb3ItbWljcm8tcmVzcG9uZA=="};
+
+/* Sign every query of the mix as a client would. */
+static int sign_mix(q_t *v, unsigned n)
+{
+	xfr_tsig_key_t k;
+	if (xfr_tsig_key_init(bench_key.name, bench_key.algorithm, bench_key.secret, &k) != 0)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
+		xfr_tsig_t t;
+		xfr_tsig_init(&t, &k);
+		size_t len = 0;
+		if (xfr_tsig_sign(&t, v[i].wire, v[i].len, v[i].wire, sizeof(v[i].wire), &len) != 0)
+			return -1;
+		v[i].len = (uint16_t)len;
+		xfr_tsig_deinit(&t);
+	}
+	return 0;
+}
+
+typedef enum { MODE_RESPOND, MODE_DISPATCH, MODE_TSIG } mode_t_;
+
+static int answer(mode_t_ mode, srvd_responder_t *r, const srvd_zoneset_t *zs,
+                  const srvd_server_t *srv, const q_t *m, uint8_t *resp, size_t cap, size_t *len)
+{
+	srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
+	if (mode == MODE_RESPOND)
+		return srvd_respond(r, zs, &q, resp, cap, len);
+	srvd_result_t res;
+	int rc = srvd_dispatch(r, srv, &q, resp, cap, &res);
+	*len = res.len;
+	return rc == SRVD_OK && (mode != MODE_TSIG || res.tsig) ? SRVD_OK : SRVD_EINVAL;
+}
 
 static q_t mix[MIX];
 
@@ -136,7 +177,7 @@ static void build_mix(void)
 			snprintf(name, sizeof(name), "host%04u.example.com", rnd() % FILLERS);
 			type = 33;
 		}
-		mix[i].len = (uint8_t)encode(mix[i].wire, (uint16_t)i, name, type);
+		mix[i].len = (uint16_t)encode(mix[i].wire, (uint16_t)i, name, type);
 		mix[i].rcode = rcode;
 	}
 }
@@ -152,14 +193,19 @@ int main(int argc, char **argv)
 {
 	long n = 2000000;
 	int quiet = 0;
+	mode_t_ mode = MODE_RESPOND;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--quiet") == 0)
 			quiet = 1;
+		else if (strcmp(argv[i], "--dispatch") == 0)
+			mode = MODE_DISPATCH;
+		else if (strcmp(argv[i], "--tsig") == 0)
+			mode = MODE_TSIG;
 		else
 			n = atol(argv[i]);
 	}
 	if (n <= 0) {
-		fprintf(stderr, "usage: %s [N] [--quiet]\n", argv[0]);
+		fprintf(stderr, "usage: %s [N] [--quiet] [--dispatch | --tsig]\n", argv[0]);
 		return 2;
 	}
 	char path[] = "/tmp/micro_respond-XXXXXX";
@@ -189,27 +235,44 @@ int main(int argc, char **argv)
 	if (srvd_responder_new(NULL, &r) != 0)
 		return 1;
 	build_mix();
+	srvd_keyring_t *keys = NULL;
+	srvd_server_t *srv = NULL;
+	if (srvd_keyring_new(&bench_key, 1, &keys) != 0 ||
+	    srvd_server_new(zs, keys, NULL, 0, &srv) != 0 ||
+	    (mode == MODE_TSIG && sign_mix(mix, MIX) != 0)) {
+		fprintf(stderr, "cannot set up the server or sign the queries\n");
+		return 1;
+	}
+	srvd_keyring_unref(keys);
 
 	static uint8_t resp[65535];
 	size_t len = 0;
 	unsigned long bad = 0, bytes = 0;
 	/* Warm up and check every query of the mix once. */
-	for (unsigned i = 0; i < MIX; i++) {
-		srvd_query_t q = {.wire = mix[i].wire, .len = mix[i].len, .transport = SRVD_UDP};
-		if (srvd_respond(r, zs, &q, resp, sizeof(resp), &len) != SRVD_OK ||
+	for (unsigned i = 0; i < MIX; i++)
+		if (answer(mode, r, zs, srv, &mix[i], resp, sizeof(resp), &len) != SRVD_OK ||
 		    (resp[3] & 0xF) != mix[i].rcode)
 			bad++;
-	}
 	if (bad) {
 		fprintf(stderr, "%lu queries of the mix got an unexpected answer\n", bad);
 		return 1;
 	}
 	double t0 = now();
-	for (long i = 0; i < n; i++) {
-		const q_t *m = &mix[i & (MIX - 1)];
-		srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
-		srvd_respond(r, zs, &q, resp, sizeof(resp), &len);
-		bytes += len;
+	if (mode == MODE_RESPOND) {
+		for (long i = 0; i < n; i++) {
+			const q_t *m = &mix[i & (MIX - 1)];
+			srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
+			srvd_respond(r, zs, &q, resp, sizeof(resp), &len);
+			bytes += len;
+		}
+	} else {
+		for (long i = 0; i < n; i++) {
+			const q_t *m = &mix[i & (MIX - 1)];
+			srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
+			srvd_result_t res;
+			srvd_dispatch(r, srv, &q, resp, sizeof(resp), &res);
+			bytes += res.len;
+		}
 	}
 	double dt = now() - t0;
 	if (!quiet) {
@@ -220,6 +283,7 @@ int main(int argc, char **argv)
 		       dt * 1e9 / (double)n);
 	}
 	srvd_responder_free(r);
+	srvd_server_unref(srv);
 	srvd_zoneset_unref(zs);
 	return 0;
 }

@@ -15,7 +15,9 @@
  *   4. NOTIFY for a secondary zone: notify.c.
  *   5. The answer to a verified request is signed; room for the TSIG
  *      record is held back inside the client's size limit.
- * An unsigned query costs one flag test over srvd_respond.
+ * A plain query (no TSIG record, not NOTIFY) takes the responder's fast
+ * path (resp_respond_plain), parsed once, and costs a few stores over
+ * srvd_respond; everything else is deferred to door().
  */
 #include <arpa/inet.h>
 #include <assert.h>
@@ -69,7 +71,6 @@ static bool tsig_in(srvd_responder_t *r, const srvd_server_t *s, const resp_quer
 		d->t.status = XFR_TSIG_FORMERR;
 		snprintf(d->t.why, sizeof(d->t.why), "TSIG malformed, not last, or not alone");
 		tsig_refused(&d->t, sq);
-		res->rcode = DNS_RC_FORMERR;
 		resp_reply_rcode(r, q, sq, DNS_RC_FORMERR, false, resp, cap, 0, &res->len);
 		return true;
 	}
@@ -85,22 +86,18 @@ static bool tsig_in(srvd_responder_t *r, const srvd_server_t *s, const resp_quer
 		snprintf(d->t.why, sizeof(d->t.why), "no key of that name");
 	}
 	tsig_refused(&d->t, sq);
-	res->rcode = DNS_RC_NOTAUTH;
 	if (xfr_tsig_error_reply(&d->t, sq->wire, sq->len, resp, cap, &res->len) != 0) {
-		res->rcode = DNS_RC_FORMERR;
 		resp_reply_rcode(r, q, sq, DNS_RC_FORMERR, false, resp, cap, 0, &res->len);
 	}
 	xfr_tsig_deinit(&d->t);
 	return true;
 }
 
-static int answer(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *q,
-                  resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
-                  srvd_result_t *res)
+static int signed_answer(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *q,
+                         resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
+                         srvd_result_t *res)
 {
 	dsp_scratch_t *d = dsp_scratch(r);
-	if (!d->signed_ok)
-		return resp_respond_parsed(r, s->zs, q, pr, sq, resp, cap, 0, &res->len);
 	srvd_query_t vq = *sq;
 	vq.tsig_key = d->key->name;
 	size_t reserve = xfr_tsig_size(d->key);
@@ -120,6 +117,21 @@ static int answer(srvd_responder_t *r, const srvd_server_t *s, const resp_query_
 	return 0;
 }
 
+/* What the fast path deferred: a request with a TSIG record, or a NOTIFY. */
+static __attribute__((noinline, cold)) int door(srvd_responder_t *r, const srvd_server_t *s,
+                                                const resp_query_t *q, resp_parse_t pr,
+                                                const srvd_query_t *sq, uint8_t *resp, size_t cap,
+                                                srvd_result_t *res)
+{
+	if (tsig_in(r, s, q, sq, resp, cap, res))
+		return 0;
+	if (dsp_scratch(r)->signed_ok)
+		return signed_answer(r, s, q, pr, sq, resp, cap, res);
+	if (pr == PARSE_OK && dsp_notify(r, s, q, sq, resp, cap, res))
+		return 0;
+	return resp_respond_parsed(r, s->zs, q, pr, sq, resp, cap, 0, &res->len);
+}
+
 int srvd_dispatch(srvd_responder_t *r, const srvd_server_t *s, const srvd_query_t *sq,
                   uint8_t *resp, size_t cap, srvd_result_t *res)
 {
@@ -127,26 +139,19 @@ int srvd_dispatch(srvd_responder_t *r, const srvd_server_t *s, const srvd_query_
 		return SRVD_EINVAL;
 	if (cap < DNS_UDP_MIN)
 		return SRVD_ESPACE;
-	*res = (srvd_result_t){0};
 	resp_query_t q;
-	resp_parse_t pr = resp_parse(sq->wire, sq->len, &q);
-	if (pr == PARSE_DROP) {
-		r->stats.dropped++;
-		dsp_scratch(r)->signed_ok = false;
-		return SRVD_DROP;
-	}
+	resp_parse_t pr;
+	dsp_scratch_t *d = dsp_scratch(r);
+	d->signed_ok = false;
+	res->len = 0;
+	int rc = resp_respond_plain(r, s->zs, sq, resp, cap, &res->len, &q, &pr);
 	res->opcode = q.opcode;
-	if (tsig_in(r, s, &q, sq, resp, cap, res))
-		return 0;
-	int rc;
-	if (dsp_scratch(r)->signed_ok)
-		rc = answer(r, s, &q, pr, sq, resp, cap, res);
-	else if (pr == PARSE_OK && q.opcode == DNS_OP_NOTIFY &&
-	         dsp_notify(r, s, &q, sq, resp, cap, res))
-		rc = 0;
-	else
-		rc = resp_respond_parsed(r, s->zs, &q, pr, sq, resp, cap, 0, &res->len);
-	if (rc == 0 && res->len >= DNS_HDR_LEN)
-		res->rcode = resp[3] & 0xF;
+	res->tsig = 0;
+	res->zone = NULL;
+	res->has_serial = 0;
+	res->serial = 0;
+	if (rc == RESP_DEFER)
+		rc = door(r, s, &q, pr, sq, resp, cap, res);
+	res->rcode = rc == 0 && res->len >= DNS_HDR_LEN ? resp[3] & 0xF : 0;
 	return rc;
 }

@@ -421,8 +421,10 @@ static void count(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t
 }
 
 /* The well-formed single-question cases. Returns SRVD_OK or SRVD_XFR. */
-static int dispatch(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
-                    const resp_query_t *q, const srvd_query_t *sq)
+static inline __attribute__((always_inline)) int dispatch(srvd_responder_t *r, reply_t *rp,
+                                                          const srvd_zoneset_t *zs,
+                                                          const resp_query_t *q,
+                                                          const srvd_query_t *sq)
 {
 	if (q->opcode == DNS_OP_NOTIFY) {
 		rp->rcode = DNS_RC_NOTAUTH;
@@ -488,9 +490,12 @@ static size_t reply_formerr(srvd_responder_t *r, const resp_query_t *q, resp_par
 	                   pr == PARSE_FORMERR && q->edns && !q->edns_bad);
 }
 
-int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t *q,
-                        resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
-                        size_t reserve, size_t *resp_len)
+/* Inlined into srvd_respond: the call would cost the query path more
+ * than everything the split bought. */
+static inline __attribute__((always_inline)) int
+respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t *q,
+               resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap, size_t reserve,
+               size_t *resp_len)
 {
 	size_t lim = limit(r, q, sq->transport, cap, reserve);
 	bool usable_opt = q->edns && !q->edns_bad;
@@ -522,6 +527,26 @@ int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const res
 	return 0;
 }
 
+int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t *q,
+                        resp_parse_t pr, const srvd_query_t *sq, uint8_t *resp, size_t cap,
+                        size_t reserve, size_t *resp_len)
+{
+	return respond_parsed(r, zs, q, pr, sq, resp, cap, reserve, resp_len);
+}
+
+int resp_respond_plain(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,
+                       uint8_t *resp, size_t cap, size_t *len, resp_query_t *q, resp_parse_t *pr)
+{
+	*pr = resp_parse(sq->wire, sq->len, q);
+	if (*pr == PARSE_DROP) {
+		r->stats.dropped++;
+		return SRVD_DROP;
+	}
+	if (q->tsig || q->opcode == DNS_OP_NOTIFY)
+		return RESP_DEFER;
+	return respond_parsed(r, zs, q, *pr, sq, resp, cap, 0, len);
+}
+
 int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,
                  uint8_t *resp, size_t cap, size_t *resp_len)
 {
@@ -535,5 +560,5 @@ int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query
 		r->stats.dropped++;
 		return SRVD_DROP;
 	}
-	return resp_respond_parsed(r, zs, &q, pr, sq, resp, cap, 0, resp_len);
+	return respond_parsed(r, zs, &q, pr, sq, resp, cap, 0, resp_len);
 }

@@ -22,7 +22,8 @@ sec_timers_t sec_timers(bool have_soa, uint32_t refresh, uint32_t retry, uint32_
 		t = (sec_timers_t){refresh, retry, expire};
 	t.refresh = clamp(t.refresh, b->refresh_min, b->refresh_max);
 	t.retry = clamp(t.retry, b->retry_min, b->retry_max);
-	t.expire = clamp(t.expire, b->expire_min, b->expire_max);
+	if (have_soa) /* nothing held, nothing to expire: expire-min must not invent it */
+		t.expire = clamp(t.expire, b->expire_min, b->expire_max);
 	return t;
 }
 

@@ -91,6 +91,10 @@ static void timers_without_soa_retry_soon_and_never_expire(void **state)
 	/* the retry bounds still hold for the retry */
 	const conf_timers_t slow = {.retry_min = 60};
 	assert_int_equal(sec_timers(false, 0, 0, 0, &slow).retry, 60);
+	/* expire-min bounds an SOA's expire; with no SOA nothing expires */
+	const conf_timers_t floor = {.expire_min = 3600};
+	assert_int_equal(sec_timers(false, 0, 0, 0, &floor).expire, 0);
+	assert_int_equal(sec_timers(true, 0, 0, 60, &floor).expire, 3600);
 }
 
 /* ---- the schedule ---------------------------------------------------------- */
