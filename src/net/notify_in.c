@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/acl.h"
+#include "common/array.h"
 #include "common/buf.h"
 #include "common/log.h"
 #include "net/secondary.h"
@@ -143,14 +144,9 @@ static bool queue(struct net_sec_reg *g, const char *key)
 	for (size_t i = 0; i < g->n_pending; i++)
 		if (strcmp(g->pending[i], key) == 0)
 			return true; /* coalesced */
-	if (g->n_pending == g->cap_pending) {
-		size_t cap = g->cap_pending ? g->cap_pending * 2 : 8;
-		char **p = realloc(g->pending, cap * sizeof(*p));
-		if (!p)
-			return false;
-		g->pending = p;
-		g->cap_pending = cap;
-	}
+	if (arr_grow((void **)&g->pending, &g->cap_pending, g->n_pending + 1, sizeof(*g->pending),
+	             8))
+		return false;
 	char *k = strdup(key);
 	if (!k)
 		return false;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "net/net.h"
 #include "net/zones.h"
@@ -135,14 +136,8 @@ typedef struct srcs {
 
 static net_zsrc_t *srcs_push(srcs_t *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		net_zsrc_t *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (arr_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 16))
+		return NULL;
 	net_zsrc_t *z = &s->v[s->n++];
 	memset(z, 0, sizeof(*z));
 	return z;
