@@ -12,6 +12,7 @@
 #ifndef SRVD_NET_DAEMON_H
 #define SRVD_NET_DAEMON_H
 
+#include "common/list.h"
 #include "net/worker.h"
 #include "net/zones.h"
 

@@ -363,7 +363,7 @@ static void queue_save(sec_zone_t *z, zone_t *old, zone_t *nv)
 /* The new version is served: log it, queue the journal and the copy. */
 static void on_installed(net_waiter_t *w, const net_job_t *j)
 {
-	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
+	sec_zone_t *z = CONTAINER_OF(w, sec_zone_t, wait);
 	if (!j || z->gone || z->s->stopped) {
 		srvd_zone_unref(z->built);
 		z->built = NULL;

@@ -110,7 +110,7 @@ static void arm_idle(worker_t *w)
 		uv_timer_stop(&w->idle);
 		return;
 	}
-	const conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+	const conn_t *c = CONTAINER_OF(w->conns.next, conn_t, lru);
 	uint64_t due = c->last + w->idle_ms, now = uv_now(&w->loop);
 	uv_timer_start(&w->idle, on_idle, due > now ? due - now : 0, 0);
 }
@@ -167,7 +167,7 @@ static void on_idle(uv_timer_t *t)
 	worker_t *w = t->data;
 	uint64_t now = uv_now(&w->loop);
 	while (!link_empty(&w->conns)) {
-		conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+		conn_t *c = CONTAINER_OF(w->conns.next, conn_t, lru);
 		if (c->last + w->idle_ms > now)
 			break;
 		NET_COUNT(w, tcp_timeouts, 1);
@@ -483,7 +483,7 @@ static void on_turn(uv_idle_t *h)
 		link_init(&w->ready);
 	}
 	while (!link_empty(&batch)) {
-		conn_t *c = NET_CONTAINER(batch.next, conn_t, turn);
+		conn_t *c = CONTAINER_OF(batch.next, conn_t, turn);
 		link_remove(&c->turn);
 		process(c);
 	}
@@ -498,14 +498,14 @@ static void evict(worker_t *w)
 {
 	conn_t *victim = NULL;
 	for (link_t *l = w->conns.next; l != &w->conns; l = l->next) {
-		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		conn_t *c = CONTAINER_OF(l, conn_t, lru);
 		if (!busy(c)) {
 			victim = c;
 			break;
 		}
 	}
 	if (!victim)
-		victim = NET_CONTAINER(w->conns.next, conn_t, lru);
+		victim = CONTAINER_OF(w->conns.next, conn_t, lru);
 	NET_COUNT(w, tcp_evicted, 1);
 	conn_close(victim);
 }
@@ -608,7 +608,7 @@ void net_tcp_drain(worker_t *w)
 	close_listeners(w);
 	link_t *l = w->conns.next;
 	while (l != &w->conns) {
-		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		conn_t *c = CONTAINER_OF(l, conn_t, lru);
 		l = l->next;
 		update(c);
 	}
@@ -618,7 +618,7 @@ void net_tcp_close(worker_t *w)
 {
 	close_listeners(w);
 	while (!link_empty(&w->conns))
-		conn_close(NET_CONTAINER(w->conns.next, conn_t, lru));
+		conn_close(CONTAINER_OF(w->conns.next, conn_t, lru));
 }
 
 void net_tcp_free(worker_t *w)
