@@ -206,7 +206,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	if (nread < 12 || !addr)
 		return;
 	const uint8_t *msg = (const uint8_t *)buf->base;
-	uint16_t id = (uint16_t)(msg[0] << 8 | msg[1]);
+	uint16_t id = get_u16(msg);
 	for (link_t *l = nn->targets.next; l != &nn->targets; l = l->next) {
 		target_t *t = CONTAINER_OF(l, target_t, link);
 		if (t->id == id && same_peer(&t->sa, addr)) {

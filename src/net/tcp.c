@@ -40,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "net/secondary.h"
 #include "net/worker.h"
@@ -66,17 +67,6 @@ typedef struct conn {
 static void process(conn_t *c);
 static void xfr_pump(conn_t *c);
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static uint8_t *pool_get(worker_t *w)
 {
 	return w->n_pool ? w->pool[--w->n_pool] : malloc(NET_TCP_OUT);
@@ -97,7 +87,10 @@ static bool busy(const conn_t *c)
 
 static bool has_message(const conn_t *c)
 {
-	return c->rlen >= 2 && c->rlen >= 2u + get16(c->rbuf);
+	rd_t r;
+	rd_init(&r, c->rbuf, c->rlen);
+	rd_skip(&r, rd_u16(&r));
+	return !r.err;
 }
 
 /* ---- idle timeout ------------------------------------------------------ */
@@ -351,7 +344,7 @@ static void xfr_pump(conn_t *c)
 		conn_close(c);
 		return;
 	}
-	put16(c->xbuf, len);
+	put_u16(c->xbuf, (uint16_t)len); /* len <= NET_TCP_MSG - 2 */
 	c->xfr_more = more;
 	uv_buf_t b = uv_buf_init((char *)c->xbuf, (unsigned)(len + 2));
 	if (uv_write(&c->xreq, (uv_stream_t *)&c->tcp, &b, 1, on_xfr_written)) {
@@ -418,7 +411,7 @@ static void query(conn_t *c, const srvd_zoneset_t *zs, const uint8_t *wire, size
 		send_held(c, held);
 		xfr_begin(c, zs, &q);
 	} else if (rc == SRVD_OK) {
-		put16(at, n);
+		put_u16(at, (uint16_t)n); /* n <= NET_TCP_MSG - 2 */
 		*held += n + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)
 			send_held(c, held);
@@ -441,26 +434,31 @@ static void queue_turn(conn_t *c)
 static void process(conn_t *c)
 {
 	const srvd_zoneset_t *zs = NULL;
-	size_t off = 0, held = 0;
+	size_t off = 0, held = 0; /* off: the end of the last message answered */
 	unsigned budget = NET_TCP_BUDGET;
-	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen - off >= 2) {
-		size_t len = get16(c->rbuf + off);
-		if (len + 2 > NET_TCP_RBUF) {
-			log_debug("tcp: %zu-byte message is too long, closing", len);
-			send_held(c, &held); /* the answers before it still go */
-			conn_close(c);
-			return;
+	rd_t r;
+	rd_init(&r, c->rbuf, c->rlen);
+	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE) {
+		size_t len = rd_u16(&r);
+		const uint8_t *msg = rd_ptr(&r, len);
+		if (r.err) {
+			/* rlen <= NET_TCP_RBUF: a longer message can never be whole */
+			if (len + 2 > NET_TCP_RBUF) {
+				log_debug("tcp: %zu-byte message is too long, closing", len);
+				send_held(c, &held); /* the answers before it still go */
+				conn_close(c);
+				return;
+			}
+			break; /* not all there yet */
 		}
-		if (c->rlen - off < len + 2)
-			break;
 		if (budget-- == 0) {
 			queue_turn(c);
 			break;
 		}
 		if (!zs)
 			zs = net_zoneset(c->w);
-		query(c, zs, c->rbuf + off + 2, len, &held);
-		off += len + 2;
+		query(c, zs, msg, len, &held);
+		off = r.pos;
 	}
 	send_held(c, &held);
 	if (c->closing)
