@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "conf/conf_int.h"
 
 int conf_errf(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -48,13 +49,7 @@ static int grow(char **buf, size_t *cap)
 {
 	if (*cap >= CONF_FILE_MAX)
 		return SRVD_ELIMIT;
-	size_t ncap = *cap ? *cap * 2 : 4096;
-	char *b = realloc(*buf, ncap);
-	if (!b)
-		return SRVD_ENOMEM;
-	*buf = b;
-	*cap = ncap;
-	return 0;
+	return arr_grow((void **)buf, cap, *cap + 1, 1, 4096);
 }
 
 static int read_stream(FILE *f, char **out, size_t *len)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/array.h"
 #include "conf/conf_int.h"
 
 static int bad(const char **why, const char *reason)
@@ -215,14 +216,8 @@ static bool is_regular(const scan_t *s, int dfd, const char *f, int *rc)
 
 static int push(scan_t *s, char *name, char *file)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		conf_zone_t *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return SRVD_ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (arr_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 16))
+		return SRVD_ENOMEM;
 	s->v[s->n++] = (conf_zone_t){.name = name, .file = file};
 	return 0;
 }

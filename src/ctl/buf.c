@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "ctl/internal.h"
 #include "srvd/srvd.h"
 
@@ -28,18 +29,10 @@ static bool reserve(ctl_buf_t *b, size_t n)
 		b->err = SRVD_ELIMIT;
 		return false;
 	}
-	if (b->len + n < b->cap)
-		return true;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap <= b->len + n)
-		cap *= 2;
-	uint8_t *p = realloc(b->p, cap);
-	if (!p) {
+	if (arr_grow((void **)&b->p, &b->cap, b->len + n + 1, 1, 256)) {
 		b->err = SRVD_ENOMEM;
 		return false;
 	}
-	b->p = p;
-	b->cap = cap;
 	return true;
 }
 

@@ -12,6 +12,7 @@
 #include <assert.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "ctl/ctl.h"
 #include "ctl/internal.h"
 
@@ -64,8 +65,7 @@ int ctl_frame_need(const uint8_t *buf, size_t len, size_t *need)
 		*need = CTL_HDR_LEN;
 		return 0;
 	}
-	uint32_t n =
-	    (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+	uint32_t n = get_u32(buf);
 	if (n == 0 || n > CTL_MAX_MSG)
 		return SRVD_EMALFORM;
 	*need = CTL_HDR_LEN + (size_t)n;
@@ -399,10 +399,7 @@ int ctl_encode(const cbor_item_t *root, uint8_t **out, size_t *out_len)
 	if (rc)
 		return rc;
 	size_t n = len - CTL_HDR_LEN;
-	msg[0] = (uint8_t)(n >> 24);
-	msg[1] = (uint8_t)(n >> 16);
-	msg[2] = (uint8_t)(n >> 8);
-	msg[3] = (uint8_t)n;
+	put_u32(msg, (uint32_t)n); /* n <= CTL_MAX_MSG */
 	*out = msg;
 	*out_len = len;
 	return 0;

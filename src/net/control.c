@@ -166,7 +166,7 @@ static void send_reply(client_t *c, ctl_reply_t *r, bool stop_after)
 
 static void on_reloaded(net_waiter_t *w, const ztab_job_t *j)
 {
-	client_t *c = NET_CONTAINER(w, client_t, wait);
+	client_t *c = CONTAINER_OF(w, client_t, wait);
 	ctl_reply_t *r;
 	if (ctl_reply_new(&r)) {
 		send_error(c, "out of memory", false);
@@ -178,7 +178,7 @@ static void on_reloaded(net_waiter_t *w, const ztab_job_t *j)
 
 static void on_stats(net_stats_req_t *sr, const net_stats_t *s)
 {
-	client_t *c = NET_CONTAINER(sr, client_t, sreq);
+	client_t *c = CONTAINER_OF(sr, client_t, sreq);
 	ctl_reply_t *r;
 	if (ctl_reply_new(&r)) {
 		send_error(c, "out of memory", false);
@@ -412,7 +412,7 @@ void net_control_stop(net_t *n)
 		return;
 	nc->stopped = true;
 	while (!link_empty(&nc->clients))
-		close_client(NET_CONTAINER(nc->clients.next, client_t, link));
+		close_client(CONTAINER_OF(nc->clients.next, client_t, link));
 	/* libuv removes the file it bound when the handle closes; unlinking
 	 * first does not depend on that */
 	if (nc->open && unlink(nc->path) != 0 && errno != ENOENT)

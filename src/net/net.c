@@ -319,8 +319,8 @@ static void retire(net_t *n, srvd_server_t *old)
 {
 	if (!old)
 		return;
-	if (arr_grow((void **)&n->retired, &n->cap_retired, n->n_retired + 1,
-	             sizeof(*n->retired)) != 0) {
+	if (arr_grow((void **)&n->retired, &n->cap_retired, n->n_retired + 1, sizeof(*n->retired),
+	             4) != 0) {
 		log_err("publish: out of memory; the replaced state stays allocated");
 		return;
 	}

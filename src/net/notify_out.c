@@ -206,9 +206,9 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
 	if (nread < 12 || !addr)
 		return;
 	const uint8_t *msg = (const uint8_t *)buf->base;
-	uint16_t id = (uint16_t)(msg[0] << 8 | msg[1]);
+	uint16_t id = get_u16(msg);
 	for (link_t *l = nn->targets.next; l != &nn->targets; l = l->next) {
-		target_t *t = NET_CONTAINER(l, target_t, link);
+		target_t *t = CONTAINER_OF(l, target_t, link);
 		if (t->id == id && same_peer(&t->sa, addr)) {
 			if (answered(t, msg, (size_t)nread))
 				drop(t);
@@ -280,7 +280,7 @@ void net_notify_cancel(net_t *n, const char *key)
 	if (!nn)
 		return;
 	for (link_t *l = nn->targets.next; l != &nn->targets;) {
-		target_t *t = NET_CONTAINER(l, target_t, link);
+		target_t *t = CONTAINER_OF(l, target_t, link);
 		l = l->next;
 		if (strcmp(t->key, key) == 0)
 			drop(t);
@@ -322,7 +322,7 @@ void net_notify_stop(net_t *n)
 		return;
 	nn->stopped = true;
 	while (!link_empty(&nn->targets))
-		drop(NET_CONTAINER(nn->targets.next, target_t, link));
+		drop(CONTAINER_OF(nn->targets.next, target_t, link));
 	if (nn->v4.init)
 		uv_close((uv_handle_t *)&nn->v4.h, NULL);
 	if (nn->v6.init)

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/reconcile.h"
 #include "net/secondary.h"
 #include "zone/zone.h"
 
@@ -178,39 +179,42 @@ static pj_zone_t *open_zone(struct net_primary_journal *pj, const ztab_zone_t *e
 	return z;
 }
 
+typedef struct sync_ctx {
+	struct net_primary_journal *pj;
+	const ztab_t *t;
+} sync_ctx_t;
+
+/* The journal state for table entry i: primary zones only. */
+static void *want_zone(void *ctx, size_t i)
+{
+	const sync_ctx_t *s = ctx;
+	const ztab_zone_t *e = s->t->v[i];
+	if (e->src.secondary)
+		return NULL;
+	pj_zone_t *z = find(s->pj, e->src.key);
+	if (z)
+		saw(z, e->ver);
+	else
+		z = open_zone(s->pj, e);
+	return z;
+}
+
+static void drop_state(void *ctx, void *z)
+{
+	pj_put(z);
+}
+
 void net_primary_journal_sync(net_t *n, struct net_primary_journal **pjp)
 {
+	static const reconcile_ops_t ops = {want_zone, drop_state};
 	struct net_primary_journal *pj = *pjp;
 	if (!pj && !(pj = *pjp = calloc(1, sizeof(*pj))))
 		return;
 	pj->n = n;
-	const ztab_t *t = net_reload_table(n);
-	pj_zone_t **keep = calloc(t->n + 1, sizeof(*keep));
-	size_t nk = 0;
-	for (size_t i = 0; keep && i < t->n; i++) {
-		const ztab_zone_t *e = t->v[i];
-		if (e->src.secondary)
-			continue;
-		pj_zone_t *z = find(pj, e->src.key);
-		if (z)
-			saw(z, e->ver);
-		else
-			z = open_zone(pj, e);
-		if (z)
-			keep[nk++] = z;
-	}
-	if (!keep)
-		return;
-	for (size_t i = 0; i < pj->nv; i++) {
-		bool kept = false;
-		for (size_t k = 0; k < nk && !kept; k++)
-			kept = keep[k] == pj->v[i];
-		if (!kept)
-			pj_put(pj->v[i]);
-	}
-	free(pj->v);
-	pj->v = keep;
-	pj->nv = nk;
+	sync_ctx_t s = {pj, net_reload_table(n)};
+	void **v;
+	if (reconcile((void **)pj->v, pj->nv, s.t->n, &ops, &s, &v, &pj->nv) == 0)
+		pj->v = (pj_zone_t **)v;
 }
 
 /* Zone rules (IXFR out only) for the zones with a journal. */

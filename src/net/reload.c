@@ -62,7 +62,7 @@ void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed)
 static void tell_waiters(link_t *list, const ztab_job_t *j)
 {
 	while (!link_empty(list)) {
-		net_waiter_t *w = NET_CONTAINER(list->next, net_waiter_t, link);
+		net_waiter_t *w = CONTAINER_OF(list->next, net_waiter_t, link);
 		link_remove(&w->link);
 		w->done(w, j);
 	}
@@ -157,7 +157,7 @@ static void run_job(uv_work_t *req)
  * replaced entries) is freed here, after the waiters have seen it. */
 static void job_done(uv_work_t *req, int status)
 {
-	struct net_reload *rl = NET_CONTAINER(req, struct net_reload, work);
+	struct net_reload *rl = CONTAINER_OF(req, struct net_reload, work);
 	net_t *n = rl->n;
 	ztab_job_t *j = &rl->job;
 	srvd_zoneset_t *zs = NULL;

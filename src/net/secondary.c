@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "common/reconcile.h"
 #include "net/secondary.h"
 #include "net/xfr_client.h"
 #include "secondary/secondary.h"
@@ -342,7 +343,7 @@ static void queue_save(sec_zone_t *z, zone_t *old, zone_t *nv)
 /* The new version is served: log it, queue the journal and the copy. */
 static void on_installed(net_waiter_t *w, const ztab_job_t *j)
 {
-	sec_zone_t *z = NET_CONTAINER(w, sec_zone_t, wait);
+	sec_zone_t *z = CONTAINER_OF(w, sec_zone_t, wait);
 	if (!j || z->gone || z->s->stopped) {
 		srvd_zone_unref(z->built);
 		z->built = NULL;
@@ -792,44 +793,48 @@ static void publish_rules(struct net_secondary *s, const conf_t *c)
 	free(j);
 }
 
+typedef struct sync_ctx {
+	struct net_secondary *s;
+	const conf_t *c;
+	const ztab_t *t;
+} sync_ctx_t;
+
+/* The state for configured zone i if it is a secondary zone in the table:
+ * kept with its new settings (dropped if they are bad), or new. */
+static void *want_zone(void *ctx, size_t i)
+{
+	const sync_ctx_t *x = ctx;
+	const conf_zone_t *cz = &x->c->zones[i];
+	const ztab_zone_t *e = cz->n_primaries ? ztab_find(x->t, cz->name) : NULL;
+	if (!e)
+		return NULL;
+	sec_zone_t *z = find_zone(x->s, e->src.key);
+	if (z)
+		return settings(z, x->c, cz) == 0 ? z : NULL;
+	if ((z = new_zone(x->s, x->c, cz, e)))
+		schedule(z);
+	return z;
+}
+
+static void drop_state(void *ctx, void *z)
+{
+	drop_zone(z);
+}
+
 /* After each reload (and at start-up): follow the config's secondary zones. */
 static void svc_after_reload(void *state)
 {
+	static const reconcile_ops_t ops = {want_zone, drop_state};
 	struct net_secondary *s = state;
-	net_t *n = s->n;
 	if (s->stopped)
 		return;
-	const conf_t *c = net_reload_conf(n);
-	const ztab_t *t = net_reload_table(n);
-	sec_zone_t **keep = calloc(c->n_zones + 1, sizeof(*keep));
-	size_t nk = 0;
-	for (size_t i = 0; keep && i < c->n_zones; i++) {
-		const conf_zone_t *cz = &c->zones[i];
-		const ztab_zone_t *e = cz->n_primaries ? ztab_find(t, cz->name) : NULL;
-		if (!e)
-			continue;
-		sec_zone_t *z = find_zone(s, e->src.key);
-		if (z && settings(z, c, cz) == 0) {
-			keep[nk++] = z;
-		} else if (!z && (z = new_zone(s, c, cz, e))) {
-			keep[nk++] = z;
-			schedule(z);
-		}
-	}
-	if (!keep)
+	sync_ctx_t x = {s, net_reload_conf(s->n), net_reload_table(s->n)};
+	void **v;
+	if (reconcile((void **)s->v, s->nv, x.c->n_zones, &ops, &x, &v, &s->nv))
 		return;
-	for (size_t i = 0; i < s->nv; i++) {
-		bool kept = false;
-		for (size_t k = 0; k < nk && !kept; k++)
-			kept = keep[k] == s->v[i];
-		if (!kept)
-			drop_zone(s->v[i]);
-	}
-	free(s->v);
-	s->v = keep;
-	s->nv = nk;
-	net_primary_journal_sync(n, &s->pj);
-	publish_rules(s, c);
+	s->v = (sec_zone_t **)v;
+	net_primary_journal_sync(s->n, &s->pj);
+	publish_rules(s, x.c);
 }
 
 /* ---- NOTIFY, control, status ----------------------------------------------------- */

@@ -94,7 +94,7 @@ static void on_poll(uv_timer_t *t)
 	net_stats_t st;
 	sum(n, s->seq, &st);
 	while (!link_empty(&s->waiting)) {
-		net_stats_req_t *r = NET_CONTAINER(s->waiting.next, net_stats_req_t, link);
+		net_stats_req_t *r = CONTAINER_OF(s->waiting.next, net_stats_req_t, link);
 		link_remove(&r->link);
 		r->done(r, &st);
 	}

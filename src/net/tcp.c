@@ -40,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "net/worker.h"
 
@@ -64,17 +65,6 @@ typedef struct conn {
 static void process(conn_t *c);
 static void xfr_pump(conn_t *c);
 
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
 static uint8_t *pool_get(worker_t *w)
 {
 	return w->n_pool ? w->pool[--w->n_pool] : malloc(NET_TCP_OUT);
@@ -95,7 +85,10 @@ static bool busy(const conn_t *c)
 
 static bool has_message(const conn_t *c)
 {
-	return c->rlen >= 2 && c->rlen >= 2u + get16(c->rbuf);
+	rd_t r;
+	rd_init(&r, c->rbuf, c->rlen);
+	rd_skip(&r, rd_u16(&r));
+	return !r.err;
 }
 
 /* ---- idle timeout ------------------------------------------------------ */
@@ -108,7 +101,7 @@ static void arm_idle(worker_t *w)
 		uv_timer_stop(&w->idle);
 		return;
 	}
-	const conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+	const conn_t *c = CONTAINER_OF(w->conns.next, conn_t, lru);
 	uint64_t due = c->last + w->idle_ms, now = uv_now(&w->loop);
 	uv_timer_start(&w->idle, on_idle, due > now ? due - now : 0, 0);
 }
@@ -164,7 +157,7 @@ static void on_idle(uv_timer_t *t)
 	worker_t *w = t->data;
 	uint64_t now = uv_now(&w->loop);
 	while (!link_empty(&w->conns)) {
-		conn_t *c = NET_CONTAINER(w->conns.next, conn_t, lru);
+		conn_t *c = CONTAINER_OF(w->conns.next, conn_t, lru);
 		if (c->last + w->idle_ms > now)
 			break;
 		NET_COUNT(w, tcp_timeouts, 1);
@@ -344,7 +337,7 @@ static void xfr_pump(conn_t *c)
 		conn_close(c);
 		return;
 	}
-	put16(c->xbuf, len);
+	put_u16(c->xbuf, (uint16_t)len); /* len <= NET_TCP_MSG - 2 */
 	c->xfr_more = more;
 	uv_buf_t b = uv_buf_init((char *)c->xbuf, (unsigned)(len + 2));
 	if (uv_write(&c->xreq, (uv_stream_t *)&c->tcp, &b, 1, on_xfr_written)) {
@@ -407,7 +400,7 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 	} else if (rc == SRVD_OK) {
 		if (res.zone)
 			net_notified_push(w->net, res.zone);
-		put16(at, res.len);
+		put_u16(at, (uint16_t)res.len); /* res.len <= NET_TCP_MSG - 2 */
 		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)
 			send_held(c, held);
@@ -430,26 +423,31 @@ static void queue_turn(conn_t *c)
 static void process(conn_t *c)
 {
 	const srvd_server_t *srv = NULL;
-	size_t off = 0, held = 0;
+	size_t off = 0, held = 0; /* off: the end of the last message answered */
 	unsigned budget = NET_TCP_BUDGET;
-	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE && c->rlen - off >= 2) {
-		size_t len = get16(c->rbuf + off);
-		if (len + 2 > NET_TCP_RBUF) {
-			log_debug("tcp: %zu-byte message is too long, closing", len);
-			send_held(c, &held); /* the answers before it still go */
-			conn_close(c);
-			return;
+	rd_t r;
+	rd_init(&r, c->rbuf, c->rlen);
+	while (!c->closing && !c->xfr && c->out_len < NET_TCP_PAUSE) {
+		size_t len = rd_u16(&r);
+		const uint8_t *msg = rd_ptr(&r, len);
+		if (r.err) {
+			/* rlen <= NET_TCP_RBUF: a longer message can never be whole */
+			if (len + 2 > NET_TCP_RBUF) {
+				log_debug("tcp: %zu-byte message is too long, closing", len);
+				send_held(c, &held); /* the answers before it still go */
+				conn_close(c);
+				return;
+			}
+			break; /* not all there yet */
 		}
-		if (c->rlen - off < len + 2)
-			break;
 		if (budget-- == 0) {
 			queue_turn(c);
 			break;
 		}
 		if (!srv)
 			srv = net_server(c->w);
-		query(c, srv, c->rbuf + off + 2, len, &held);
-		off += len + 2;
+		query(c, srv, msg, len, &held);
+		off = r.pos;
 	}
 	send_held(c, &held);
 	if (c->closing)
@@ -472,7 +470,7 @@ static void on_turn(uv_idle_t *h)
 		link_init(&w->ready);
 	}
 	while (!link_empty(&batch)) {
-		conn_t *c = NET_CONTAINER(batch.next, conn_t, turn);
+		conn_t *c = CONTAINER_OF(batch.next, conn_t, turn);
 		link_remove(&c->turn);
 		process(c);
 	}
@@ -487,14 +485,14 @@ static void evict(worker_t *w)
 {
 	conn_t *victim = NULL;
 	for (link_t *l = w->conns.next; l != &w->conns; l = l->next) {
-		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		conn_t *c = CONTAINER_OF(l, conn_t, lru);
 		if (!busy(c)) {
 			victim = c;
 			break;
 		}
 	}
 	if (!victim)
-		victim = NET_CONTAINER(w->conns.next, conn_t, lru);
+		victim = CONTAINER_OF(w->conns.next, conn_t, lru);
 	NET_COUNT(w, tcp_evicted, 1);
 	conn_close(victim);
 }
@@ -597,7 +595,7 @@ void net_tcp_drain(worker_t *w)
 	close_listeners(w);
 	link_t *l = w->conns.next;
 	while (l != &w->conns) {
-		conn_t *c = NET_CONTAINER(l, conn_t, lru);
+		conn_t *c = CONTAINER_OF(l, conn_t, lru);
 		l = l->next;
 		update(c);
 	}
@@ -607,7 +605,7 @@ void net_tcp_close(worker_t *w)
 {
 	close_listeners(w);
 	while (!link_empty(&w->conns))
-		conn_close(NET_CONTAINER(w->conns.next, conn_t, lru));
+		conn_close(CONTAINER_OF(w->conns.next, conn_t, lru));
 }
 
 void net_tcp_free(worker_t *w)

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "net/net_int.h"
 
@@ -155,14 +156,8 @@ static void wants_free(wants_t *w)
 /* dir and base of path; base NULL for a folder watched as a whole. */
 static int wants_add(wants_t *w, const char *path, bool whole_dir)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 32;
-		want_t *v = realloc(w->v, cap * sizeof(*v));
-		if (!v)
-			return SRVD_ENOMEM;
-		w->v = v;
-		w->cap = cap;
-	}
+	if (arr_grow((void **)&w->v, &w->cap, w->n + 1, sizeof(*w->v), 32))
+		return SRVD_ENOMEM;
 	char *a = strdup(path), *b = strdup(path);
 	want_t *x = &w->v[w->n];
 	x->dir = whole_dir ? a : (a ? strdup(dirname(a)) : NULL);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "common/list.h"
 #include "net/net.h"
 
 enum {
@@ -35,38 +36,6 @@ enum {
 	NET_POOL = 32,         /* output buffers kept for reuse */
 	NET_DRAIN_MS = 2000,   /* graceful stop: time left to in-flight TCP */
 };
-
-/* Intrusive circular doubly linked list with a sentinel. */
-typedef struct link {
-	struct link *prev, *next;
-} link_t;
-
-#define NET_CONTAINER(p, type, field) ((type *)(void *)((char *)(p)-offsetof(type, field)))
-
-static inline void link_init(link_t *l)
-{
-	l->prev = l->next = l;
-}
-
-static inline bool link_empty(const link_t *l)
-{
-	return l->next == l;
-}
-
-static inline void link_remove(link_t *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link_init(l);
-}
-
-static inline void link_push_back(link_t *head, link_t *l)
-{
-	l->prev = head->prev;
-	l->next = head;
-	head->prev->next = l;
-	head->prev = l;
-}
 
 typedef struct net_addr {
 	struct sockaddr_storage sa;

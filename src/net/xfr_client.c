@@ -324,8 +324,7 @@ static void to_tcp(net_xfr_client_t *x)
 			finish(x, SRVD_ENOMEM, "cannot sign the query");
 			return;
 		}
-		x->q[0] = (uint8_t)(x->qlen >> 8);
-		x->q[1] = (uint8_t)x->qlen;
+		put_u16(x->q, (uint16_t)x->qlen); /* qlen <= QBUF */
 	}
 	start_tcp(x);
 }
@@ -427,8 +426,7 @@ static int make_query(net_xfr_client_t *x)
 		memcpy(x->q + 2, plain, len);
 		x->qlen = len;
 	}
-	x->q[0] = (uint8_t)(x->qlen >> 8);
-	x->q[1] = (uint8_t)x->qlen;
+	put_u16(x->q, (uint16_t)x->qlen); /* qlen <= QBUF */
 	return rc;
 }
 

@@ -14,7 +14,7 @@ int sec_pending_add(sec_pending_t *p, const char *zone)
 	for (size_t i = 0; i < p->n; i++)
 		if (strcmp(p->v[i], zone) == 0)
 			return 0;
-	if (arr_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v)) != 0)
+	if (arr_grow((void **)&p->v, &p->cap, p->n + 1, sizeof(*p->v), 8) != 0)
 		return SRVD_ENOMEM;
 	if (!(p->v[p->n] = strdup(zone)))
 		return SRVD_ENOMEM;

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/array.h"
 #include "common/file.h"
 #include "wire/dns.h"
 #include "wire/name.h"
@@ -53,17 +54,9 @@ static void enc_raw(enc_t *e, const void *src, size_t n)
 {
 	if (e->err)
 		return;
-	if (e->len + n > e->cap) {
-		size_t cap = e->cap ? e->cap : 4096;
-		while (cap < e->len + n)
-			cap *= 2;
-		uint8_t *p = realloc(e->p, cap);
-		if (!p) {
-			e->err = true;
-			return;
-		}
-		e->p = p;
-		e->cap = cap;
+	if (arr_grow((void **)&e->p, &e->cap, e->len + n, 1, 4096)) {
+		e->err = true;
+		return;
 	}
 	memcpy(e->p + e->len, src, n);
 	e->len += n;
@@ -259,20 +252,22 @@ static const char *decode_diff(const cbor_item_t *it, const uint8_t *origin, xfr
 
 /* ---- the list ------------------------------------------------------------------ */
 
+/* Room for one more diff. d and enc share one capacity, which moves only
+ * when both have grown: a half-done growth leaves cap as it was. */
+static int room(xfr_journal_t *j)
+{
+	size_t cap_d = j->cap, cap_e = j->cap;
+	if (arr_grow((void **)&j->d, &cap_d, j->n + 1, sizeof(*j->d), 16) ||
+	    arr_grow((void **)&j->enc, &cap_e, j->n + 1, sizeof(*j->enc), 16))
+		return SRVD_ENOMEM;
+	j->cap = cap_d;
+	return 0;
+}
+
 static int push(xfr_journal_t *j, xfr_diff_t *d, size_t enc)
 {
-	if (j->n == j->cap) {
-		size_t cap = j->cap ? j->cap * 2 : 16;
-		xfr_diff_t **nd = realloc(j->d, cap * sizeof(*nd));
-		if (!nd)
-			return SRVD_ENOMEM;
-		j->d = nd;
-		size_t *ne = realloc(j->enc, cap * sizeof(*ne));
-		if (!ne)
-			return SRVD_ENOMEM;
-		j->enc = ne;
-		j->cap = cap;
-	}
+	if (room(j))
+		return SRVD_ENOMEM;
 	j->d[j->n] = d;
 	j->enc[j->n] = enc;
 	j->n++;
@@ -671,21 +666,8 @@ int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d)
 		}
 	}
 	pthread_mutex_lock(&j->lock);
-	int rc = 0;
-	if (fits && j->n == j->cap) {
-		/* grow before dropping, so that a failure changes nothing */
-		size_t cap = j->cap ? j->cap * 2 : 16;
-		xfr_diff_t **nd = realloc(j->d, cap * sizeof(*nd));
-		size_t *ne = nd ? realloc(j->enc, cap * sizeof(*ne)) : NULL;
-		if (nd)
-			j->d = nd;
-		if (ne) {
-			j->enc = ne;
-			j->cap = cap;
-		} else {
-			rc = SRVD_ENOMEM;
-		}
-	}
+	/* grow before dropping, so that a failure changes nothing */
+	int rc = fits ? room(j) : 0;
 	if (rc == 0) {
 		drop_front(j, keep_from, gone);
 		if (fits) {

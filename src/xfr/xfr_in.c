@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "xfr/tsig.h"
@@ -193,26 +194,11 @@ static int ov_insert(overlay_t *o, const xfr_rr_t *rr, uint32_t h, bool present)
 		return SRVD_ENOMEM;
 	if ((!o->table || (o->n + 1) * 2 > o->mask + 1) && ov_grow_table(o))
 		return SRVD_ENOMEM;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 256;
-		ov_ent_t *e = realloc(o->e, cap * sizeof(*e));
-		if (!e)
-			return SRVD_ENOMEM;
-		o->e = e;
-		o->cap = cap;
-	}
 	size_t olen = wire_name_len(rr->owner);
 	size_t need = o->blen + olen + rr->rdlen;
-	if (need > o->bcap) {
-		size_t cap = o->bcap ? o->bcap : 65536;
-		while (cap < need)
-			cap *= 2;
-		uint8_t *b = realloc(o->bytes, cap);
-		if (!b)
-			return SRVD_ENOMEM;
-		o->bytes = b;
-		o->bcap = cap;
-	}
+	if (arr_grow((void **)&o->e, &o->cap, o->n + 1, sizeof(*o->e), 256) ||
+	    arr_grow((void **)&o->bytes, &o->bcap, need, 1, 65536))
+		return SRVD_ENOMEM;
 	ov_ent_t *e = &o->e[o->n];
 	*e = (ov_ent_t){.hash = h,
 	                .type = rr->type,

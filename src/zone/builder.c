@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "zone/zone.h"
@@ -42,7 +43,8 @@ struct zone_builder {
 	unsigned errors;
 
 	bnode_t *nodes;
-	uint32_t n_nodes, cap_nodes;
+	uint32_t n_nodes;
+	size_t cap_nodes;
 	uint32_t *table; /* lower-case name -> node + 1 */
 	uint32_t mask;
 
@@ -141,14 +143,9 @@ static int intern(zone_builder_t *b, const uint8_t *name, size_t len, uint32_t *
 	}
 	if ((b->n_nodes + 1) * 2 > b->mask + 1 && table_grow(b))
 		return SRVD_ENOMEM;
-	if (b->n_nodes == b->cap_nodes) {
-		uint32_t cap = b->cap_nodes ? b->cap_nodes * 2 : 256;
-		bnode_t *n = realloc(b->nodes, cap * sizeof(*n));
-		if (!n)
-			return SRVD_ENOMEM;
-		b->nodes = n;
-		b->cap_nodes = cap;
-	}
+	if (arr_grow((void **)&b->nodes, &b->cap_nodes, (size_t)b->n_nodes + 1, sizeof(*b->nodes),
+	             256))
+		return SRVD_ENOMEM;
 	const uint8_t *copy = arena_memdup(&b->arena, name, len);
 	if (!copy)
 		return SRVD_ENOMEM;
@@ -199,21 +196,6 @@ void zone_builder_free(zone_builder_t *b)
 	free(b);
 }
 
-static int reserve(void **p, size_t *cap, size_t need, size_t elem)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap * 2 : 1024;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * elem);
-	if (!q)
-		return SRVD_ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
-
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
                      const uint8_t *rdata, uint16_t rdlen, const char *file, unsigned line)
 {
@@ -233,8 +215,8 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	int rc = intern(b, owner, wire_name_len(owner), &node);
 	if (rc)
 		return rc;
-	if (reserve((void **)&b->rrs, &b->cap_rrs, b->n_rrs + 1, sizeof(brr_t)) ||
-	    reserve((void **)&b->rdata, &b->rdata_cap, b->rdata_len + rdlen, 1))
+	if (arr_grow((void **)&b->rrs, &b->cap_rrs, b->n_rrs + 1, sizeof(*b->rrs), 1024) ||
+	    arr_grow((void **)&b->rdata, &b->rdata_cap, b->rdata_len + rdlen, 1, 1024))
 		return SRVD_ENOMEM;
 	if (rdlen) /* memcpy from NULL is undefined even for 0 bytes */
 		memcpy(b->rdata + b->rdata_len, rdata, rdlen);

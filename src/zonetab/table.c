@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "zonetab/zonetab.h"
 
@@ -134,14 +135,8 @@ typedef struct srcs {
 
 static ztab_src_t *srcs_push(srcs_t *s)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		ztab_src_t *v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return NULL;
-		s->v = v;
-		s->cap = cap;
-	}
+	if (arr_grow((void **)&s->v, &s->cap, s->n + 1, sizeof(*s->v), 16))
+		return NULL;
 	ztab_src_t *z = &s->v[s->n++];
 	memset(z, 0, sizeof(*z));
 	return z;

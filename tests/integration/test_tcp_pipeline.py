@@ -121,3 +121,24 @@ def test_idle_connection_closed(srvd_factory):
         took = time.monotonic() - t0
     assert data == b"", "expected the server to close the connection"
     assert took < 5, f"idle connection closed only after {took:.1f}s (timeout 1 s)"
+
+
+def test_oversized_message_closes_after_earlier_answers(srvd):
+    """A length prefix beyond the connection's 16 KiB input buffer can never
+    be a whole message: the connection is closed, but the query before it on
+    the same connection is still answered first."""
+    q = make_query("example.com", "SOA")
+    w = q.to_wire()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(("127.0.0.1", srvd.port))
+        s.sendall(struct.pack("!H", len(w)) + w + struct.pack("!H", 65535) + b"\0" * 100)
+        deadline = time.monotonic() + 5
+        (ln,) = struct.unpack("!H", read_exact(s, 2, deadline))
+        r = dns.message.from_wire(read_exact(s, ln, deadline))
+        assert r.id == q.id and r.rcode() == dns.rcode.NOERROR
+        try:
+            data = s.recv(1)
+        except ConnectionResetError:
+            data = b""
+    assert data == b"", "expected the server to close the connection"
