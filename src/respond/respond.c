@@ -397,8 +397,8 @@ static const zone_t *zone_for_query(const srvd_zoneset_t *zs, const resp_query_t
 	return z;
 }
 
-static void answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
-                         const resp_query_t *q)
+static inline __attribute__((always_inline)) void
+answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t *q)
 {
 	zone_key_init(&r->key, q->lname, q->qname_len);
 	const zone_t *z = zone_for_query(zs, q, &r->key);
