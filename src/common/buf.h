@@ -9,6 +9,11 @@
 #ifndef SRVD_COMMON_BUF_H
 #define SRVD_COMMON_BUF_H
 
+/* A bool here must be C's _Bool in every file (common/ldns.h says why). */
+#ifdef _Bool
+#error "include common/ldns.h, not <ldns/ldns.h>: ldns redefines _Bool"
+#endif
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -7,8 +7,8 @@
  * That also gives every diagnostic its file and starting line. Parsing goes
  * on after an error so that the caller gets every finding in one run.
  */
+#include "common/ldns.h"
 #include <errno.h>
-#include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>

@@ -6,9 +6,9 @@
  * loader reads back byte for byte. Names are absolute and every line has
  * its TTL, so the file needs no $ORIGIN or $TTL.
  */
+#include "common/ldns.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <ldns/ldns.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

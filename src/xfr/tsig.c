@@ -16,7 +16,7 @@
  * case against ldns's signer and verifier, a Knot capture, and an
  * independent Python signer.
  */
-#include <ldns/ldns.h>
+#include "common/ldns.h"
 #include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>

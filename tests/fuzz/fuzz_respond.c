@@ -1,10 +1,13 @@
-/* libFuzzer target: srvd_respond over an embedded zone set.
+/* libFuzzer target: srvd_respond and srvd_dispatch over an embedded zone
+ * set.
  *
  * The input is one DNS message. It is answered as if it came over UDP (with
  * a full-size and a minimum-size output buffer) and over TCP, from a client
  * address that the transfer ACL allows, so AXFR and IXFR reach the transfer
- * cursor, which is then drained with srvd_xfr_*. Every response goes through
- * the structural checks of fuzz_util.h.
+ * cursor, which is then drained with srvd_xfr_*. The same message then goes
+ * through the front door, srvd_dispatch, with a keyring (so TSIG records are
+ * parsed and verified) and a secondary-zone rule (so NOTIFY is judged).
+ * Every response goes through the structural checks of fuzz_util.h.
  *
  * The zones are written to a temporary directory and loaded once per
  * process; they cover every branch of the answer algorithm: wildcards,
@@ -92,11 +95,13 @@ static const char zone_other[] = "$ORIGIN other.test.\n"
 
 static srvd_zoneset_t *g_zs;
 static srvd_responder_t *g_r;
+static srvd_server_t *g_srv;
 static struct sockaddr_in g_client;
 
 static void cleanup(void)
 {
 	srvd_responder_free(g_r);
+	srvd_server_unref(g_srv);
 	srvd_zoneset_unref(g_zs);
 }
 
@@ -123,6 +128,14 @@ static void init(void)
 	unlink(p2);
 	unlink(p3);
 	rmdir(fuzz_tmpdir());
+	static const srvd_key_src_t key = {"fuzz-key", "hmac-sha256",
+	                                   "ZnV6ei1rZXktc2VjcmV0LWZ1enota2V5LXNlY3JldA=="};
+	static const srvd_prefix_t from = {.family = 4, .bits = 8, .addr = {127}};
+	const srvd_zone_rule_t rule = {"other.test", 1, &from, 1};
+	srvd_keyring_t *k = NULL;
+	if (srvd_keyring_new(&key, 1, &k) != 0 || srvd_server_new(g_zs, k, &rule, 1, &g_srv) != 0)
+		abort();
+	srvd_keyring_unref(k);
 	srvd_responder_opts_t o = {.nsid = "fuzz-ns", .identity = "fuzz", .version = "0"};
 	if (srvd_responder_new(&o, &g_r) != 0)
 		abort();
@@ -132,10 +145,10 @@ static void init(void)
 }
 
 /* Stream a transfer the responder accepted: SOA first, SOA last. */
-static void drain_xfr(const srvd_query_t *q)
+static void drain_xfr(const srvd_query_t *q, bool door)
 {
 	srvd_xfr_t *x = NULL;
-	int rc = srvd_xfr_new(g_zs, q, &x);
+	int rc = door ? srvd_xfr_begin(g_r, g_srv, q, &x) : srvd_xfr_new(g_zs, q, &x);
 	FUZZ_CHECK(rc == 0);
 	static uint8_t buf[65535];
 	int more = 1;
@@ -169,7 +182,24 @@ static void run(const uint8_t *data, size_t size, srvd_transport_t t, size_t cap
 		fuzz_check_response(data, size, resp, len, cap, t, true);
 	else if (rc == SRVD_XFR) {
 		FUZZ_CHECK(t == SRVD_TCP);
-		drain_xfr(&q);
+		drain_xfr(&q, false);
+	}
+}
+
+static void run_door(const uint8_t *data, size_t size, srvd_transport_t t, size_t cap)
+{
+	static uint8_t resp[65536];
+	srvd_query_t q = {.wire = data, .len = size, .transport = t, .src_addr = &g_client};
+	srvd_result_t res;
+	int rc = srvd_dispatch(g_r, g_srv, &q, resp, cap, &res);
+	FUZZ_CHECK(rc == SRVD_OK || rc == SRVD_DROP || rc == SRVD_XFR);
+	if (rc == SRVD_OK) {
+		fuzz_check_response(data, size, resp, res.len, cap, t, true);
+		FUZZ_CHECK(res.rcode == (unsigned)(resp[3] & 0xF));
+		FUZZ_CHECK(!res.zone || strcmp(res.zone, "other.test") == 0);
+	} else if (rc == SRVD_XFR) {
+		FUZZ_CHECK(t == SRVD_TCP);
+		drain_xfr(&q, true);
 	}
 }
 
@@ -182,5 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run(data, size, SRVD_UDP, 65535);
 	run(data, size, SRVD_UDP, 512);
 	run(data, size, SRVD_TCP, 65535);
+	run_door(data, size, SRVD_UDP, 512);
+	run_door(data, size, SRVD_TCP, 65535);
 	return 0;
 }

@@ -49,10 +49,10 @@
  * Output: one line per case and a closing "N passed, N failed" line; the
  * exit status is non-zero when any case failed.
  */
+#include "common/ldns.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ldns/ldns.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdarg.h>

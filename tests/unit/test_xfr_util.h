@@ -4,7 +4,7 @@
 #ifndef SRVD_TEST_XFR_UTIL_H
 #define SRVD_TEST_XFR_UTIL_H
 
-#include <ldns/ldns.h>
+#include "common/ldns.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
