@@ -97,6 +97,13 @@ static int find_zones_dir(char *out)
 	return -1;
 }
 
+/* What conf skipped but did not fail on (a bad zones-dir entry). */
+static void log_conf_warnings(const conf_t *c)
+{
+	for (size_t i = 0; i < c->n_warnings; i++)
+		log_warn("%s", c->warnings[i]);
+}
+
 static int load_conf(daemon_t *d, conf_t **out)
 {
 	char err[512] = "";
@@ -107,6 +114,8 @@ static int load_conf(daemon_t *d, conf_t **out)
 		rc = conf_default(d->zones_dir, DEFAULT_PORT, out, err, sizeof(err));
 	if (rc)
 		log_err("%s", err[0] ? err : srvd_strerror(rc));
+	else
+		log_conf_warnings(*out);
 	return rc;
 }
 
@@ -144,6 +153,8 @@ static int check_config(daemon_t *d)
 		fprintf(stderr, "%s\n", err[0] ? err : srvd_strerror(rc));
 		return 1;
 	}
+	for (size_t i = 0; i < c->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", c->warnings[i]);
 	unsigned bad = 0;
 	for (size_t i = 0; i < c->n_zones; i++) {
 		srvd_zone_src_t src;
@@ -277,6 +288,8 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 	if (rc)
 		log_err("reload: %s; the configuration in force stays",
 		        err[0] ? err : srvd_strerror(rc));
+	else
+		log_conf_warnings(*out);
 	return rc;
 }
 

@@ -210,6 +210,31 @@ def test_zones_dir_adds_and_removes_zones(srvd_factory, tmp_path, zone):
     assert soa_serial("127.0.0.1", s.port) == ZONE_SERIAL
 
 
+def test_zones_dir_bad_entry_is_skipped(srvd_factory, tmp_path, zone):
+    """Issue 14: one symbolic-link loop in zones-dir failed the whole config,
+    so srvd would not start, and a SIGHUP changed nothing. The entry must be
+    skipped with a warning naming it, at start-up and on SIGHUP, and the
+    other zones served."""
+    zd = tmp_path / "zones.d"
+    zd.mkdir()
+    (zd / "a.test.zone").write_text(small_zone("a.test", 1))
+    os.symlink("loop.zone", zd / "loop.zone")
+    s = srvd_factory(zones=[("example.com", zone, None)], zones_dir=zd, v6=False)
+    assert soa_serial("127.0.0.1", s.port, "a.test") == 1, s.log()
+    assert soa_serial("127.0.0.1", s.port) == ZONE_SERIAL
+    assert f"warning: {s.conf_path}:" in s.log(), s.log()
+    assert f"zones-dir: {zd}/loop.zone: Too many levels of symbolic links; skipped" in s.log()
+    # another bad entry and a new zone; the reload takes the new zone
+    os.symlink("db.loop1", zd / "db.loop2")
+    os.symlink("db.loop2", zd / "db.loop1")
+    (zd / "b.test.zone").write_text(small_zone("b.test", 5))
+    s.signal(signal.SIGHUP)
+    assert wait_for(lambda: soa_serial("127.0.0.1", s.port, "b.test") == 5, SOON), s.log()
+    assert wait_for(lambda: f"{zd}/db.loop1: Too many levels" in s.log(), SOON), s.log()
+    assert "the configuration in force stays" not in s.log(), s.log()
+    assert soa_serial("127.0.0.1", s.port, "a.test") == 1
+
+
 def test_zone_missing_at_start_is_refused_until_created(srvd_factory, tmp_path, zone):
     late = tmp_path / "zones" / "late.test.zone"
     s = srvd_factory(zones=[("example.com", zone, None), ("late.test", late, None)],
