@@ -13,7 +13,7 @@ import time
 import dns.rcode
 import pytest
 
-from srvdtest import ZONE_SERIAL, bundled_zone, soa_serial, srvdctl_bin, wait_for
+from srvdtest import CTL_TIMEOUT, ZONE_SERIAL, bundled_zone, soa_serial, srvdctl_cmd, wait_for
 
 SOON = 2.0  # seconds from the write to the new answer (debounce is 0.25 s)
 SETTLE = 0.8  # longer than the debounce: time for a second, unwanted reload
@@ -116,13 +116,13 @@ def test_rewrite_during_a_load_is_read_again(srvd_factory, tmp_path):
     # rewrite to v1 by rename, and at once ask for a reload; while that load
     # runs, rewrite v2 in place (truncate, then write)
     replace(z, t1)
-    ctl = subprocess.Popen([str(srvdctl_bin()), "-s", str(s.control), "reload", "example.com"],
+    ctl = subprocess.Popen(srvdctl_cmd(s.control, "reload", "example.com"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: "control: reload example.com" in s.log(), 10, interval=0.005), \
         s.log()
     with open(z, "w") as f:
         f.write(t2)
-    out, err = ctl.communicate(timeout=120)
+    out, err = ctl.communicate(timeout=CTL_TIMEOUT + 30)
     assert ctl.returncode == 0, (out, err, s.log())
     assert wait_for(lambda: soa_serial("127.0.0.1", s.port) == v2, 60), s.log()
     time.sleep(SETTLE)
