@@ -67,12 +67,18 @@ typedef struct srvd_diag {
 typedef struct srvd_zone srvd_zone_t;       /* one immutable zone version */
 typedef struct srvd_zoneset srvd_zoneset_t; /* an immutable set of zones */
 
+enum { SRVD_ACL_KEY_LEN = 255 }; /* the longest name in wire form */
+
 /* A transfer ACL entry: an address prefix (family 4 or 6), or a TSIG key
- * (family 0, made by srvd_acl_key). */
+ * (family 0, made by srvd_acl_key). Zero the whole struct before filling
+ * in an address entry. */
 typedef struct srvd_prefix {
 	uint8_t family;
 	uint8_t bits;
 	uint8_t addr[16];
+	/* Family 0: the key's name, wire form in lower case, zero-padded, so
+	 * that names compare exactly. Unused (zero) for addresses. */
+	uint8_t key[SRVD_ACL_KEY_LEN];
 } srvd_prefix_t;
 
 /* The ACL entry that lets a client transfer when its request is signed

@@ -97,6 +97,13 @@ static int find_zones_dir(char *out)
 	return -1;
 }
 
+/* What conf skipped but did not fail on (a bad zones-dir entry). */
+static void log_conf_warnings(const conf_t *c)
+{
+	for (size_t i = 0; i < c->n_warnings; i++)
+		log_warn("%s", c->warnings[i]);
+}
+
 static int load_conf(daemon_t *d, conf_t **out)
 {
 	char err[512] = "";
@@ -107,6 +114,8 @@ static int load_conf(daemon_t *d, conf_t **out)
 		rc = conf_default(d->zones_dir, DEFAULT_PORT, out, err, sizeof(err));
 	if (rc)
 		log_err("%s", err[0] ? err : srvd_strerror(rc));
+	else
+		log_conf_warnings(*out);
 	return rc;
 }
 
@@ -144,6 +153,8 @@ static int check_config(daemon_t *d)
 		fprintf(stderr, "%s\n", err[0] ? err : srvd_strerror(rc));
 		return 1;
 	}
+	for (size_t i = 0; i < c->n_warnings; i++)
+		fprintf(stderr, "warning: %s\n", c->warnings[i]);
 	unsigned bad = 0;
 	for (size_t i = 0; i < c->n_zones; i++) {
 		srvd_zone_src_t src;
@@ -169,22 +180,71 @@ static int check_config(daemon_t *d)
 
 /* ---- process setup ----------------------------------------------------------- */
 
+/* srvd writes the pidfile as root. In a folder that someone else can
+ * write to, they could put a symbolic link (or a hard link) at its path
+ * and have us overwrite any file. So the folder must be ours or root's and
+ * writable by nobody else, unless it is sticky (then others can't replace
+ * our entries); and the file itself must not be a link. */
+static int pidfile_folder_ok(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return SRVD_ENOMEM;
+	const char *dir = dirname(copy);
+	struct stat st;
+	int rc = SRVD_EINVAL;
+	if (stat(dir, &st) != 0) {
+		log_err("pidfile %s: folder %s: %s", path, dir, strerror(errno));
+		rc = SRVD_EIO;
+	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		log_err("pidfile %s: refused: folder %s belongs to uid %u, neither root nor us",
+		        path, dir, (unsigned)st.st_uid);
+	} else if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		log_err("pidfile %s: refused: folder %s (mode %04o) is writable by others and not "
+		        "sticky",
+		        path, dir, (unsigned)(st.st_mode & 07777));
+	} else {
+		rc = 0;
+	}
+	free(copy);
+	return rc;
+}
+
 static int write_pidfile(const char *path)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int rc = pidfile_folder_ok(path);
+	if (rc)
+		return rc;
+	/* No O_TRUNC: truncate only once we know what we opened. O_NONBLOCK:
+	 * a FIFO at the path must not hang start-up. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
 	if (fd < 0) {
-		log_err("pidfile %s: %s", path, strerror(errno));
+		if (errno == ELOOP)
+			log_err("pidfile %s: refused: it is a symbolic link", path);
+		else
+			log_err("pidfile %s: %s", path, strerror(errno));
 		return SRVD_EIO;
 	}
+	struct stat st;
+	rc = SRVD_EIO;
+	if (fstat(fd, &st) != 0)
+		log_err("pidfile %s: %s", path, strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		log_err("pidfile %s: refused: not a regular file", path);
+	else if (st.st_nlink != 1)
+		log_err("pidfile %s: refused: it has %u hard links", path, (unsigned)st.st_nlink);
+	else if (ftruncate(fd, 0) != 0)
+		log_err("pidfile %s: %s", path, strerror(errno));
+	else
+		rc = 0;
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	ssize_t w = write(fd, buf, (size_t)n);
-	close(fd);
-	if (w != n) {
+	if (rc == 0 && write(fd, buf, (size_t)n) != n) {
 		log_err("pidfile %s: short write", path);
-		return SRVD_EIO;
+		rc = SRVD_EIO;
 	}
-	return 0;
+	close(fd);
+	return rc;
 }
 
 static int lookup_ids(const conf_t *c, uid_t *uid, gid_t *gid)
@@ -225,7 +285,8 @@ static int drop_privileges(const conf_t *c)
 	gid_t gid = 0;
 	if (lookup_ids(c, &uid, &gid))
 		return SRVD_EINVAL;
-	if (c->pidfile && chown(c->pidfile, uid, gid))
+	/* lchown: never follow a link that replaced the file since. */
+	if (c->pidfile && lchown(c->pidfile, uid, gid))
 		log_warn("pidfile %s: chown: %s", c->pidfile, strerror(errno));
 	if (setgroups(1, &gid) || setgid(gid) || (c->user && setuid(uid))) {
 		log_err("cannot drop privileges: %s", strerror(errno));
@@ -277,6 +338,8 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 	if (rc)
 		log_err("reload: %s; the configuration in force stays",
 		        err[0] ? err : srvd_strerror(rc));
+	else
+		log_conf_warnings(*out);
 	return rc;
 }
 

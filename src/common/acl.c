@@ -1,6 +1,7 @@
 /* Address and key ACLs. See acl.h. */
 #include "common/acl.h"
 
+#include <ctype.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
@@ -49,46 +50,70 @@ bool acl_match(const srvd_prefix_t *acl, size_t n, const void *sockaddr)
 	return false;
 }
 
-/* Two 64-bit multiply-xorshift hashes with different seeds over the name
- * folded to lower case, without its trailing dot. */
-static uint64_t fold_hash(const char *name, size_t len, uint64_t h)
+/* The presentation-form name (\X and \DDD escapes, trailing dot or not) in
+ * wire form, ASCII folded to lower case (RFC 4343), zero-padded to
+ * SRVD_ACL_KEY_LEN bytes: two names are the same DNS name exactly when
+ * these bytes are equal. Own parser: common/ sits below wire/. */
+static bool canonical(const char *s, uint8_t out[SRVD_ACL_KEY_LEN])
 {
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (unsigned char)(c + 32);
-		h = (h ^ c) * 0x100000001B3ull;
-		h ^= h >> 29;
+	uint8_t buf[SRVD_ACL_KEY_LEN + 64] = {0};
+	size_t o = 0;
+	if (!*s)
+		return false;
+	if (strcmp(s, ".") == 0)
+		s++; /* the root: one zero byte */
+	while (*s) {
+		size_t lpos = o++;
+		unsigned l = 0;
+		while (*s && *s != '.') {
+			unsigned c = (unsigned char)*s++;
+			if (c == '\\') {
+				if (isdigit((unsigned char)s[0]) && isdigit((unsigned char)s[1]) &&
+				    isdigit((unsigned char)s[2])) {
+					c = (unsigned)((s[0] - '0') * 100 + (s[1] - '0') * 10 +
+					               (s[2] - '0'));
+					s += 3;
+					if (c > 255)
+						return false;
+				} else if (*s) {
+					c = (unsigned char)*s++;
+				} else {
+					return false;
+				}
+			}
+			if (c >= 'A' && c <= 'Z')
+				c += 'a' - 'A';
+			if (l == 63 || o >= SRVD_ACL_KEY_LEN)
+				return false;
+			buf[o++] = (uint8_t)c;
+			l++;
+		}
+		if (l == 0)
+			return false; /* empty label: "a..b", ".a" */
+		buf[lpos] = (uint8_t)l;
+		if (*s == '.')
+			s++;
 	}
-	h ^= len;
-	h ^= h >> 33;
-	h *= 0xFF51AFD7ED558CCDull;
-	h ^= h >> 33;
-	h *= 0xC4CEB9FE1A85EC53ull;
-	h ^= h >> 33;
-	return h;
+	if (o + 1 > SRVD_ACL_KEY_LEN)
+		return false; /* with the root label, over 255 bytes */
+	memcpy(out, buf, SRVD_ACL_KEY_LEN);
+	return true;
 }
 
 void acl_key_entry(const char *name, srvd_prefix_t *out)
 {
-	size_t len = strlen(name);
-	if (len > 1 && name[len - 1] == '.' && name[len - 2] != '\\')
-		len--;
-	uint64_t a = fold_hash(name, len, 0xCBF29CE484222325ull);
-	uint64_t b = fold_hash(name, len, 0x9E3779B97F4A7C15ull);
 	memset(out, 0, sizeof(*out));
-	memcpy(out->addr, &a, 8);
-	memcpy(out->addr + 8, &b, 8);
+	/* Family 0xFF matches nothing: not an address family, not a key. */
+	out->family = canonical(name, out->key) ? 0 : 0xFF;
 }
 
 bool acl_match_key(const srvd_prefix_t *acl, size_t n, const char *name)
 {
-	if (!name)
+	uint8_t key[SRVD_ACL_KEY_LEN];
+	if (!name || !canonical(name, key))
 		return false;
-	srvd_prefix_t k;
-	acl_key_entry(name, &k);
 	for (size_t i = 0; i < n; i++)
-		if (acl[i].family == 0 && memcmp(acl[i].addr, k.addr, sizeof(k.addr)) == 0)
+		if (acl[i].family == 0 && memcmp(acl[i].key, key, sizeof(key)) == 0)
 			return true;
 	return false;
 }

@@ -3,13 +3,13 @@
  * (the responder, addresses and keys) and notify-from (the daemon,
  * addresses; its keys are checked by name there).
  *
- * A key entry is an srvd_prefix_t with family 0 whose 16 bytes are a
- * 128-bit digest of the key's name (lower case, without the trailing
- * dot). That keeps every ACL a flat array of one fixed-size type, which
- * the config, the zone sources, the secondary-zone state and each zone
- * version copy and compare as plain memory. The digest is not a secret
- * and need not resist attack: the request must still verify with a
- * configured key, and only names the operator configured are compared. */
+ * A key entry is an srvd_prefix_t with family 0 whose key bytes hold the
+ * key's name itself: wire form, lower case, zero-padded. Names compare
+ * exactly, by memcmp, so no two distinct key names can ever match (a
+ * digest of the name could collide, and a key name is a string that
+ * whoever asks for a key may choose). Every ACL stays a flat array of one
+ * fixed-size type, which the config, the zone sources, the secondary-zone
+ * state and each zone version copy as plain memory. */
 #ifndef SRVD_COMMON_ACL_H
 #define SRVD_COMMON_ACL_H
 
@@ -22,8 +22,9 @@
  * counts as IPv4) or NULL, which matches nothing. */
 bool acl_match(const srvd_prefix_t *acl, size_t n, const void *sockaddr);
 
-/* The entry that grants the key named `name` (text, any case, trailing dot
- * or not). */
+/* The entry that grants the key named `name` (presentation form, any case,
+ * trailing dot or not). A name that is not a domain name gets an entry
+ * that matches nothing (family 0xFF): srvd_acl_key() has no error for it. */
 void acl_key_entry(const char *name, srvd_prefix_t *out);
 
 /* Does the list grant the key named `name` (text, as acl_key_entry)? */

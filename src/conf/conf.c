@@ -231,6 +231,9 @@ void conf_free(conf_t *c)
 		free(c->key_refs[i].name);
 	free(c->key_refs);
 	free(c->zones_dir);
+	for (size_t i = 0; i < c->n_warnings; i++)
+		free(c->warnings[i]);
+	free(c->warnings);
 	free(c->path);
 	free(c);
 }

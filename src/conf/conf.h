@@ -126,6 +126,10 @@ typedef struct conf {
 	/* zones: in file order, then zones-dir sorted by name (case-insensitive) */
 	conf_zone_t *zones;
 	size_t n_zones;
+	/* Findings that did not stop the load (a zones-dir entry skipped),
+	 * one line each, for the caller to log: conf does no logging. */
+	char **warnings;
+	size_t n_warnings;
 	char *path; /* the file this came from */
 } conf_t;
 
@@ -144,7 +148,10 @@ int conf_default(const char *zones_dir, uint16_t port, conf_t **out, char *err, 
 
 /* Scan a folder for zone files: "NAME.zone" or "db.NAME". Appends zones to c.
  * Duplicate origins are an error. Hidden files, backups (~, .swp, .bak, .orig,
- * ...) and journals (.jnl, .journal) are skipped. On error c is unchanged. */
+ * ...) and journals (.jnl, .journal) are skipped. An entry that can't be
+ * used (a symbolic-link loop, stat() fails, an invalid zone name) is
+ * skipped with a line in c->warnings that names it. On error c is
+ * unchanged. */
 int conf_scan_zones_dir(conf_t *c, const char *dir, char *err, size_t errlen);
 
 /* Parse "address@port" (IPv6 may be written [::1]@53) or "address".

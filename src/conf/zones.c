@@ -1,5 +1,11 @@
 /* conf/ zones: zone-name checks and comparison, duplicate detection, and the
- * zones-dir scan ("NAME.zone" or "db.NAME" -> zone NAME). */
+ * zones-dir scan ("NAME.zone" or "db.NAME" -> zone NAME).
+ *
+ * One bad entry in zones-dir (a symbolic-link loop, a file we may not stat,
+ * a name that is no zone name) is skipped with a warning that names it:
+ * failing the whole scan would keep srvd from starting, or a SIGHUP from
+ * taking any change, for every other zone. Two files for one zone stay an
+ * error, since which one is meant can't be guessed. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -143,6 +149,8 @@ typedef struct scan {
 	size_t errlen;
 	conf_zone_t *v; /* zones found so far */
 	size_t n, cap;
+	char **warnings; /* entries skipped; moved to c on success */
+	size_t n_warnings;
 } scan_t;
 
 static int scan_err(const scan_t *s, int code, const char *fmt, ...)
@@ -159,6 +167,28 @@ static int scan_err(const scan_t *s, int code, const char *fmt, ...)
 		return conf_errf(s->err, s->errlen, code, "%s:%u: zones-dir: %s", s->cfile,
 		                 s->cline, msg);
 	return conf_errf(s->err, s->errlen, code, "%s", msg);
+}
+
+static int scan_warn(scan_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int scan_warn(scan_t *s, const char *fmt, ...)
+{
+	char msg[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	char **v = realloc(s->warnings, (s->n_warnings + 1) * sizeof(*v));
+	if (!v)
+		return scan_err(s, SRVD_ENOMEM, "out of memory");
+	s->warnings = v;
+	char *w = NULL;
+	int n = s->cfile ? asprintf(&w, "%s:%u: zones-dir: %s; skipped", s->cfile, s->cline, msg)
+	                 : asprintf(&w, "%s; skipped", msg);
+	if (n < 0)
+		return scan_err(s, SRVD_ENOMEM, "out of memory");
+	v[s->n_warnings++] = w;
+	return 0;
 }
 
 static bool has_suffix(const char *s, size_t len, const char *suffix)
@@ -202,15 +232,17 @@ static bool origin_span(const char *f, size_t *off, size_t *len)
 	return false;
 }
 
-static bool is_regular(const scan_t *s, int dfd, const char *f, int *rc)
+static bool is_regular(scan_t *s, int dfd, const char *f, int *rc)
 {
 	struct stat st;
 	*rc = 0;
 	if (fstatat(dfd, f, &st, 0) == 0)
 		return S_ISREG(st.st_mode);
-	/* Gone since readdir, or a dangling link: not a zone file. */
+	/* Gone since readdir, or a dangling link: not a zone file. A link
+	 * loop (ELOOP) or a file we may not stat looks like one, but we
+	 * can't tell, so say so. */
 	if (errno != ENOENT)
-		*rc = scan_err(s, SRVD_EIO, "%s/%s: %s", s->dir, f, strerror(errno));
+		*rc = scan_warn(s, "%s/%s: %s", s->dir, f, strerror(errno));
 	return false;
 }
 
@@ -231,13 +263,17 @@ static int add_entry(scan_t *s, int dfd, const char *f)
 		return rc;
 	char *name = strndup(f + off, len);
 	char *file = conf_path_join(s->dir, f);
+	if (name && file && conf_zone_name_check(name, &why)) {
+		rc = scan_warn(s, "%s: bad zone name \"%s\": %s", file, name, why);
+		free(name);
+		free(file);
+		return rc;
+	}
 	if (!name || !file || (rc = push(s, name, file))) {
 		free(name);
 		free(file);
 		return scan_err(s, SRVD_ENOMEM, "out of memory");
 	}
-	if (conf_zone_name_check(name, &why))
-		return scan_err(s, SRVD_EPARSE, "%s: bad zone name \"%s\": %s", file, name, why);
 	return 0;
 }
 
@@ -299,13 +335,24 @@ static int append(scan_t *s)
 		if (conf_zone_inherit(&s->v[i], c))
 			return scan_err(s, SRVD_ENOMEM, "out of memory");
 	}
-	conf_zone_t *z = realloc(c->zones, (c->n_zones + s->n) * sizeof(*z));
-	if (!z)
+	conf_zone_t *z = s->n ? realloc(c->zones, (c->n_zones + s->n) * sizeof(*z)) : c->zones;
+	if (s->n && !z)
 		return scan_err(s, SRVD_ENOMEM, "out of memory");
-	memcpy(z + c->n_zones, s->v, s->n * sizeof(*z));
 	c->zones = z;
+	char **w = s->n_warnings
+	               ? realloc(c->warnings, (c->n_warnings + s->n_warnings) * sizeof(*w))
+	               : c->warnings;
+	if (s->n_warnings && !w)
+		return scan_err(s, SRVD_ENOMEM, "out of memory");
+	c->warnings = w;
+	if (s->n)
+		memcpy(z + c->n_zones, s->v, s->n * sizeof(*z));
 	c->n_zones += s->n;
 	s->n = 0;
+	if (s->n_warnings)
+		memcpy(w + c->n_warnings, s->warnings, s->n_warnings * sizeof(*w));
+	c->n_warnings += s->n_warnings;
+	s->n_warnings = 0;
 	return 0;
 }
 
@@ -319,11 +366,14 @@ int conf_scan_dir(conf_t *c, const char *dir, const char *cfile, unsigned cline,
 		qsort(s.v, s.n, sizeof(*s.v), cmp_zone);
 		rc = check_dups(&s);
 	}
-	if (!rc && s.n)
+	if (!rc && (s.n || s.n_warnings))
 		rc = append(&s);
 	for (size_t i = 0; i < s.n; i++)
 		conf_zone_deinit(&s.v[i]);
 	free(s.v);
+	for (size_t i = 0; i < s.n_warnings; i++)
+		free(s.warnings[i]);
+	free(s.warnings);
 	return rc;
 }
 

@@ -6,6 +6,9 @@
  * $INCLUDE ourselves, and hand every other line to ldns_rr_new_frm_str().
  * That also gives every diagnostic its file and starting line. Parsing goes
  * on after an error so that the caller gets every finding in one run.
+ *
+ * Only regular files are read, and at most LOADER_BYTES_MAX bytes in one
+ * load: a FIFO or a device (/dev/zero) would block the load or never end.
  */
 #include "common/ldns.h"
 #include <errno.h>
@@ -14,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "common/file.h"
 #include "loader/loader.h"
 #include "wire/dns.h"
 #include "wire/name.h"
@@ -33,6 +38,7 @@ typedef struct loader {
 	uint32_t ttl;       /* $TTL, or the default */
 	bool ttl_set;
 	ldns_rdf *prev; /* previous owner, for lines that start with blanks */
+	uint64_t bytes; /* of the files opened so far, against LOADER_BYTES_MAX */
 	char line[LDNS_MAX_LINELEN + 1];
 } loader_t;
 
@@ -48,7 +54,8 @@ static const char *keep_path(loader_t *l, const char *path)
 	return p->path;
 }
 
-static int load_file(loader_t *l, const char *path, ldns_rdf *origin, int depth);
+static int load_file(loader_t *l, const char *path, ldns_rdf *origin, int depth, char *why,
+                     size_t cap);
 
 /* "$INCLUDE file [origin]": the file name is relative to the including file. */
 static void directive_include(loader_t *l, const char *file, int line, char *args, ldns_rdf *origin,
@@ -78,12 +85,13 @@ static void directive_include(loader_t *l, const char *file, int line, char *arg
 			return;
 		}
 	}
+	char why[256];
 	if (depth >= INCLUDE_DEPTH_MAX)
 		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
 		                  "$INCLUDE nested more than %d deep", INCLUDE_DEPTH_MAX);
-	else if (load_file(l, full, inc_origin, depth + 1) == SRVD_EIO)
-		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
-		                  "$INCLUDE %s: cannot open: %s", full, strerror(errno));
+	else if (load_file(l, full, inc_origin, depth + 1, why, sizeof(why)) != 0)
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "$INCLUDE %s: %s",
+		                  full, why);
 	ldns_rdf_deep_free(inc_origin);
 }
 
@@ -185,11 +193,34 @@ static bool blank(const char *s)
 	return true;
 }
 
-static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int depth)
+/* Reads one file into the builder. A file that can't be read is reported by
+ * the caller, which knows the line to blame (the $INCLUDE), from why. */
+static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int depth, char *why,
+                     size_t cap)
 {
-	FILE *fp = fopen(path, "r");
-	if (!fp)
+	int fd;
+	uint64_t size;
+	int rc = file_open_regular(path, LOADER_BYTES_MAX, why, cap, &fd, &size);
+	if (rc)
+		return rc;
+	if (size > LOADER_BYTES_MAX - l->bytes) {
+		/* The $INCLUDEs of one zone count together: a file that
+		 * includes itself 8 deep must not read 8 GiB. */
+		snprintf(why, cap,
+		         "%llu bytes after %llu in this zone's other files, over the limit of %llu "
+		         "for one zone: refused",
+		         (unsigned long long)size, (unsigned long long)l->bytes,
+		         (unsigned long long)LOADER_BYTES_MAX);
+		close(fd);
+		return SRVD_ELIMIT;
+	}
+	l->bytes += size;
+	FILE *fp = fdopen(fd, "r");
+	if (!fp) {
+		snprintf(why, cap, "cannot open: %s", strerror(errno));
+		close(fd);
 		return SRVD_EIO;
+	}
 	/* ldns reads a character at a time with getc. Once the process has
 	 * threads (every reload does), glibc locks the FILE on each call, a
 	 * quarter of a reload's time; this FILE is ours and one thread's. */
@@ -199,6 +230,7 @@ static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int dep
 	if (!file || !origin) {
 		fclose(fp);
 		ldns_rdf_deep_free(origin);
+		snprintf(why, cap, "out of memory");
 		return SRVD_ENOMEM;
 	}
 	int line_nr = 0;
@@ -275,10 +307,12 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 		if (ldns_str2rdf_dname(&org, ostr) != LDNS_STATUS_OK)
 			rc = SRVD_EINVAL;
 	}
-	if (rc == 0 && load_file(l, src->path, org, 0) == SRVD_EIO) {
-		zone_builder_diag(l->b, SRVD_DIAG_ERROR, src->path, 0, "cannot open: %s",
-		                  strerror(errno));
-	}
+	char why[256];
+	int r = rc == 0 ? load_file(l, src->path, org, 0, why, sizeof(why)) : 0;
+	if (r == SRVD_ENOMEM)
+		rc = r;
+	else if (r)
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, src->path, 0, "%s", why);
 	zone_t *z = NULL;
 	if (rc == 0) {
 		rc = zone_builder_finish(l->b, &z);

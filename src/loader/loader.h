@@ -5,6 +5,13 @@
 #include "srvd/srvd.h"
 #include "zone/zone.h"
 
+/* The most bytes one zone load reads, its master file and every $INCLUDE
+ * together. A zone this big would take minutes to load and gigabytes to
+ * hold; a larger file is a mistake (or /dev/sda), and refusing it early
+ * keeps a reload from eating the machine. Not configurable: nobody has
+ * asked for a bigger zone. */
+#define LOADER_BYTES_MAX ((uint64_t)1 << 30)
+
 int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out);
 
 #endif

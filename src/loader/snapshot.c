@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/file.h"
+#include "loader/loader.h"
 #include "loader/snapshot.h"
 #include "wire/dns.h"
 #include "wire/name.h"
@@ -47,23 +49,23 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
 	return h;
 }
 
+/* A source that is no longer a regular file (now a FIFO: opening it
+ * would block) or has grown past what the loader reads makes the key
+ * fail, and the caller loads the sources, which reports why. */
 static int hash_file(const char *path, uint64_t *h)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	char why[128];
+	int fd;
+	uint64_t size;
+	if (file_open_regular(path, LOADER_BYTES_MAX, why, sizeof(why), &fd, &size))
 		return SRVD_EIO;
-	struct stat st;
-	int rc = SRVD_EIO;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		uint8_t buf[65536];
-		ssize_t n;
-		*h = hash_bytes(*h, (const uint8_t *)path, strlen(path) + 1);
-		while ((n = read(fd, buf, sizeof(buf))) > 0)
-			*h = hash_bytes(*h, buf, (size_t)n);
-		rc = n == 0 ? 0 : SRVD_EIO;
-	}
+	uint8_t buf[65536];
+	ssize_t n;
+	*h = hash_bytes(*h, (const uint8_t *)path, strlen(path) + 1);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		*h = hash_bytes(*h, buf, (size_t)n);
 	close(fd);
-	return rc;
+	return n == 0 ? 0 : SRVD_EIO;
 }
 
 int snapshot_key(const char *const *files, size_t n, uint64_t *out)

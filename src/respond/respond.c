@@ -341,7 +341,11 @@ int srvd_acl_key(const char *name, srvd_prefix_t *out)
 {
 	if (!name || !out || !name[0])
 		return SRVD_EINVAL;
-	acl_key_entry(name, out);
+	srvd_prefix_t e;
+	acl_key_entry(name, &e);
+	if (e.family != 0) /* not a name: it would match nothing */
+		return SRVD_EINVAL;
+	*out = e;
 	return 0;
 }
 

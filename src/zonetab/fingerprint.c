@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "common/file.h"
 #include "zonetab/zonetab.h"
 
 enum { CHUNK = 1 << 16 };
@@ -47,9 +49,17 @@ static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n)
  * the same way however the file is read. */
 static bool hash_file(const char *path, uint64_t *out)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	/* A file swapped for a FIFO since the stat() must not block us. */
+	int fd = -1;
+	uint64_t size = 0;
+	char why[200];
+	if (file_open_regular(path, UINT64_MAX, why, sizeof(why), &fd, &size) != 0)
 		return false;
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return false;
+	}
 	uint8_t *buf = malloc(CHUNK);
 	uint64_t h = K2, total = 0;
 	size_t n = 0;

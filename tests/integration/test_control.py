@@ -5,11 +5,13 @@ the daemon keeps answering, over that connection and over DNS."""
 
 import os
 import re
+import shutil
 import socket
 import stat
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import dns.rcode
 import pytest
 
 from srvdtest import (ZONE_SERIAL, Srvd, bundled_zone, free_ports, soa_serial, srvd_bin,
-                      srvdctl_bin, wait_for)
+                      srvdctl, wait_for)
 
 STOP_WAIT = 10.0
 
@@ -257,10 +259,47 @@ def test_usage_errors(s):
 
 
 def test_no_daemon(tmp_path):
-    p = subprocess.run([str(srvdctl_bin()), "-s", str(tmp_path / "none.sock"), "status"],
-                       capture_output=True, text=True, timeout=20)
-    assert p.returncode == 3, p
-    assert "cannot connect" in p.stderr
+    rc, out, err = srvdctl(tmp_path / "none.sock", "status")
+    assert rc == 3, (out, err)
+    assert "cannot connect" in err
+
+
+SRVDCTL_DEFAULT_TIMEOUT = 5.0  # srvdctl's own, which tests must not rely on
+
+
+def test_tests_wait_for_a_slow_daemon():
+    """Issue 14: srvdctl gave up after its 5 s default while a big reload ran
+    under ASan, and the test failed. A stand-in daemon holds its reply past
+    that default; srvdctl as every test runs it must still get the reply."""
+    d = Path(tempfile.mkdtemp(prefix="srvdctl."))
+    path = d / "ctl.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(path))
+    srv.listen(1)
+    srv.settimeout(30)
+    got = []
+
+    def serve():
+        c, _ = srv.accept()
+        with c:
+            c.settimeout(30)
+            (n,) = struct.unpack("!I", recv_exact(c, 4))
+            got.append(cbor_dec(recv_exact(c, n)))
+            # the slowness under test: answer only once srvdctl's default
+            # would have run out
+            time.sleep(SRVDCTL_DEFAULT_TIMEOUT + 1.0)
+            c.sendall(frame(cbor_enc({"v": 1, "ok": True})))
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        rc, out, err = srvdctl(path, "reload")
+    finally:
+        t.join(timeout=30)
+        srv.close()
+        shutil.rmtree(d, ignore_errors=True)
+    assert got and got[0]["cmd"] == "reload", got
+    assert rc == 0 and out == "ok\n", (rc, out, err)
 
 
 def test_stop(s):

@@ -96,6 +96,60 @@ def test_pidfile_written_and_removed(tmp_path, zone):
     assert not pidfile.exists(), "pidfile left behind after a clean stop"
 
 
+def pidfile_config(port, pidfile, zone):
+    return (f'server:\n  listen: ["127.0.0.1@{port}"]\n  pidfile: "{pidfile}"\n'
+            f'zones:\n  - name: example.com\n    file: "{zone}"\n')
+
+
+def refused_start(tmp_path, config_text):
+    """srvd must exit 1 on its own; returns its log."""
+    p = start(tmp_path, config_text)
+    try:
+        rc = p.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        stop(p, tmp_path)
+        pytest.fail("srvd started; want it to refuse the pidfile")
+    log = (tmp_path / "srvd.log").read_text(errors="replace")
+    assert rc == 1, log
+    return log
+
+
+def test_pidfile_symlink_is_refused(tmp_path, zone):
+    """Issue 14: srvd (as root) wrote its pid through a symbolic link at the
+    pidfile path, over whatever the link pointed to."""
+    target = tmp_path / "precious"
+    target.write_text("keep me\n")
+    run = tmp_path / "run"
+    run.mkdir(mode=0o755)
+    pidfile = run / "srvd.pid"
+    pidfile.symlink_to(target)
+    log = refused_start(tmp_path, pidfile_config(free_ports(1, v6=False), pidfile, zone))
+    assert f"pidfile {pidfile}: refused: it is a symbolic link" in log, log
+    assert target.read_text() == "keep me\n"
+    assert pidfile.is_symlink(), "the link was removed or replaced"
+
+
+def test_pidfile_in_a_folder_others_can_write_is_refused(tmp_path, zone):
+    run = tmp_path / "run"
+    run.mkdir()
+    run.chmod(0o777)  # anyone could plant a link there between our checks
+    pidfile = run / "srvd.pid"
+    log = refused_start(tmp_path, pidfile_config(free_ports(1, v6=False), pidfile, zone))
+    assert f"pidfile {pidfile}: refused: folder {run} (mode 0777) is writable by others" \
+        in log, log
+    assert not pidfile.exists()
+    # sticky (as /tmp): others can't replace our entries, so it is fine
+    run.chmod(0o1777)
+    port = free_ports(1, v6=False)
+    p = start(tmp_path, pidfile_config(port, pidfile, zone))
+    try:
+        assert wait_for(lambda: soa_serial("127.0.0.1", port), START_TIMEOUT, proc=p), \
+            (tmp_path / "srvd.log").read_text(errors="replace")
+        assert pidfile.read_text().strip() == str(p.pid)
+    finally:
+        stop(p, tmp_path)
+
+
 def test_broken_zone_left_out_others_served(tmp_path, zone):
     """At start-up a zone that fails is logged with file:line and left out;
     the other zones are served."""

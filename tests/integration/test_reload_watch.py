@@ -13,7 +13,7 @@ import time
 import dns.rcode
 import pytest
 
-from srvdtest import ZONE_SERIAL, bundled_zone, soa_serial, srvdctl_bin, wait_for
+from srvdtest import CTL_TIMEOUT, ZONE_SERIAL, bundled_zone, soa_serial, srvdctl_cmd, wait_for
 
 SOON = 2.0  # seconds from the write to the new answer (debounce is 0.25 s)
 SETTLE = 0.8  # longer than the debounce: time for a second, unwanted reload
@@ -116,13 +116,13 @@ def test_rewrite_during_a_load_is_read_again(srvd_factory, tmp_path):
     # rewrite to v1 by rename, and at once ask for a reload; while that load
     # runs, rewrite v2 in place (truncate, then write)
     replace(z, t1)
-    ctl = subprocess.Popen([str(srvdctl_bin()), "-s", str(s.control), "reload", "example.com"],
+    ctl = subprocess.Popen(srvdctl_cmd(s.control, "reload", "example.com"),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert wait_for(lambda: "control: reload example.com" in s.log(), 10, interval=0.005), \
         s.log()
     with open(z, "w") as f:
         f.write(t2)
-    out, err = ctl.communicate(timeout=120)
+    out, err = ctl.communicate(timeout=CTL_TIMEOUT + 30)
     assert ctl.returncode == 0, (out, err, s.log())
     assert wait_for(lambda: soa_serial("127.0.0.1", s.port) == v2, 60), s.log()
     time.sleep(SETTLE)
@@ -208,6 +208,31 @@ def test_zones_dir_adds_and_removes_zones(srvd_factory, tmp_path, zone):
     names = [z["name"] for z in out["data"]["zones"]]
     assert names == ["b.test.", "example.com."], names
     assert soa_serial("127.0.0.1", s.port) == ZONE_SERIAL
+
+
+def test_zones_dir_bad_entry_is_skipped(srvd_factory, tmp_path, zone):
+    """Issue 14: one symbolic-link loop in zones-dir failed the whole config,
+    so srvd would not start, and a SIGHUP changed nothing. The entry must be
+    skipped with a warning naming it, at start-up and on SIGHUP, and the
+    other zones served."""
+    zd = tmp_path / "zones.d"
+    zd.mkdir()
+    (zd / "a.test.zone").write_text(small_zone("a.test", 1))
+    os.symlink("loop.zone", zd / "loop.zone")
+    s = srvd_factory(zones=[("example.com", zone, None)], zones_dir=zd, v6=False)
+    assert soa_serial("127.0.0.1", s.port, "a.test") == 1, s.log()
+    assert soa_serial("127.0.0.1", s.port) == ZONE_SERIAL
+    assert f"warning: {s.conf_path}:" in s.log(), s.log()
+    assert f"zones-dir: {zd}/loop.zone: Too many levels of symbolic links; skipped" in s.log()
+    # another bad entry and a new zone; the reload takes the new zone
+    os.symlink("db.loop1", zd / "db.loop2")
+    os.symlink("db.loop2", zd / "db.loop1")
+    (zd / "b.test.zone").write_text(small_zone("b.test", 5))
+    s.signal(signal.SIGHUP)
+    assert wait_for(lambda: soa_serial("127.0.0.1", s.port, "b.test") == 5, SOON), s.log()
+    assert wait_for(lambda: f"{zd}/db.loop1: Too many levels" in s.log(), SOON), s.log()
+    assert "the configuration in force stays" not in s.log(), s.log()
+    assert soa_serial("127.0.0.1", s.port, "a.test") == 1
 
 
 def test_zone_missing_at_start_is_refused_until_created(srvd_factory, tmp_path, zone):

@@ -945,12 +945,6 @@ static void zones_dir_errors(void **state)
 	         at(f, "zones/a.test.zone"));
 	load_err(f, "zones:\n  - {name: A.TEST., file: /x}\nzones-dir: zones\n", 3, msg);
 
-	put(f, "zones/bad name.zone", "");
-	snprintf(msg, sizeof(msg), "zones-dir: %s: bad zone name \"bad name\"",
-	         at(f, "zones/bad name.zone"));
-	load_err(f, "zones-dir: zones\n", 1, msg);
-	remove(at(f, "zones/bad name.zone"));
-
 	conf_t *c = (conf_t *)(uintptr_t)0x1;
 	put(f, "srvd.conf", "server: {}\nzones-dir: nowhere\n");
 	assert_int_equal(conf_load(f->path, &c, f->err, sizeof(f->err)), SRVD_EIO);
@@ -958,6 +952,67 @@ static void zones_dir_errors(void **state)
 	         at(f, "nowhere"));
 	assert_string_equal(f->err, msg);
 	assert_ptr_equal(c, (conf_t *)(uintptr_t)0x1);
+}
+
+/* One bad entry (issue 14: a symbolic-link loop failed the whole config, at
+ * start-up and on SIGHUP) is skipped with a warning naming it; the other
+ * zones are kept. */
+static void zones_dir_bad_entries_are_skipped(void **state)
+{
+	fx_t *f = *state;
+	char want[1200], loop[512], bad[512];
+	mkdir_in(f, "zones");
+	put(f, "zones/a.test.zone", "");
+	put(f, "zones/db.b.test", "");
+	put(f, "zones/bad name.zone", "");
+	assert_int_equal(symlink("loop.zone", at(f, "zones/loop.zone")), 0);
+	assert_int_equal(symlink("db.loop2", at(f, "zones/db.loop1")), 0);
+	assert_int_equal(symlink("db.loop1", at(f, "zones/db.loop2")), 0);
+	snprintf(loop, sizeof(loop), "%s", at(f, "zones/loop.zone"));
+	snprintf(bad, sizeof(bad), "%s", at(f, "zones/bad name.zone"));
+
+	conf_t *c = load_ok(f, "server: {}\nzones-dir: zones\n");
+	assert_int_equal(c->n_zones, 2);
+	assert_string_equal(c->zones[0].name, "a.test");
+	assert_string_equal(c->zones[1].name, "b.test");
+	/* readdir order: look each one up */
+	assert_int_equal(c->n_warnings, 4);
+	const char *expect[][2] = {
+	    {loop, ": Too many levels of symbolic links; skipped"},
+	    {"zones/db.loop1", ": Too many levels of symbolic links; skipped"},
+	    {"zones/db.loop2", ": Too many levels of symbolic links; skipped"},
+	    {bad, ": bad zone name \"bad name\": blank or control character; skipped"},
+	};
+	snprintf(want, sizeof(want), "%s:2: zones-dir: ", f->path);
+	for (size_t i = 0; i < N(expect); i++) {
+		bool found = false;
+		for (size_t j = 0; j < c->n_warnings && !found; j++) {
+			const char *w = c->warnings[j];
+			const char *p = strstr(w, expect[i][0]);
+			found = strncmp(w, want, strlen(want)) == 0 && p &&
+			        strcmp(p + strlen(expect[i][0]), expect[i][1]) == 0;
+		}
+		if (!found)
+			fail_msg("no warning \"%s...%s%s\"", want, expect[i][0], expect[i][1]);
+	}
+	conf_free(c);
+
+	/* Without a config file (and so on every reload of it): the same. */
+	c = NULL;
+	assert_int_equal(conf_default(at(f, "zones"), 53, &c, f->err, sizeof(f->err)), 0);
+	assert_int_equal(c->n_zones, 2);
+	assert_int_equal(c->n_warnings, 4);
+	for (size_t j = 0; j < c->n_warnings; j++)
+		assert_int_equal(c->warnings[j][0], '/'); /* no config line to point at */
+	conf_free(c);
+
+	/* The public scan appends warnings as it appends zones. */
+	c = load_ok(f, "server: {}\n");
+	assert_int_equal(c->n_warnings, 0);
+	assert_int_equal(conf_scan_zones_dir(c, at(f, "zones"), f->err, sizeof(f->err)), 0);
+	assert_int_equal(c->n_zones, 2);
+	assert_int_equal(c->n_warnings, 4);
+	conf_free(c);
 }
 
 static void zones_dir_duplicate_files(void **state)
@@ -1081,6 +1136,7 @@ int main(void)
 	    T(relative_config_path),
 	    T(zones_dir_scan),
 	    T(zones_dir_errors),
+	    T(zones_dir_bad_entries_are_skipped),
 	    T(zones_dir_duplicate_files),
 	    T(conf_default_serves_a_folder),
 	    T(scan_appends_or_changes_nothing),
