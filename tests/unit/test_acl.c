@@ -193,8 +193,11 @@ static void invalid_names_match_nothing(void **state)
 	         long_label, long_label);
 	const char *const bad[] = {"a..b", ".a", long_label, long_name, "a\\", "\\256"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		srvd_prefix_t p;
-		assert_int_equal(srvd_acl_key(bad[i], &p), SRVD_OK);
+		/* the public call refuses them; the internal entry matches nothing */
+		srvd_prefix_t p = {.family = 4};
+		assert_int_equal(srvd_acl_key(bad[i], &p), SRVD_EINVAL);
+		assert_int_equal(p.family, 4); /* out-param untouched on failure */
+		acl_key_entry(bad[i], &p);
 		assert_int_not_equal(p.family, 0);
 		assert_false(acl_match_key(&p, 1, bad[i]));
 		assert_false(acl_match_key(&p, 1, "a"));
