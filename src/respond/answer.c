@@ -184,6 +184,21 @@ static void any(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_
 		note_links(a, z, s);
 }
 
+/* A query for RRSIG: every signature of the name, each with its TTL
+ * (RFC 4034 3), all or none. */
+static void all_sigs(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_t *owner)
+{
+	msg_mark_t mark;
+	msg_mark(a->m, &mark);
+	for (uint32_t i = 0; i < node->n_sig; i++) {
+		const zone_rrset_t *g = &z->rrsets[node->rrset + node->n_rrset + i];
+		if (!put_or_tc(a, SEC_AN, owner, z, g, g->ttl)) {
+			msg_rollback(a->m, &mark);
+			return;
+		}
+	}
+}
+
 /* Answer from a node that matched exactly or as a wildcard. */
 static step_t at_node(ans_t *a, const zone_t **z, const zone_node_t *node, unsigned *n)
 {
@@ -198,6 +213,10 @@ static step_t at_node(ans_t *a, const zone_t **z, const zone_node_t *node, unsig
 	if (s) {
 		if (put_or_tc(a, SEC_AN, owner, zz, s, s->ttl))
 			note_links(a, zz, s);
+		return STEP_DONE;
+	}
+	if (qtype == DNS_T_RRSIG && node->n_sig) {
+		all_sigs(a, zz, node, owner);
 		return STEP_DONE;
 	}
 	s = (node->flags & NODE_CNAME) ? zone_node_rrset(zz, node, DNS_T_CNAME) : NULL;
