@@ -382,8 +382,9 @@ int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
 	while (step(&a, &z, &n, aa) == STEP_FOLLOW && !a.tc)
 		a.rcode = DNS_RC_NOERROR;
 	if (__builtin_expect(a.dnssec, 0)) {
-		if (!resp_proof_pending(r, m)) /* clears n_pend, even after TC */
+		if (!a.tc && !resp_proof_pending(r, m))
 			a.tc = true;
+		r->n_pend = 0;
 		r->n_proof = 0;
 	}
 	if (!a.tc)
