@@ -7,7 +7,8 @@
 #
 # Usage: bench/callgrind.sh [BUILD_DIR] [N]
 #   BUILD_DIR defaults to build/release, N to 100000 (a multiple of the
-#   4096-query mix keeps both runs on the same mix).
+#   4096-query mix keeps both runs on the same mix). MICRO_ARGS, if set,
+#   goes to micro_respond too (bench/callgrind_dnssec.sh uses it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 BUILD="${1:-$ROOT/build/release}"
@@ -23,7 +24,8 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 ir() { # total instructions of a callgrind run of micro_respond with $1 queries
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet \
+    # shellcheck disable=SC2086 # MICRO_ARGS: more arguments, word-split
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet ${MICRO_ARGS:-} \
         >/dev/null 2>"$TMP/log.$1" || { cat "$TMP/log.$1" >&2; exit 1; }
     awk '/^(summary|totals):/ { print $2; exit }' "$TMP/cg.$1"
 }

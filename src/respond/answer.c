@@ -34,14 +34,26 @@ typedef struct ans {
 	int rcode;
 } ans_t;
 
+/* The DNSSEC paths are kept out of line (cold): inlined, they would cost
+ * the DO=0 path registers and instructions it never uses. */
+#define COLD __attribute__((noinline, cold))
+
+static COLD bool put_signed_or_tc(ans_t *a, msg_sec_t sec, const uint8_t *owner, const zone_t *z,
+                                  const zone_node_t *n, const zone_rrset_t *s, uint32_t ttl)
+{
+	if (resp_put_signed(a->m, sec, owner, z, n, s, ttl))
+		return true;
+	a->tc = true;
+	return false;
+}
+
 /* n: the node owning s, for its signatures (NULL: s is one itself). */
 static bool put_or_tc(ans_t *a, msg_sec_t sec, const uint8_t *owner, const zone_t *z,
                       const zone_node_t *n, const zone_rrset_t *s, uint32_t ttl)
 {
-	if (__builtin_expect(a->dnssec, 0) && n) {
-		if (resp_put_signed(a->m, sec, owner, z, n, s, ttl))
-			return true;
-	} else if (msg_put_rrset(a->m, sec, owner, DNS_C_IN, z, s, ttl))
+	if (__builtin_expect(a->dnssec, 0) && n)
+		return put_signed_or_tc(a, sec, owner, z, n, s, ttl);
+	if (msg_put_rrset(a->m, sec, owner, DNS_C_IN, z, s, ttl))
 		return true;
 	a->tc = true;
 	return false;
@@ -49,7 +61,7 @@ static bool put_or_tc(ans_t *a, msg_sec_t sec, const uint8_t *owner, const zone_
 
 /* The proofs of earlier wildcard answers, then these; TC if they do not
  * fit (RFC 4035 3.1.1). */
-static void prove(ans_t *a, const zone_t *z, resp_proof_t kind, uint32_t node, uint32_t wild)
+static COLD void prove(ans_t *a, const zone_t *z, resp_proof_t kind, uint32_t node, uint32_t wild)
 {
 	if (!resp_proof_pending(a->r, a->m) ||
 	    !resp_proof(a->r, a->m, z, &a->r->key, kind, node, wild))
@@ -93,7 +105,7 @@ static bool put_addresses(ans_t *a, const zone_t *z, uint32_t node)
 
 /* The same with DO: each RRset with its RRSIGs, or both left out
  * (RFC 4035 3.1.1). */
-static bool put_addresses_signed(ans_t *a, const zone_t *z, uint32_t node)
+static COLD bool put_addresses_signed(ans_t *a, const zone_t *z, uint32_t node)
 {
 	const zone_node_t *n = &z->nodes[node];
 	const uint8_t *owner = zone_node_name(z, n);
@@ -109,10 +121,13 @@ static bool put_addresses_signed(ans_t *a, const zone_t *z, uint32_t node)
 
 static void put_additional(ans_t *a)
 {
-	bool (*put)(ans_t *, const zone_t *, uint32_t) =
-	    a->dnssec ? put_addresses_signed : put_addresses;
+	if (__builtin_expect(a->dnssec, 0)) {
+		for (unsigned i = 0; i < a->r->n_addl && !a->tc; i++)
+			put_addresses_signed(a, a->r->addl_zone[i], a->r->addl[i]);
+		return;
+	}
 	for (unsigned i = 0; i < a->r->n_addl && !a->tc; i++)
-		put(a, a->r->addl_zone[i], a->r->addl[i]);
+		put_addresses(a, a->r->addl_zone[i], a->r->addl[i]);
 }
 
 /* RFC 2308 3: the SOA with the negative TTL; with DO its RRSIGs (capped
@@ -122,17 +137,14 @@ static void negative(ans_t *a, const zone_t *z, int rcode, resp_proof_t kind, ui
 {
 	a->rcode = rcode;
 	const zone_rrset_t *soa = &z->rrsets[z->soa_rrset];
-	if (!a->dnssec) {
-		put_or_tc(a, SEC_NS, z->origin, z, NULL, soa, z->neg_ttl);
-		return;
-	}
-	if (put_or_tc(a, SEC_NS, z->origin, z, &z->nodes[0], soa, z->neg_ttl))
+	if (put_or_tc(a, SEC_NS, z->origin, z, &z->nodes[0], soa, z->neg_ttl) &&
+	    __builtin_expect(a->dnssec, 0))
 		prove(a, z, kind, node, wild);
 }
 
 /* RFC 4035 3.1.4: a signed referral carries the DS RRset and its RRSIGs,
  * or the proof that the child has no DS (RFC 5155 7.2.7 with NSEC3). */
-static bool referral_ds(ans_t *a, const zone_t *z, uint32_t cut)
+static COLD bool referral_ds(ans_t *a, const zone_t *z, uint32_t cut)
 {
 	const zone_node_t *c = &z->nodes[cut];
 	const zone_rrset_t *ds = zone_node_rrset(z, c, DNS_T_DS);
@@ -246,7 +258,7 @@ static step_t dname(ans_t *a, const zone_t **z, uint32_t node, unsigned *n)
 /* A wildcard answer: its proof goes in once the answer is complete. After
  * a wildcard NODATA, whose proof is already there, it adds nothing: every
  * record it would add is in that proof. */
-static void pend_wildcard(ans_t *a, const zone_t *z, uint32_t ce, unsigned n)
+static COLD void pend_wildcard(ans_t *a, const zone_t *z, uint32_t ce, unsigned n)
 {
 	srvd_responder_t *r = a->r;
 	if (r->n_pend < RESP_CHAIN_MAX) {
@@ -272,7 +284,7 @@ static void any(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_
 
 /* A query for RRSIG: every signature of the name, each with its TTL
  * (RFC 4034 3), all or none. */
-static void all_sigs(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_t *owner)
+static COLD void all_sigs(ans_t *a, const zone_t *z, const zone_node_t *node, const uint8_t *owner)
 {
 	msg_mark_t mark;
 	msg_mark(a->m, &mark);
@@ -367,6 +379,16 @@ static step_t step(ans_t *a, const zone_t **z, unsigned *n, bool *aa)
 	return STEP_DONE;
 }
 
+/* The proofs of wildcard answers still waiting; the proof state is left
+ * clear for the next query. */
+static COLD void finish_proofs(ans_t *a)
+{
+	if (!a->tc && !resp_proof_pending(a->r, a->m))
+		a->tc = true;
+	a->r->n_pend = 0;
+	a->r->n_proof = 0;
+}
+
 int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
                 const resp_query_t *q, msg_t *m, bool *aa, bool *tc)
 {
@@ -381,12 +403,8 @@ int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
 	 * of the last name in the chain (RFC 6604 2.1). */
 	while (step(&a, &z, &n, aa) == STEP_FOLLOW && !a.tc)
 		a.rcode = DNS_RC_NOERROR;
-	if (__builtin_expect(a.dnssec, 0)) {
-		if (!a.tc && !resp_proof_pending(r, m))
-			a.tc = true;
-		r->n_pend = 0;
-		r->n_proof = 0;
-	}
+	if (__builtin_expect(a.dnssec, 0))
+		finish_proofs(&a);
 	if (!a.tc)
 		put_additional(&a);
 	*tc = a.tc;
