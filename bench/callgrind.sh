@@ -10,6 +10,8 @@
 #   4096-query mix keeps both runs on the same mix). MODE is passed to
 #   micro_respond: empty (srvd_respond), --dispatch (srvd_dispatch, what
 #   the daemon calls) or --tsig (srvd_dispatch, every query signed).
+#   MICRO_ARGS, if set, goes to micro_respond too (bench/callgrind_dnssec.sh
+#   uses it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 BUILD="${1:-$ROOT/build/release}"
@@ -26,7 +28,8 @@ TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
 ir() { # total instructions of a callgrind run of micro_respond with $1 queries
-    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet $MODE \
+    # shellcheck disable=SC2086 # MODE, MICRO_ARGS: more arguments, word-split
+    valgrind --tool=callgrind --callgrind-out-file="$TMP/cg.$1" "$BIN" "$1" --quiet $MODE ${MICRO_ARGS:-} \
         >/dev/null 2>"$TMP/log.$1" || { cat "$TMP/log.$1" >&2; exit 1; }
     awk '/^(summary|totals):/ { print $2; exit }' "$TMP/cg.$1"
 }

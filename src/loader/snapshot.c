@@ -28,7 +28,7 @@
 #include "wire/dns.h"
 #include "wire/name.h"
 
-enum { SNAP_VERSION = 1, SNAP_ITEMS = 12, SNAP_FILES_MAX = 64 };
+enum { SNAP_VERSION = 2, SNAP_ITEMS = 12, SNAP_FILES_MAX = 64 };
 static const char SNAP_MAGIC[] = "srvd-snapshot";
 
 static uint64_t abi_word(void)
@@ -118,7 +118,7 @@ static void put_text(out_t *o, const char *s)
 static size_t names_len(const zone_t *z)
 {
 	size_t end = 0; /* names are not stored in node order */
-	for (uint32_t i = 0; i < z->n_nodes; i++)
+	for (uint32_t i = 0; i < z->n_nodes + z->n_n3; i++)
 		if ((size_t)z->nodes[i].name + z->nodes[i].name_len > end)
 			end = (size_t)z->nodes[i].name + z->nodes[i].name_len;
 	return end;
@@ -162,7 +162,7 @@ static void write_body(out_t *o, const zone_t *z, const char *const *files, size
 	put_bytes(o, z->origin, z->origin_len);
 	put_head(o, enc_uint, z->n_records);
 	put_bytes(o, z->names, names_len(z));
-	put_bytes(o, z->nodes, z->n_nodes * sizeof(zone_node_t));
+	put_bytes(o, z->nodes, (z->n_nodes + z->n_n3) * sizeof(zone_node_t)); /* NSEC3 last */
 	put_bytes(o, z->rrsets, z->n_rrsets * sizeof(zone_rrset_t));
 	put_bytes(o, z->rdata, rdata_len(z));
 	put_bytes(o, z->links, links_len(z) * sizeof(uint32_t));
@@ -404,6 +404,10 @@ static int make_zone(const in_t *in, zone_t **out)
 		z->names = copy[1];
 		z->nodes = copy[2];
 		z->n_nodes = (uint32_t)(in->bytes_len[2] / node_sz);
+		while (z->n_n3 < z->n_nodes && /* the NSEC3 owners come last */
+		       (z->nodes[z->n_nodes - 1 - z->n_n3].flags & NODE_NSEC3))
+			z->n_n3++;
+		z->n_nodes -= z->n_n3;
 		z->rrsets = copy[3];
 		z->n_rrsets = (uint32_t)(in->bytes_len[3] / set_sz);
 		z->rdata = copy[4];

@@ -14,7 +14,7 @@
 #include "srvd/srvd.h"
 #include "zone/zone.h"
 
-enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64, RESP_DSP_SCRATCH = 2048 };
+enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64, RESP_PROOF_MAX = 16, RESP_DSP_SCRATCH = 2048 };
 
 typedef enum {
 	PARSE_OK = 0,
@@ -74,6 +74,17 @@ struct srvd_responder {
 	uint32_t dname[RESP_CHAIN_MAX]; /* DNAME owners already in the answer */
 	const zone_t *dname_zone[RESP_CHAIN_MAX];
 	unsigned n_dname;
+	/* DNSSEC (proof.c). Wildcard answers of the chain whose proofs wait
+	 * until the answer section is complete: zone, closest encloser and
+	 * the chain step. */
+	const zone_t *pend_zone[RESP_CHAIN_MAX];
+	uint32_t pend_ce[RESP_CHAIN_MAX];
+	uint8_t pend_step[RESP_CHAIN_MAX];
+	unsigned n_pend;
+	/* NSEC/NSEC3 nodes already in the authority section (RFC 2181 5). */
+	const zone_t *proof_zone[RESP_PROOF_MAX];
+	uint32_t proof_node[RESP_PROOF_MAX];
+	unsigned n_proof;
 	/* The dispatch's per-message state (dispatch/dispatch.h: the TSIG
 	 * session). Opaque bytes here, so that respond/ does not depend on
 	 * xfr/; dispatch.c checks that its struct fits. */
@@ -110,6 +121,28 @@ int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_quer
  * rcode; sets *aa and *tc. */
 int resp_answer(srvd_responder_t *r, const srvd_zoneset_t *zs, const zone_t *z,
                 const resp_query_t *q, msg_t *m, bool *aa, bool *tc);
+
+/* ---- DNSSEC (proof.c) ---------------------------------------------------- */
+
+typedef enum {
+	PROOF_NODATA,      /* node: the name, which exists */
+	PROOF_NXDOMAIN,    /* node: the closest encloser */
+	PROOF_WILDCARD,    /* node: the closest encloser of a wildcard answer */
+	PROOF_WILD_NODATA, /* node: closest encloser, wild: the wildcard */
+	PROOF_NO_DS,       /* node: a delegation without DS */
+} resp_proof_t;
+
+/* The RRset s of node n with the signatures covering it (RFC 4035 3.1.1),
+ * all or nothing. A ttl below the RRset's (negative answers) caps the
+ * signatures' too. */
+bool resp_put_signed(msg_t *m, msg_sec_t sec, const uint8_t *owner, const zone_t *z,
+                     const zone_node_t *n, const zone_rrset_t *s, uint32_t ttl);
+/* The signed NSEC or NSEC3 records proving `kind` for the name whose key
+ * is k, into the authority section; false when they do not fit. */
+bool resp_proof(srvd_responder_t *r, msg_t *m, const zone_t *z, const zone_key_t *k,
+                resp_proof_t kind, uint32_t node, uint32_t wild);
+/* The proofs of the wildcard answers noted in r->pend. */
+bool resp_proof_pending(srvd_responder_t *r, msg_t *m);
 
 /* Is the client allowed to transfer z: by its address, or by the TSIG key
  * (wire name, or NULL) its request was verified with? */

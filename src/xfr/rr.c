@@ -154,9 +154,10 @@ void xfr_iter_init(xfr_iter_t *it, const zone_t *z)
 bool xfr_iter_next(xfr_iter_t *it, xfr_rr_t *out)
 {
 	const zone_t *z = it->z;
-	for (; it->node < z->n_nodes; it->node++, it->set = 0, it->rr = 0) {
+	/* Every record: the signature groups and the NSEC3 chain too. */
+	for (; it->node < z->n_nodes + z->n_n3; it->node++, it->set = 0, it->rr = 0) {
 		const zone_node_t *n = &z->nodes[it->node];
-		for (; it->set < n->n_rrset; it->set++, it->rr = 0) {
+		for (; it->set < (uint32_t)n->n_rrset + n->n_sig; it->set++, it->rr = 0) {
 			const zone_rrset_t *s = &z->rrsets[n->rrset + it->set];
 			if (it->rr >= s->count)
 				continue;

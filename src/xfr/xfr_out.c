@@ -150,9 +150,10 @@ static bool put_soa(msg_t *m, const zone_t *z)
 static bool body_next(srvd_xfr_t *x, const zone_node_t **n, const zone_rrset_t **s)
 {
 	const zone_t *z = x->z;
-	for (; x->node < z->n_nodes; x->node++, x->set = 0, x->rr = 0) {
+	/* Every record: the signature groups and the NSEC3 chain too. */
+	for (; x->node < z->n_nodes + z->n_n3; x->node++, x->set = 0, x->rr = 0) {
 		const zone_node_t *nd = &z->nodes[x->node];
-		for (; x->set < nd->n_rrset; x->set++, x->rr = 0) {
+		for (; x->set < (uint32_t)nd->n_rrset + nd->n_sig; x->set++, x->rr = 0) {
 			const zone_rrset_t *rs = &z->rrsets[nd->rrset + x->set];
 			if (nd->rrset + x->set == z->soa_rrset || x->rr >= rs->count)
 				continue;

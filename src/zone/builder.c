@@ -5,6 +5,11 @@
  * duplicates (RFC 2181 5), runs the semantic checks, and writes the final
  * arrays into the version's arena. The builder's own memory is freed
  * before finish() returns.
+ *
+ * NSEC3 records and the RRSIGs covering them belong to owners of their
+ * own (n3 nodes): they are interned apart from the zone's names, so they
+ * create no name (RFC 5155 7.2.8: an NSEC3 owner does not exist for
+ * lookup) and are laid out after the indexed nodes, sorted by hash.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,6 +27,7 @@ typedef struct bnode {
 	uint32_t parent;
 	uint8_t len;
 	uint8_t labels;
+	bool n3; /* an NSEC3 owner */
 } bnode_t;
 
 typedef struct brr {
@@ -47,6 +53,7 @@ struct zone_builder {
 	size_t cap_nodes;
 	uint32_t *table; /* lower-case name -> node + 1 */
 	uint32_t mask;
+	uint32_t n_n3; /* of n_nodes */
 
 	brr_t *rrs;
 	size_t n_rrs, cap_rrs;
@@ -111,33 +118,35 @@ static bool lname_eq(const uint8_t *stored, const uint8_t *lname, size_t len)
 	return true;
 }
 
-static uint32_t find_node(const zone_builder_t *b, const uint8_t *lname, size_t len, uint32_t h)
+static uint32_t find_node(const zone_builder_t *b, const uint8_t *lname, size_t len, uint32_t h,
+                          bool n3)
 {
 	for (uint32_t i = h & b->mask;; i = (i + 1) & b->mask) {
 		uint32_t v = b->table[i];
 		if (!v)
 			return ZONE_NONE;
 		const bnode_t *n = &b->nodes[v - 1];
-		if (n->hash == h && n->len == len && lname_eq(n->name, lname, len))
+		if (n->hash == h && n->len == len && n->n3 == n3 && lname_eq(n->name, lname, len))
 			return v - 1;
 	}
 }
 
 /* Node id for name (which is at or below the origin), creating it and its
- * missing ancestors (empty non-terminals). */
-static int intern(zone_builder_t *b, const uint8_t *name, size_t len, uint32_t *out)
+ * missing ancestors (empty non-terminals). An NSEC3 owner (n3) is one
+ * label below the apex and creates nothing else. */
+static int intern(zone_builder_t *b, const uint8_t *name, size_t len, bool n3, uint32_t *out)
 {
 	uint8_t lname[255];
 	wire_name_lower(lname, name, len);
 	uint32_t h = zone_hash(lname, len);
-	uint32_t id = find_node(b, lname, len, h);
+	uint32_t id = find_node(b, lname, len, h, n3);
 	if (id != ZONE_NONE) {
 		*out = id;
 		return 0;
 	}
-	uint32_t parent = ZONE_NONE;
-	if (len > b->origin_len) {
-		int rc = intern(b, name + name[0] + 1, len - name[0] - 1u, &parent);
+	uint32_t parent = n3 ? 0 : ZONE_NONE;
+	if (len > b->origin_len && !n3) {
+		int rc = intern(b, name + name[0] + 1, len - name[0] - 1u, false, &parent);
 		if (rc)
 			return rc;
 	}
@@ -154,7 +163,9 @@ static int intern(zone_builder_t *b, const uint8_t *name, size_t len, uint32_t *
 	                         .hash = h,
 	                         .parent = parent,
 	                         .len = (uint8_t)len,
-	                         .labels = (uint8_t)wire_name_labels(name)};
+	                         .labels = (uint8_t)wire_name_labels(name),
+	                         .n3 = n3};
+	b->n_n3 += n3;
 	uint32_t i = h & b->mask;
 	while (b->table[i])
 		i = (i + 1) & b->mask;
@@ -176,7 +187,7 @@ int zone_builder_new(const uint8_t *origin, srvd_diag_t *diag, zone_builder_t **
 	wire_name_to_str(origin, b->origin_str, sizeof(b->origin_str));
 	b->diag = diag;
 	uint32_t apex;
-	if (table_grow(b) || intern(b, b->origin, b->origin_len, &apex)) {
+	if (table_grow(b) || intern(b, b->origin, b->origin_len, false, &apex)) {
 		zone_builder_free(b);
 		return SRVD_ENOMEM;
 	}
@@ -196,10 +207,30 @@ void zone_builder_free(zone_builder_t *b)
 	free(b);
 }
 
+/* RRSIG RDATA (RFC 4034 3.1): 18 fixed bytes, the signer's name, the
+ * signature. The responder reads the covered type and the labels field. */
+static bool rrsig_valid(const uint8_t *rd, uint16_t len)
+{
+	size_t o = 18;
+	while (o < len && rd[o] && rd[o] <= 63)
+		o += rd[o] + 1u;
+	return o < len && rd[o] == 0;
+}
+
+/* NSEC3 records and their signatures live in the hash chain when the owner
+ * is one label below the apex, as RFC 5155 7.1 requires. */
+static bool in_n3_chain(const zone_builder_t *b, const uint8_t *owner, uint16_t type,
+                        const uint8_t *rdata)
+{
+	bool n3 = type == DNS_T_NSEC3 || (type == DNS_T_RRSIG && get_u16(rdata) == DNS_T_NSEC3);
+	return n3 && wire_name_len(owner) == b->origin_len + owner[0] + 1u;
+}
+
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint32_t ttl,
                      const uint8_t *rdata, uint16_t rdlen, const char *file, unsigned line)
 {
-	if (!zone_rdata_valid(type, rdata, rdlen)) {
+	if (!zone_rdata_valid(type, rdata, rdlen) ||
+	    (type == DNS_T_RRSIG && !rrsig_valid(rdata, rdlen))) {
 		zone_builder_diag(b, SRVD_DIAG_ERROR, file, line, "malformed RDATA for type %u",
 		                  type);
 		return SRVD_EZONE;
@@ -212,7 +243,7 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 		return SRVD_EZONE;
 	}
 	uint32_t node;
-	int rc = intern(b, owner, wire_name_len(owner), &node);
+	int rc = intern(b, owner, wire_name_len(owner), in_n3_chain(b, owner, type, rdata), &node);
 	if (rc)
 		return rc;
 	if (arr_grow((void **)&b->rrs, &b->cap_rrs, b->n_rrs + 1, sizeof(*b->rrs), 1024) ||
@@ -236,6 +267,13 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 static _Thread_local const zone_builder_t *g_sort_b; /* qsort has no context argument in C11 */
 static _Thread_local const uint32_t *g_sort_rank;
 
+/* RRSIGs sort after a node's RRsets (they become its signature groups),
+ * among themselves by RDATA, so by the type they cover first. */
+static uint32_t type_key(uint16_t type)
+{
+	return type == DNS_T_RRSIG ? 0x10000u : type;
+}
+
 static int rr_cmp(const void *pa, const void *pb)
 {
 	const brr_t *a = pa, *b = pb;
@@ -243,7 +281,7 @@ static int rr_cmp(const void *pa, const void *pb)
 	if (ra != rb)
 		return ra < rb ? -1 : 1;
 	if (a->type != b->type)
-		return a->type < b->type ? -1 : 1;
+		return type_key(a->type) < type_key(b->type) ? -1 : 1;
 	size_t n = a->rdlen < b->rdlen ? a->rdlen : b->rdlen;
 	int d = n ? memcmp(g_sort_b->rdata + a->rdata, g_sort_b->rdata + b->rdata, n) : 0;
 	if (d)
@@ -257,19 +295,48 @@ static bool rr_same(const zone_builder_t *b, const brr_t *x, const brr_t *y)
 	       (x->rdlen == 0 || memcmp(b->rdata + x->rdata, b->rdata + y->rdata, x->rdlen) == 0);
 }
 
-/* Parents before children: order node ids by label count (counting sort). */
+/* Hash order of NSEC3 owners: base32hex keeps the order of the bytes it
+ * encodes (RFC 4648 7), so the first labels compare as text, without case. */
+static int n3_cmp(const void *pa, const void *pb)
+{
+	const bnode_t *a = &g_sort_b->nodes[*(const uint32_t *)pa];
+	const bnode_t *b = &g_sort_b->nodes[*(const uint32_t *)pb];
+	size_t n = a->name[0] < b->name[0] ? a->name[0] : b->name[0];
+	for (size_t i = 1; i <= n; i++)
+		if (wire_lower(a->name[i]) != wire_lower(b->name[i]))
+			return wire_lower(a->name[i]) < wire_lower(b->name[i]) ? -1 : 1;
+	return (int)a->name[0] - (int)b->name[0];
+}
+
+/* Parents before children: order node ids by label count (counting sort);
+ * NSEC3 owners last, by hash. */
 static int rank_nodes(zone_builder_t *b, uint32_t **out)
 {
-	uint32_t count[129] = {0};
+	uint32_t count[130] = {0};
 	uint32_t *rank = malloc(b->n_nodes * sizeof(*rank));
-	if (!rank)
+	uint32_t *n3 = malloc((b->n_n3 + 1) * sizeof(*n3));
+	if (!rank || !n3) {
+		free(rank);
+		free(n3);
 		return SRVD_ENOMEM;
+	}
 	for (uint32_t i = 0; i < b->n_nodes; i++)
-		count[b->nodes[i].labels + 1]++;
-	for (int i = 1; i < 129; i++)
+		if (!b->nodes[i].n3)
+			count[b->nodes[i].labels + 1]++;
+	for (int i = 1; i < 130; i++)
 		count[i] += count[i - 1];
-	for (uint32_t i = 0; i < b->n_nodes; i++)
-		rank[i] = count[b->nodes[i].labels]++;
+	uint32_t k = 0;
+	for (uint32_t i = 0; i < b->n_nodes; i++) {
+		if (b->nodes[i].n3)
+			n3[k++] = i;
+		else
+			rank[i] = count[b->nodes[i].labels]++;
+	}
+	g_sort_b = b;
+	qsort(n3, k, sizeof(*n3), n3_cmp);
+	for (uint32_t i = 0; i < k; i++)
+		rank[n3[i]] = b->n_nodes - k + i;
+	free(n3);
 	*out = rank;
 	return 0;
 }
@@ -311,9 +378,12 @@ static void check_node(zone_builder_t *b, size_t lo, size_t hi)
 	if (cname && other)
 		DIAG(b, SRVD_DIAG_ERROR, first, "%s has a CNAME beside other data (RFC 1034 3.6.2)",
 		     name);
-	/* TTLs within an RRset: serve the lowest (RFC 2181 5.2). */
+	/* TTLs within an RRset: serve the lowest (RFC 2181 5.2). Not for
+	 * RRSIGs: they are no RRset, each keeps its TTL (RFC 4034 3). */
 	for (size_t i = lo; i < hi;) {
 		size_t j = i;
+		if (b->rrs[i].type == DNS_T_RRSIG)
+			break; /* they sort last */
 		uint32_t min = b->rrs[i].ttl;
 		bool differ = false;
 		for (; j < hi && b->rrs[j].type == b->rrs[i].type; j++) {
@@ -367,6 +437,16 @@ typedef struct out_sizes {
 	size_t names, rrsets, rdata, links;
 } out_sizes_t;
 
+/* Does y continue x's RRset? RRSIGs form one group per covered type and
+ * TTL: each signature goes out with the TTL it was given. */
+static bool same_set(const zone_builder_t *b, const brr_t *x, const brr_t *y)
+{
+	if (x->node != y->node || x->type != y->type)
+		return false;
+	return x->type != DNS_T_RRSIG ||
+	       (x->ttl == y->ttl && get_u16(b->rdata + x->rdata) == get_u16(b->rdata + y->rdata));
+}
+
 static void measure(const zone_builder_t *b, out_sizes_t *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -374,8 +454,7 @@ static void measure(const zone_builder_t *b, out_sizes_t *s)
 		s->names += b->nodes[i].len;
 	for (size_t i = 0; i < b->n_rrs; i++) {
 		s->rdata += 2u + b->rrs[i].rdlen;
-		if (i == 0 || b->rrs[i].node != b->rrs[i - 1].node ||
-		    b->rrs[i].type != b->rrs[i - 1].type)
+		if (i == 0 || !same_set(b, &b->rrs[i - 1], &b->rrs[i]))
 			s->rrsets++;
 		if (target_offset(b->rrs[i].type) >= 0)
 			s->links++;
@@ -411,7 +490,8 @@ static int alloc_arrays(zone_t *z, const zone_builder_t *b, const out_sizes_t *s
 	memset(table, 0, tsize * sizeof(uint32_t));
 	z->table = table;
 	z->table_mask = tsize - 1;
-	z->n_nodes = b->n_nodes;
+	z->n_nodes = b->n_nodes - b->n_n3;
+	z->n_n3 = b->n_n3;
 	return 0;
 }
 
@@ -435,6 +515,10 @@ static void emit_nodes(zone_t *z, const zone_builder_t *b, const uint32_t *rank)
 		if (bn->name[0] == 1 && bn->name[1] == '*')
 			n->flags |= NODE_WILD;
 		off += bn->len;
+		if (bn->n3) { /* not a name of the zone: not in the index */
+			n->flags = NODE_NSEC3;
+			continue;
+		}
 		uint32_t h = bn->hash & z->table_mask;
 		while (table[h])
 			h = (h + 1) & z->table_mask;
@@ -453,14 +537,16 @@ static void emit_rrsets(zone_t *z, const zone_builder_t *b, const uint32_t *rank
 	for (size_t i = 0; i < b->n_rrs;) {
 		const brr_t *r = &b->rrs[i];
 		zone_node_t *n = &nodes[rank[r->node]];
-		if (n->n_rrset == 0)
+		if (n->n_rrset == 0 && n->n_sig == 0)
 			n->rrset = ns;
-		n->n_rrset++;
+		if (r->type == DNS_T_RRSIG)
+			n->n_sig++;
+		else
+			n->n_rrset++;
 		zone_rrset_t *s = &sets[ns++];
 		*s = (zone_rrset_t){
 		    .type = r->type, .ttl = r->ttl, .data = (uint32_t)off, .links = ZONE_NONE};
-		for (; i < b->n_rrs && b->rrs[i].node == r->node && b->rrs[i].type == r->type;
-		     i++) {
+		for (; i < b->n_rrs && same_set(b, r, &b->rrs[i]); i++) {
 			put_u16(rd + off, b->rrs[i].rdlen);
 			if (b->rrs[i].rdlen)
 				memcpy(rd + off + 2, b->rdata + b->rrs[i].rdata, b->rrs[i].rdlen);
@@ -582,6 +668,10 @@ static int build(zone_builder_t *b, const uint32_t *rank, zone_t **out)
 	link_tree(z);
 	link_targets(z, b);
 	zone_read_soa(z);
+	if (zone_chain_index(z)) {
+		srvd_zone_unref(z);
+		return SRVD_ENOMEM;
+	}
 	*out = z;
 	return 0;
 }

@@ -79,6 +79,8 @@ static bool rrset_valid(const zone_t *z, const zone_rrset_t *s, size_t rdata_len
 		if (off + 2 + len > rdata_len ||
 		    !zone_rdata_valid(s->type, z->rdata + off + 2, len))
 			return false;
+		if (s->type == DNS_T_RRSIG && len < 19) /* the covered type is read */
+			return false;
 		off += 2u + len;
 	}
 	if (s->count == 0 || s->links == ZONE_NONE)
@@ -98,9 +100,23 @@ static bool ref_ok(uint32_t v, uint32_t n)
 	return v == ZONE_NONE || v < n;
 }
 
+/* RRsets first, then signature groups (RRSIG only): zone.h. */
+static bool sets_valid(const zone_t *z, const zone_node_t *n)
+{
+	if ((size_t)n->rrset + n->n_rrset + n->n_sig > z->n_rrsets)
+		return false;
+	for (uint32_t k = 0; k < (uint32_t)n->n_rrset + n->n_sig; k++)
+		if ((z->rrsets[n->rrset + k].type == DNS_T_RRSIG) != (k >= n->n_rrset))
+			return false;
+	return true;
+}
+
 static bool node_valid(const zone_t *z, uint32_t i, size_t names_len)
 {
 	const zone_node_t *n = &z->nodes[i];
+	/* NSEC3 owners, and only they, come after the indexed nodes. */
+	if (((n->flags & NODE_NSEC3) != 0) != (i >= z->n_nodes))
+		return false;
 	if ((size_t)n->name + n->name_len > names_len ||
 	    !name_valid(z->names + n->name, names_len - n->name, n->name_len))
 		return false;
@@ -110,14 +126,14 @@ static bool node_valid(const zone_t *z, uint32_t i, size_t names_len)
 		return false;
 	if (!ref_ok(n->stop, z->n_nodes) || !ref_ok(n->wild, z->n_nodes))
 		return false;
-	return (size_t)n->rrset + n->n_rrset <= z->n_rrsets;
+	return sets_valid(z, n);
 }
 
 int zone_check_layout(const zone_t *z, size_t names_len, size_t rdata_len, size_t links_len)
 {
 	if (z->n_nodes == 0)
 		return SRVD_EMALFORM;
-	for (uint32_t i = 0; i < z->n_nodes; i++)
+	for (uint32_t i = 0; i < z->n_nodes + z->n_n3; i++)
 		if (!node_valid(z, i, names_len))
 			return SRVD_EMALFORM;
 	for (uint32_t i = 0; i < z->n_rrsets; i++)
@@ -151,5 +167,5 @@ int zone_index(zone_t *z)
 	z->table = table;
 	z->table_mask = tsize - 1;
 	zone_read_soa(z);
-	return 0;
+	return zone_chain_index(z);
 }

@@ -12,14 +12,22 @@
  *    the underscore, "_matrix._udp");
  *  - only one of _matrix-fed._tcp and _matrix._tcp for a server name:
  *    Matrix v1.8+ looks up _matrix-fed first, older servers only _matrix.
+ *  - DNSSEC: an RRSIG that has expired or expires within LINT_SIG_DAYS
+ *    days (validators then answer SERVFAIL, which breaks federation), and
+ *    an RRSIG covering a type its owner does not have (left over from a
+ *    removed RRset; RFC 4035 2.2 asks for signatures of what is there).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire/dns.h"
 #include "wire/name.h"
+#include "wire/serial.h"
 #include "zone/zone.h"
+
+enum { LINT_SIG_DAYS = 7 };
 
 typedef struct lint {
 	const zone_t *z;
@@ -193,6 +201,73 @@ static void check_pair(lint_t *l, const zone_node_t *n)
 	         : "Matrix v1.8+ looks up _matrix-fed._tcp first (_matrix._tcp is deprecated)");
 }
 
+/* ---- DNSSEC signatures ---------------------------------------------------- */
+
+static const char *type_str(uint16_t t, char buf[16])
+{
+	static const struct {
+		uint16_t t;
+		const char *s;
+	} names[] = {{DNS_T_A, "A"},         {DNS_T_NS, "NS"},     {DNS_T_CNAME, "CNAME"},
+	             {DNS_T_SOA, "SOA"},     {DNS_T_MX, "MX"},     {DNS_T_TXT, "TXT"},
+	             {DNS_T_AAAA, "AAAA"},   {DNS_T_SRV, "SRV"},   {DNS_T_DNAME, "DNAME"},
+	             {DNS_T_DS, "DS"},       {DNS_T_NSEC, "NSEC"}, {DNS_T_DNSKEY, "DNSKEY"},
+	             {DNS_T_NSEC3, "NSEC3"}, {51, "NSEC3PARAM"},   {DNS_T_HTTPS, "HTTPS"}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].t == t)
+			return names[i].s;
+	snprintf(buf, 16, "TYPE%u", t);
+	return buf;
+}
+
+/* An RRSIG time (RFC 4034 3.1.5: 32 bits, serial arithmetic) as a date
+ * near `now`. */
+static const char *sig_date(uint32_t t, time_t now, char buf[32])
+{
+	time_t when = now + (int32_t)(t - (uint32_t)now);
+	struct tm tm;
+	if (!gmtime_r(&when, &tm) || !strftime(buf, 32, "%Y-%m-%d %H:%M:%S UTC", &tm))
+		snprintf(buf, 32, "%u", t);
+	return buf;
+}
+
+/* The earliest expiration of a signature group, in serial order. */
+static uint32_t group_expires(const zone_t *z, const zone_rrset_t *g)
+{
+	const uint8_t *p = z->rdata + g->data;
+	uint32_t min = get_u32(p + 2 + 8);
+	for (uint16_t i = 0; i < g->count; i++) {
+		uint32_t e = get_u32(p + 2 + 8);
+		if (wire_serial_lt(e, min))
+			min = e;
+		p += 2 + get_u16(p);
+	}
+	return min;
+}
+
+static void check_sigs(lint_t *l, const zone_node_t *n, time_t now)
+{
+	const zone_t *z = l->z;
+	uint32_t now32 = (uint32_t)now, soon = now32 + LINT_SIG_DAYS * 86400u;
+	char name[1010], tb[16], db[32];
+	for (uint32_t i = 0; i < n->n_sig; i++) {
+		const zone_rrset_t *g = &z->rrsets[n->rrset + n->n_rrset + i];
+		uint16_t cov = zone_sig_covered(z, g);
+		const char *ts = type_str(cov, tb);
+		if (!zone_node_rrset(z, n, cov))
+			warn(l, "%s: RRSIG covers %s, which %s does not have",
+			     str(zone_node_name(z, n), name), ts, name);
+		uint32_t exp = group_expires(z, g);
+		if (wire_serial_lt(exp, now32))
+			warn(l, "%s: RRSIG %s expired on %s: validators answer SERVFAIL",
+			     str(zone_node_name(z, n), name), ts, sig_date(exp, now, db));
+		else if (wire_serial_lt(exp, soon))
+			warn(l, "%s: RRSIG %s expires on %s, within %d days: re-sign the zone",
+			     str(zone_node_name(z, n), name), ts, sig_date(exp, now, db),
+			     LINT_SIG_DAYS);
+	}
+}
+
 int srvd_zone_lint(const srvd_zone_t *z, srvd_diag_t *diag)
 {
 	if (!z)
@@ -208,5 +283,9 @@ int srvd_zone_lint(const srvd_zone_t *z, srvd_diag_t *diag)
 		check_owner(&l, n);
 		check_pair(&l, n);
 	}
+	time_t now = time(NULL);
+	for (uint32_t i = 0; i < z->n_nodes + z->n_n3; i++)
+		if (!(z->nodes[i].flags & NODE_OCCLUDED))
+			check_sigs(&l, &z->nodes[i], now);
 	return (int)l.found;
 }

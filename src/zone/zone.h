@@ -8,6 +8,17 @@
  * uncompressed wire form, so the responder copies bytes and only compresses
  * names. Additional-section targets (NS, MX, SRV -> in-zone address nodes)
  * are resolved to node indices at build time.
+ *
+ * DNSSEC (RFC 4034, 4035, 5155): RRSIGs are not an RRset of their own
+ * (RFC 4034 3: each keeps its TTL, and they go out with the RRset they
+ * cover). A node's RRSIGs follow its RRsets as "signature groups": RRsets
+ * of type RRSIG holding the signatures of one covered type with one TTL,
+ * ordered by the type they cover (read from the RDATA's first two bytes).
+ * NSEC3 owners are not names of the zone (RFC 5155 7.2.8): they are nodes
+ * after the n_nodes indexed ones, sorted by hash, outside the name index,
+ * so lookup never sees them but transfers still carry them. chain.c keeps
+ * the proofs' indexes (NSEC owners in canonical order, the NSEC3 hash of
+ * every name precomputed).
  */
 #ifndef SRVD_ZONE_ZONE_H
 #define SRVD_ZONE_ZONE_H
@@ -28,6 +39,7 @@ enum {
 	NODE_OCCLUDED = 1 << 3, /* below a cut or DNAME: glue or hidden data */
 	NODE_ADDR = 1 << 4,     /* owns A or AAAA */
 	NODE_WILD = 1 << 5,     /* first label is "*" */
+	NODE_NSEC3 = 1 << 6,    /* an NSEC3 owner: in the hash chain, not a zone name */
 };
 
 typedef struct zone_node {
@@ -38,6 +50,7 @@ typedef struct zone_node {
 	uint32_t wild;   /* the "*" child, or ZONE_NONE */
 	uint32_t rrset;  /* first RRset in zone->rrsets */
 	uint16_t n_rrset;
+	uint16_t n_sig; /* signature groups after the RRsets: rrset + n_rrset ... */
 	uint8_t flags;
 	uint8_t name_len;
 } zone_node_t;
@@ -72,6 +85,19 @@ struct srvd_zone {
 	const uint32_t *table; /* hash -> node index + 1, 0 = empty */
 	uint32_t table_mask;
 	size_t n_records;
+
+	/* DNSSEC proofs (chain.c), filled by zone_chain_index(). */
+	uint32_t n_n3;        /* NSEC3 owners: nodes[n_nodes, n_nodes + n_n3), by hash */
+	const uint32_t *nsec; /* nodes that own an NSEC, canonical order (RFC 4034 6.1) */
+	uint32_t n_nsec;
+	/* Per node of the name index, NULL without an NSEC3 chain: the NSEC3
+	 * node matching its hash, and the one matching or covering the hash of
+	 * "*.<name>" (ZONE_NONE: none, e.g. an opt-out delegation). */
+	const uint32_t *n3_match;
+	const uint32_t *n3_wild;
+	uint16_t n3_iterations; /* from NSEC3PARAM (or the first NSEC3) */
+	uint8_t n3_salt_len;
+	uint8_t n3_salt[255];
 
 	srvd_prefix_t *acl;
 	size_t n_acl;
@@ -124,6 +150,29 @@ void zone_lookup(const zone_t *z, const zone_key_t *k, zone_lookup_t *out);
 /* The RRset of a type at a node, or NULL. */
 const zone_rrset_t *zone_node_rrset(const zone_t *z, const zone_node_t *n, uint16_t type);
 
+/* ---- DNSSEC chains (chain.c) -------------------------------------------- */
+
+/* The type a signature group covers. */
+static inline uint16_t zone_sig_covered(const zone_t *z, const zone_rrset_t *s)
+{
+	const uint8_t *p = z->rdata + s->data + 2;
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+/* The signature groups of a node that cover `type`: *first and the count
+ * (0 when unsigned). */
+unsigned zone_node_sigs(const zone_t *z, const zone_node_t *n, uint16_t type, uint32_t *first);
+/* Sort the NSEC owners, hash every name for the NSEC3 chain. Run after the
+ * name index exists (builder and snapshot reader). */
+int zone_chain_index(zone_t *z);
+/* The NSEC owner whose NSEC matches or covers a lower-case name (the
+ * greatest owner at or before it in canonical order); n_nsec must be > 0. */
+uint32_t zone_nsec_find(const zone_t *z, const uint8_t *lname);
+/* The NSEC3 hash of a lower-case name with the zone's parameters, in
+ * lower-case base32hex (RFC 4648 7), 32 characters. */
+void zone_n3_hash(const zone_t *z, const uint8_t *lname, size_t len, uint8_t out[32]);
+/* The NSEC3 node matching (*exact) or covering a base32hex hash; n_n3 > 0. */
+uint32_t zone_n3_find(const zone_t *z, const uint8_t *b32, size_t len, bool *exact);
+
 /* ---- layout checks (layout.c) ------------------------------------------ */
 
 /* RDATA of the types whose names the responder walks must be well formed. */
@@ -133,7 +182,8 @@ void zone_read_soa(zone_t *z);
 /* Every offset and index of a version read from disk is in bounds, every
  * name and name-bearing RDATA valid, and the apex holds the SOA. */
 int zone_check_layout(const zone_t *z, size_t names_len, size_t rdata_len, size_t links_len);
-/* Build the name index (node hashes and the table) and read the SOA. */
+/* Build the name index (node hashes and the table), read the SOA and
+ * index the DNSSEC chains. */
 int zone_index(zone_t *z);
 
 /* ---- builder: fed by the zone-file loader and by transfers in ---------- */

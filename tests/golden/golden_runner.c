@@ -35,6 +35,10 @@
  *   xfr RR                                (result XFR) every record streamed
  *                                         by srvd_xfr_*, as a multiset; the
  *                                         first and last must be the SOA
+ *   xfr-zone PATH                         (result XFR) like one xfr line per
+ *                                         record of the zone file PATH, its
+ *                                         SOA twice: the transfer carries
+ *                                         every record as written, TTLs too
  *   xfr-messages N                        number of messages streamed
  *   xfr-messages-min N                    at least N messages
  *   xfr-records N                         number of records streamed (with
@@ -959,6 +963,30 @@ static void expect_rr(expect_t *e, sec_t s, const char *text)
 	e->rrs[s][e->n_rrs[s]++] = rr;
 }
 
+static void expect_xfr_zone(expect_t *e, const char *path)
+{
+	char full[PATH_MAX + 1024];
+	snprintf(full, sizeof(full), "%s/%s", g_dir, path);
+	FILE *f = fopen(full, "r");
+	if (!f)
+		die("%s: %s", full, strerror(errno));
+	ldns_zone *z = NULL;
+	int line = 0;
+	ldns_status st = ldns_zone_new_frm_fp_l(&z, f, NULL, 3600, LDNS_RR_CLASS_IN, &line);
+	fclose(f);
+	if (st != LDNS_STATUS_OK)
+		die("%s:%d: %s", full, line, ldns_get_errorstr_by_id(st));
+	const ldns_rr_list *rrs = ldns_zone_rrs(z);
+	size_t n = ldns_rr_list_rr_count(rrs);
+	if (e->n_rrs[S_XFR] + n + 2 > MAX_EXPECT)
+		die("too many records");
+	e->rrs[S_XFR][e->n_rrs[S_XFR]++] = ldns_rr_clone(ldns_zone_soa(z));
+	e->rrs[S_XFR][e->n_rrs[S_XFR]++] = ldns_rr_clone(ldns_zone_soa(z));
+	for (size_t i = 0; i < n; i++)
+		e->rrs[S_XFR][e->n_rrs[S_XFR]++] = ldns_rr_clone(ldns_rr_list_rr(rrs, i));
+	ldns_zone_deep_free(z);
+}
+
 static void expect_edns(expect_t *e, char *args)
 {
 	char *save = NULL;
@@ -1085,6 +1113,8 @@ int main(int argc, char **argv)
 			expect_rr(&e, S_AR, args);
 		else if (strcmp(s, "xfr") == 0)
 			expect_rr(&e, S_XFR, args);
+		else if (strcmp(s, "xfr-zone") == 0)
+			expect_xfr_zone(&e, args);
 		else if (strcmp(s, "xfr-messages-min") == 0)
 			e.xfr_messages_min = parse_num(args);
 		else if (strcmp(s, "xfr-records") == 0)

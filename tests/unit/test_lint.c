@@ -5,6 +5,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "test_helpers.h"
 
 #define MAX_FINDINGS 32
@@ -113,9 +115,55 @@ static void one_of_the_pair_missing(void **state)
 	expect_one("_matrix._tcp SRV 10 0 8448 matrix\n", "_matrix._tcp is deprecated");
 }
 
+/* DNSSEC (issue 10, item 7): expired and soon-expiring signatures, and
+ * signatures of a type the owner lacks. The signature bytes are not
+ * checked, so made-up RRSIGs do. */
+static void rrsig_findings(void **state)
+{
+	char body[1024], soon[32];
+	time_t t = time(NULL) + 3 * 86400;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(soon, sizeof(soon), "%Y%m%d%H%M%S", &tm);
+	seen_t s;
+	/* Valid until 2080, covering what is there: nothing to say. */
+	assert_int_equal(
+	    lint("matrix RRSIG A 13 3 300 20801231000000 20260101000000 1 example.com. "
+	         "AAAA\n",
+	         &s),
+	    0);
+	expect_one("matrix RRSIG A 13 3 300 20200101000000 20190101000000 1 example.com. AAAA\n",
+	           "RRSIG A expired on 2020-01-01");
+	snprintf(body, sizeof(body),
+	         "matrix RRSIG A 13 3 300 %s 20260101000000 1 example.com. AAAA\n", soon);
+	expect_one(body, "RRSIG A expires on");
+	expect_one("matrix RRSIG MX 13 3 300 20801231000000 20260101000000 1 example.com. AAAA\n",
+	           "RRSIG covers MX, which matrix.example.com. does not have");
+}
+
+/* The signed fixtures are clean. */
+static void signed_fixture_is_clean(void **state)
+{
+	srvd_zone_src_t src = {.origin = "nsec3o.test",
+	                       .path =
+	                           SRVD_SOURCE_DIR "/tests/golden/zones/dnssec/nsec3o.test.signed"};
+	srvd_zone_t *z = NULL;
+	assert_int_equal(srvd_zone_load(&src, &z, NULL), 0);
+	seen_t seen;
+	memset(&seen, 0, sizeof(seen));
+	srvd_diag_t diag = {.fn = collect, .ctx = &seen};
+	int n = srvd_zone_lint(z, &diag);
+	srvd_zone_unref(z);
+	for (unsigned i = 0; i < seen.n; i++)
+		print_message("%s\n", seen.msg[i]);
+	assert_int_equal(n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(rrsig_findings),
+	    cmocka_unit_test(signed_fixture_is_clean),
 	    cmocka_unit_test(clean_matrix_zone_has_no_findings),
 	    cmocka_unit_test(srv_target_alias),
 	    cmocka_unit_test(mx_target_alias),

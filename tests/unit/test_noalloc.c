@@ -6,7 +6,9 @@
  * while `counting` is set, count every call. The zones are loaded and the
  * responder made before counting starts; then a mix of queries that walks
  * every branch of the answer path goes through srvd_respond, over UDP and
- * TCP, and the count must stay 0.
+ * TCP, and the count must stay 0. DO=1 queries over the signed zones
+ * walk the DNSSEC paths too: signatures, NSEC and NSEC3 proofs (with the
+ * per-query NSEC3 hash), signed referrals, truncation.
  *
  * Meaningful only without sanitizers (they own the allocator): the CMake
  * file does not build it under SRVD_SANITIZE or SRVD_FUZZ.
@@ -83,42 +85,64 @@ typedef struct qspec {
 	uint16_t qclass;
 	uint16_t payload; /* 0: no EDNS */
 	bool nsid;
-	int rcode; /* what the answer must say, so the work really happened */
-	bool tc;   /* over UDP */
+	int rcode;   /* what the answer must say, so the work really happened */
+	bool tc;     /* over UDP */
+	bool dnssec; /* the DO bit */
 } qspec_t;
 
 static const qspec_t queries[] = {
-    {"matrix.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"_matrix-fed._tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"_MATRIX._tcp.Example.com", DNS_T_SRV, DNS_C_IN, 0, false, DNS_RC_NOERROR, false},
-    {"example.com", DNS_T_MX, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"example.com", DNS_T_NS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"nosuch.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false},
-    {"matrix.example.com", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"_tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"a.b.wild.test", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"foo.cn.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"x.loop.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"a.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"toexample.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"loop1.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"x.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"nothere.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false},
+    {"matrix.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"_matrix-fed._tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false,
+     false},
+    {"_MATRIX._tcp.Example.com", DNS_T_SRV, DNS_C_IN, 0, false, DNS_RC_NOERROR, false, false},
+    {"example.com", DNS_T_MX, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"example.com", DNS_T_NS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"nosuch.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false, false},
+    {"matrix.example.com", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"_tcp.example.com", DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"a.b.wild.test", DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"foo.cn.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"x.loop.wild.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"a.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"toexample.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"loop1.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"x.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"nothere.dn.cname.test", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false, false},
     {"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx.long.cname.test", DNS_T_A,
-     DNS_C_IN, 1232, false, DNS_RC_YXDOMAIN, false},
-    {"www.deleg.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"www.fat.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
-    {"deleg.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"sub.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"example.com", DNS_T_ANY, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false},
-    {"example.com", DNS_T_SOA, DNS_C_IN, 1232, true, DNS_RC_NOERROR, false},
-    {"big.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
-    {"tobig.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true},
-    {"version.bind", DNS_T_TXT, DNS_C_CH, 1232, false, DNS_RC_NOERROR, false},
-    {"id.server", DNS_T_TXT, DNS_C_CH, 0, false, DNS_RC_NOERROR, false},
-    {"example.com", DNS_T_SOA, DNS_C_HS, 1232, false, DNS_RC_REFUSED, false},
-    {"www.example.org", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_REFUSED, false},
-    {"xfr.test", DNS_T_AXFR, DNS_C_IN, 1232, false, DNS_RC_NOTIMP, false}, /* over UDP */
+     DNS_C_IN, 1232, false, DNS_RC_YXDOMAIN, false, false},
+    {"www.deleg.example.com", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"www.fat.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true, false},
+    {"deleg.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"sub.example.com", DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"example.com", DNS_T_ANY, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, false},
+    {"example.com", DNS_T_SOA, DNS_C_IN, 1232, true, DNS_RC_NOERROR, false, false},
+    {"big.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true, false},
+    {"tobig.example.com", DNS_T_A, DNS_C_IN, 0, false, DNS_RC_NOERROR, true, false},
+    {"version.bind", DNS_T_TXT, DNS_C_CH, 1232, false, DNS_RC_NOERROR, false, false},
+    {"id.server", DNS_T_TXT, DNS_C_CH, 0, false, DNS_RC_NOERROR, false, false},
+    {"example.com", DNS_T_SOA, DNS_C_HS, 1232, false, DNS_RC_REFUSED, false, false},
+    {"www.example.org", DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_REFUSED, false, false},
+    {"xfr.test", DNS_T_AXFR, DNS_C_IN, 1232, false, DNS_RC_NOTIMP, false, false}, /* over UDP */
+#define SIGNED(zone)                                                                               \
+	{"_matrix-fed._tcp." zone, DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true}, \
+	    {"www." zone, DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},            \
+	    {"nosuch." zone, DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NXDOMAIN, false, true},        \
+	    {"matrix." zone, DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},       \
+	    {"_tcp." zone, DNS_T_SRV, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},         \
+	    {"foo.wild." zone, DNS_T_TXT, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},     \
+	    {"foo.wild." zone, DNS_T_MX, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},      \
+	    {"www.secure." zone, DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},     \
+	    {"www.insecure." zone, DNS_T_A, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},   \
+	    {"insecure." zone, DNS_T_DS, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},      \
+	    {zone, DNS_T_ANY, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true},                 \
+	{                                                                                          \
+		"matrix." zone, DNS_T_RRSIG, DNS_C_IN, 1232, false, DNS_RC_NOERROR, false, true    \
+	}
+    SIGNED("nsec.test"),
+    SIGNED("nsec3.test"),
+    SIGNED("nsec3o.test"),
+    /* the NSEC3 proof does not fit in 512 bytes: TC */
+    {"nosuch.nsec3.test", DNS_T_A, DNS_C_IN, 512, false, DNS_RC_NXDOMAIN, true, true},
 };
 
 typedef struct wire {
@@ -129,7 +153,7 @@ typedef struct wire {
 	bool tcp_ok; /* also meaningful over TCP */
 } wire_t;
 
-static wire_t wires[64];
+static wire_t wires[128];
 static size_t n_wires;
 
 static void encode(const qspec_t *q)
@@ -152,7 +176,7 @@ static void encode(const qspec_t *q)
 		wr_u8(&o, 0);
 		wr_u16(&o, DNS_T_OPT);
 		wr_u16(&o, q->payload);
-		wr_u32(&o, 0);
+		wr_u32(&o, q->dnssec ? EDNS_DO : 0);
 		wr_u16(&o, q->nsid ? 4 : 0);
 		if (q->nsid) {
 			wr_u16(&o, EDNS_OPT_NSID);
@@ -233,6 +257,12 @@ static int setup(void **state)
 	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/xfr.test.zone",
 	     .allow_transfer = &acl,
 	     .n_allow_transfer = 1},
+	    {.origin = "nsec.test",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/dnssec/nsec.test.signed"},
+	    {.origin = "nsec3.test",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/dnssec/nsec3.test.signed"},
+	    {.origin = "nsec3o.test",
+	     .path = SRVD_SOURCE_DIR "/tests/golden/zones/dnssec/nsec3o.test.signed"},
 	};
 	srvd_diag_t diag = {0};
 	assert_int_equal(srvd_zoneset_load(src, sizeof(src) / sizeof(src[0]), &g_zs, &diag), 0);
@@ -283,9 +313,9 @@ static void counter_sees_allocations(void **state)
 static void respond_allocates_nothing(void **state)
 {
 	static uint8_t resp[65535];
-	int rc[64][2];
-	int rcode[64];
-	bool tc[64];
+	int rc[128][2];
+	int rcode[128];
+	bool tc[128];
 	size_t len = 0;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
 	n_alloc = n_free = 0;

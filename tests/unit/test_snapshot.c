@@ -132,6 +132,68 @@ static void snapshot_answers_like_the_zone(void **state)
 	srvd_zone_unref(parsed);
 }
 
+/* A signed zone: the signature groups, the NSEC3 chain after the indexed
+ * nodes and the hashes computed again on load give the same DO answers. */
+static size_t answer_do(srvd_zone_t *z, const char *name, uint16_t type, uint8_t *out)
+{
+	uint8_t q[300] = {0x12, 0x34, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1};
+	size_t n = th_name(name, q + 12);
+	put_u16(q + 12 + n, type);
+	put_u16(q + 14 + n, DNS_C_IN);
+	static const uint8_t opt[] = {0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0};
+	memcpy(q + 16 + n, opt, sizeof(opt));
+	srvd_zoneset_t *zs = NULL;
+	assert_int_equal(srvd_zoneset_new(&z, 1, &zs), 0);
+	srvd_responder_t *r = NULL;
+	assert_int_equal(srvd_responder_new(NULL, &r), 0);
+	srvd_query_t query = {.wire = q, .len = 16 + n + sizeof(opt), .transport = SRVD_TCP};
+	size_t len = 0;
+	assert_int_equal(srvd_respond(r, zs, &query, out, 4096, &len), 0);
+	srvd_responder_free(r);
+	srvd_zoneset_unref(zs);
+	return len;
+}
+
+static void signed_snapshot_answers_like_the_zone(void **state)
+{
+	char snap_path[160];
+	snprintf(snap_path, sizeof(snap_path), "%s/nsec3o.snap", dir);
+	srvd_zone_src_t src = {.origin = "nsec3o.test",
+	                       .path =
+	                           SRVD_SOURCE_DIR "/tests/golden/zones/dnssec/nsec3o.test.signed",
+	                       .snapshot = snap_path};
+	srvd_zone_t *parsed = NULL, *snap = NULL;
+	assert_int_equal(srvd_zone_load(&src, &parsed, NULL), 0);
+	uint8_t origin[255];
+	th_name("nsec3o.test", origin);
+	assert_int_equal(snapshot_load(snap_path, origin, &snap), 0);
+	static const struct {
+		const char *name;
+		uint16_t type;
+	} qs[] = {{"_matrix-fed._tcp.nsec3o.test", DNS_T_SRV},
+	          {"nosuch.nsec3o.test", DNS_T_A},
+	          {"_tcp.nsec3o.test", DNS_T_SRV},
+	          {"foo.wild.nsec3o.test", DNS_T_MX},
+	          {"www.insecure.nsec3o.test", DNS_T_A},
+	          {"matrix.nsec3o.test", DNS_T_RRSIG},
+	          {"0madr2c2o78cqsoquiejtbeh6gfgb0ff.nsec3o.test", DNS_T_NSEC3}};
+	for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+		uint8_t x[4096], y[4096];
+		size_t nx = answer_do(parsed, qs[i].name, qs[i].type, x);
+		size_t ny = answer_do(snap, qs[i].name, qs[i].type, y);
+		assert_true(nx > 100);
+		assert_int_equal(nx, ny);
+		assert_memory_equal(x, y, nx);
+	}
+	srvd_zone_info_t a, b;
+	srvd_zone_info(parsed, &a);
+	srvd_zone_info(snap, &b);
+	assert_int_equal(a.records, b.records);
+	srvd_zone_unref(snap);
+	srvd_zone_unref(parsed);
+	unlink(snap_path);
+}
+
 static void changed_include_makes_it_stale(void **state)
 {
 	srvd_zone_unref(load(true));
@@ -221,6 +283,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(snapshot_answers_like_the_zone),
+	    cmocka_unit_test(signed_snapshot_answers_like_the_zone),
 	    cmocka_unit_test(changed_include_makes_it_stale),
 	    cmocka_unit_test(other_origin_is_not_used),
 	    cmocka_unit_test(damaged_snapshots_are_refused),
