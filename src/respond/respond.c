@@ -48,8 +48,6 @@ static void parse_opt(rd_t *r, size_t rr_start, resp_query_t *q, bool owner_root
 	q->edns_payload = payload;
 	q->edns_version = (uint8_t)(ttl >> 16);
 	q->edns_do = (ttl & EDNS_DO) != 0;
-	if (q->edns_do) /* RFC 4035 3.1.6: CD is copied for DNSSEC-aware queries */
-		q->flags |= get_u16(r->base + 2) & DNS_CD;
 	rd_t o;
 	rd_init(&o, rd, rdlen);
 	while (rd_left(&o) > 0) {
@@ -112,7 +110,9 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q)
 	if (len < DNS_HDR_LEN)
 		return PARSE_DROP;
 	q->id = get_u16(wire);
-	/* CD only with DO (parse_opt): without it the answer stays as it was. */
+	/* RFC 4035 3.1.6: "A security-aware name server SHOULD clear the CD
+	 * bit when composing an authoritative response", DO or not (Knot and
+	 * NSD do the same). */
 	q->flags = get_u16(wire + 2) & (uint16_t)~DNS_CD;
 	if (q->flags & DNS_QR)
 		return PARSE_DROP;
@@ -267,9 +267,9 @@ static size_t reply_end(reply_t *rp, const srvd_responder_t *r, const resp_query
 	if (rp->opt)
 		put_opt(rp, r, q);
 	uint8_t *h = m->buf;
-	/* RD, and CD when resp_parse kept it (RFC 4035 3.1.6). AD is never
-	 * set: an authoritative server does not validate. */
-	uint16_t flags = DNS_QR | (uint16_t)(q->opcode << 11) | (q->flags & (DNS_RD | DNS_CD)) |
+	/* RD (RFC 1035 4.1.1); CD is cleared (resp_parse, RFC 4035 3.1.6)
+	 * and AD never set: an authoritative server does not validate. */
+	uint16_t flags = DNS_QR | (uint16_t)(q->opcode << 11) | (q->flags & DNS_RD) |
 	                 (rp->aa ? DNS_AA : 0) | (rp->tc ? DNS_TC : 0) |
 	                 (uint16_t)(rp->rcode & 0xF);
 	put_u16(h, q->id);
