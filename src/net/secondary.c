@@ -760,7 +760,8 @@ static int rule_of(const sec_zone_t *z, const conf_zone_t *cz, srvd_zone_rule_t 
 	for (size_t i = 0; i < cz->n_notify_keys; i++)
 		if (srvd_acl_key(cz->notify_keys[i], &acl[k]) == 0)
 			k++;
-	*out = (srvd_zone_rule_t){z->key, 1, acl, k};
+	*out = (srvd_zone_rule_t){
+	    .origin = z->key, .secondary = 1, .notify_from = acl, .n_notify_from = k};
 	return 0;
 }
 
