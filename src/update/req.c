@@ -145,6 +145,29 @@ void upd_req_free(upd_req_t *r)
 	free(r);
 }
 
+/* Did the request carry an OPT record (RFC 6891 7: then so does the answer)? */
+static bool has_opt(const uint8_t *req, size_t len)
+{
+	rd_t r;
+	rd_init(&r, req, len);
+	rd_seek(&r, DNS_HDR_LEN);
+	uint8_t name[255];
+	for (unsigned i = 0; i < get_u16(req + 4); i++) {
+		wire_name_read(&r, true, name);
+		rd_skip(&r, 4);
+	}
+	unsigned n = (unsigned)get_u16(req + 6) + get_u16(req + 8) + get_u16(req + 10);
+	for (unsigned i = 0; i < n && !r.err; i++) {
+		wire_name_read(&r, true, name);
+		uint16_t type = rd_u16(&r);
+		rd_skip(&r, 6);
+		rd_skip(&r, rd_u16(&r));
+		if (!r.err && type == DNS_T_OPT)
+			return true;
+	}
+	return false;
+}
+
 int upd_reply(const uint8_t *req, size_t len, unsigned rcode, uint8_t *buf, size_t cap,
               size_t *out_len)
 {
@@ -170,7 +193,14 @@ int upd_reply(const uint8_t *req, size_t len, unsigned rcode, uint8_t *buf, size
 	put_u16(buf + 2, flags);
 	put_u16(buf + 4, zlen ? 1 : 0);
 	memcpy(buf + DNS_HDR_LEN, req + DNS_HDR_LEN, zlen);
-	*out_len = DNS_HDR_LEN + zlen;
+	size_t n = DNS_HDR_LEN + zlen;
+	if (n + 11 <= cap && has_opt(req, len)) {
+		static const uint8_t opt[11] = {0, 0, DNS_T_OPT, 0x04, 0xd0}; /* 1232 */
+		memcpy(buf + n, opt, sizeof(opt));
+		put_u16(buf + 10, 1);
+		n += sizeof(opt);
+	}
+	*out_len = n;
 	return 0;
 }
 

@@ -9,6 +9,8 @@ import base64
 import re
 import shutil
 import subprocess
+import tempfile
+from pathlib import Path
 
 import dns.message
 import dns.query
@@ -161,8 +163,7 @@ def test_knot_secondary_follows_by_ixfr(tmp_path):
                 v6=False)
     s.start()
     sport = s.port
-    kdir = tmp_path / "knot"
-    kdir.mkdir()
+    kdir = Path(tempfile.mkdtemp(prefix="knot."))  # short: its control socket lives here
     (kdir / "knot.conf").write_text(f"""server:
     rundir: "{kdir}"
     listen: 127.0.0.1@{kport}
@@ -205,4 +206,5 @@ zone:
         k.terminate()
         k.wait(timeout=10)
         log.close()
+        shutil.rmtree(kdir, ignore_errors=True)
         assert s.stop() == 0, s.log()
