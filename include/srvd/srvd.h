@@ -29,8 +29,9 @@ extern "C" {
 
 enum {
 	SRVD_OK = 0,
-	SRVD_DROP = 1, /* srvd_respond: send nothing back */
-	SRVD_XFR = 2,  /* srvd_respond: an allowed transfer, stream it with srvd_xfr_* */
+	SRVD_DROP = 1,   /* srvd_respond: send nothing back */
+	SRVD_XFR = 2,    /* srvd_respond: an allowed transfer, stream it with srvd_xfr_* */
+	SRVD_UPDATE = 3, /* srvd_dispatch: an UPDATE to apply, take it with srvd_update_begin */
 	SRVD_ENOMEM = -1,
 	SRVD_EINVAL = -2,
 	SRVD_EIO = -3,
@@ -220,6 +221,22 @@ SRVD_API int srvd_keyring_new(const srvd_key_src_t *keys, size_t n, srvd_keyring
 SRVD_API void srvd_keyring_ref(srvd_keyring_t *k);
 SRVD_API void srvd_keyring_unref(srvd_keyring_t *k);
 
+/* Who may change what in a zone by UPDATE (RFC 3007). A request is
+ * allowed when one grant for its key (or, for an unsigned request, its
+ * address) covers every RR of its update section. */
+typedef struct srvd_update_grant {
+	srvd_prefix_t who; /* srvd_acl_key() entry, or an address prefix */
+	/* Relative to the zone: "name" (exactly it; "@" the apex), "*.name"
+	 * (any name below it), "*" (any name). None: any name. */
+	const char *const *names;
+	size_t n_names;
+	const uint16_t *types; /* none: any type */
+	size_t n_types;
+	/* The ACME shortcut: TXT at _acme-challenge and at
+	 * _acme-challenge.<any name>; names and types are ignored. */
+	int acme;
+} srvd_update_grant_t;
+
 /* What a server knows of one zone beyond its data. */
 typedef struct srvd_zone_rule {
 	const char *origin; /* as the caller names the zone; srvd_result_t.zone points to it */
@@ -228,6 +245,10 @@ typedef struct srvd_zone_rule {
 	 * the NOTIFY must be signed with. */
 	const srvd_prefix_t *notify_from;
 	size_t n_notify_from;
+	/* UPDATE: for a primary zone, the grants (none: UPDATE is REFUSED);
+	 * a secondary zone forwards every UPDATE to its primary. */
+	const srvd_update_grant_t *update;
+	size_t n_update;
 } srvd_zone_rule_t;
 
 /* Everything srvd_dispatch answers from: a zone set, a keyring and the
@@ -257,11 +278,23 @@ typedef struct srvd_result {
 	uint32_t serial;
 } srvd_result_t;
 
+/* After srvd_dispatch returned SRVD_UPDATE for q on r: the request, copied
+ * with its TSIG session, for whoever applies it off the query threads
+ * (the daemon: src/net/update.c). It names the zone by its rule's origin
+ * (srvd_update_zone). */
+typedef struct srvd_update srvd_update_t;
+SRVD_API int srvd_update_begin(srvd_responder_t *r, const srvd_server_t *s, const srvd_query_t *q,
+                               srvd_update_t **out);
+SRVD_API const char *srvd_update_zone(const srvd_update_t *u);
+SRVD_API void srvd_update_free(srvd_update_t *u);
+
 /* The one front door. Parses the header once; a TSIG record, when present,
  * is verified against the server's keyring (a request that fails gets the
  * RFC 8945 5.2 error answer, never an unsigned one); then the opcode picks:
  * QUERY is answered as srvd_respond does, NOTIFY is judged against the
- * zone's rule, UPDATE and others get NOTIMP. The answer to a signed request
+ * zone's rule, UPDATE is checked (zone, format, grant) and
+ * either answered at once or handed back with SRVD_UPDATE, others get
+ * NOTIMP. The answer to a signed request
  * is signed. Returns SRVD_OK (answer in resp, length in res->len),
  * SRVD_DROP, SRVD_XFR (start the stream with srvd_xfr_begin on the same
  * responder, before it answers anything else), or a negative error. res is

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -41,6 +42,8 @@ static void usage(FILE *f)
 	        "  refresh ZONE        check the primary for a newer serial now\n"
 	        "  retransfer ZONE     transfer the whole zone again\n"
 	        "  stop                shut the daemon down\n"
+	        "  keygen NAME         print a new TSIG key (hmac-sha256) and its config\n"
+	        "                      lines; talks to no daemon\n"
 	        "\n"
 	        "options:\n"
 	        "  -s, --socket PATH   control socket (default $SRVD_CONTROL, else %s)\n"
@@ -290,8 +293,40 @@ static int print_reply(const struct opts *o, const ctl_reply_t *r)
 	return ctl_reply_ok(r) ? EXIT_OK : EXIT_FAILED;
 }
 
+/* keygen: 32 random bytes (the HMAC-SHA256 block is 64; RFC 8945 6 asks
+ * for at least the output length), base64, and the lines to paste into
+ * srvd.yaml and into a client (certbot's rfc2136.ini, lego's env). */
+static int keygen(const char *name)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t key[33] = {0};
+	if (getrandom(key, 32, 0) != 32) {
+		fprintf(stderr, "srvdctl: keygen: no random bytes\n");
+		return EXIT_FAILED;
+	}
+	char out[64] = "";
+	size_t n = 0;
+	for (size_t i = 0; i < 32; i += 3) {
+		uint32_t v = (uint32_t)key[i] << 16 | (uint32_t)key[i + 1] << 8 | key[i + 2];
+		out[n++] = b64[v >> 18 & 63];
+		out[n++] = b64[v >> 12 & 63];
+		out[n++] = i + 1 < 32 ? b64[v >> 6 & 63] : '=';
+		out[n++] = i + 2 < 32 ? b64[v & 63] : '=';
+	}
+	printf("# srvd.yaml\nkeys:\n  - name: %s\n    algorithm: hmac-sha256\n    secret: %s\n"
+	       "# and in the zone: acme: [%s]\n"
+	       "# certbot rfc2136.ini:\n"
+	       "#   dns_rfc2136_name = %s\n#   dns_rfc2136_secret = %s\n"
+	       "#   dns_rfc2136_algorithm = HMAC-SHA256\n",
+	       name, out, name, name, out);
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "keygen") == 0)
+		return keygen(argv[2]);
 	struct opts o = {0};
 	int rc = parse_args(argc, argv, &o);
 	if (rc >= 0)

@@ -40,6 +40,14 @@
  *       primaries: [192.0.2.1@53]  # tried in order
  *       key: transfer-key          # TSIG on SOA, IXFR, AXFR, NOTIFY
  *       notify-from: [192.0.2.1, "key:transfer-key"]   # default: the primaries
+ *     - name: example.org          # dynamic update (RFC 2136/3007)
+ *       file: example.org.zone
+ *       update:
+ *         - key: ops               # or address: 127.0.0.1 (unsigned updates)
+ *           names: ["*.dyn"]       # relative: name, *.name (below it), *, @
+ *           types: [A, AAAA]       # none: any type
+ *       acme: [acme-matrix]        # TXT at _acme-challenge[.<any name>]
+ *       serial-policy: increment   # or unixtime, dateserial
  *   zones-dir: /etc/srvd/zones    # every *.zone or db.* file; origin from the name
  */
 #ifndef SRVD_CONF_CONF_H
@@ -76,6 +84,19 @@ typedef struct conf_keyref {
 	unsigned line;
 } conf_keyref_t;
 
+/* One UPDATE grant of a zone (RFC 3007): a key or an address, and what it
+ * may change. acme: TXT at _acme-challenge[.<any name>] only. */
+typedef struct conf_grant {
+	char *key;         /* key name, or NULL for an address grant */
+	srvd_prefix_t who; /* the key's entry (srvd_acl_key) or the address */
+	char **names;      /* "name", "*.name", "*", "@": relative to the zone */
+	size_t n_names;
+	uint16_t *types;
+	size_t n_types;
+	bool acme;
+	unsigned line;
+} conf_grant_t;
+
 typedef struct conf_zone {
 	char *name; /* as written, e.g. "example.com" */
 	char *file; /* absolute, or relative to the working directory */
@@ -99,6 +120,10 @@ typedef struct conf_zone {
 	bool notify_from_set;
 	conf_timers_t timers; /* unset fields take the server's */
 	unsigned line;        /* where it was declared, 0 for zones-dir */
+	/* Dynamic update: update: and acme: entries, in file order. */
+	conf_grant_t *grants;
+	size_t n_grants;
+	char *serial_policy; /* "increment" (default), "unixtime", "dateserial" */
 } conf_zone_t;
 
 typedef struct conf {

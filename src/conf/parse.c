@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "common/acl.h"
@@ -32,6 +33,11 @@ typedef enum {
 	K_ACL,         /* srvd_prefix_t list */
 	K_U64,         /* uint64_t in min..2^40 */
 	K_NOTIFY_FROM, /* prefixes and "key:NAME" */
+	K_UPDATE,      /* update: grants (conf_grant_t) */
+	K_ACME,        /* acme: key names -> grants */
+	K_SERIAL,      /* serial-policy */
+	K_NAMES,       /* names: of a grant */
+	K_TYPES,       /* types: of a grant */
 	K_SERVER,
 	K_ZONES,
 	K_KEYS,
@@ -96,6 +102,9 @@ static const keydef_t zone_keys[] = {
     {"primaries", K_ADDRS, Z(primaries), Z(n_primaries), 1, 0},
     {"key", K_STR, Z(key), 0, 0, 255},
     {"notify-from", K_NOTIFY_FROM, Z(notify_from), Z(n_notify_from), 0, 0},
+    {"update", K_UPDATE, 0, 0, 0, 0},
+    {"acme", K_ACME, 0, 0, 0, 0},
+    {"serial-policy", K_SERIAL, Z(serial_policy), 0, 0, 0},
     TIMER_KEYS(Z),
 };
 
@@ -515,6 +524,159 @@ static int set_notify_from(const parse_t *p, const keydef_t *k, yaml_node_t *n, 
 	return 0;
 }
 
+/* ---- dynamic update grants ------------------------------------------------ */
+
+static const struct {
+	const char *name;
+	uint16_t type;
+} rr_types[] = {
+    {"A", 1},      {"NS", 2},     {"CNAME", 5}, {"SOA", 6},    {"PTR", 12},
+    {"MX", 15},    {"TXT", 16},   {"AAAA", 28}, {"LOC", 29},   {"SRV", 33},
+    {"NAPTR", 35}, {"DNAME", 39}, {"DS", 43},   {"SSHFP", 44}, {"TLSA", 52},
+    {"SVCB", 64},  {"HTTPS", 65}, {"CAA", 257}, {"URI", 256},  {"OPENPGPKEY", 61},
+};
+
+static int type_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
+{
+	const char *s = NULL;
+	if (scalar(p, k->name, n, "a record type", &s))
+		return SRVD_EPARSE;
+	for (size_t t = 0; t < N(rr_types); t++)
+		if (strcasecmp(s, rr_types[t].name) == 0) {
+			((uint16_t *)arr)[i] = rr_types[t].type;
+			return 0;
+		}
+	unsigned long v = 0;
+	char *end = NULL;
+	if (strncasecmp(s, "TYPE", 4) == 0 && (v = strtoul(s + 4, &end, 10)) > 0 && v < 65536 &&
+	    !*end) {
+		((uint16_t *)arr)[i] = (uint16_t)v;
+		return 0;
+	}
+	return fail(p, n, "%s: unknown record type \"%s\"", k->name, s);
+}
+
+static int str_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr, size_t i)
+{
+	const char *s = NULL;
+	if (scalar(p, k->name, n, "a string", &s))
+		return SRVD_EPARSE;
+	if (strlen(s) > 255)
+		return fail(p, n, "%s: longer than 255 characters", k->name);
+	if (!(((char **)arr)[i] = strdup(s)))
+		return oom(p);
+	return 0;
+}
+
+/* A grant while it is parsed: key or address. */
+typedef struct grant_parse {
+	conf_grant_t g;
+	char *address;
+} grant_parse_t;
+
+static int set_names(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_grant_t *g = obj;
+	return set_list(p, k, n, sizeof(char *), "names", str_item, (void **)&g->names,
+	                &g->n_names);
+}
+
+static int set_types(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_grant_t *g = obj;
+	return set_list(p, k, n, sizeof(uint16_t), "record types", type_item, (void **)&g->types,
+	                &g->n_types);
+}
+
+static const keydef_t grant_keys[] = {
+    {"key", K_STR, offsetof(grant_parse_t, g.key), 0, 0, 255},
+    {"address", K_STR, offsetof(grant_parse_t, address), 0, 0, 64},
+    {"names", K_NAMES, 0, 0, 0, 0},
+    {"types", K_TYPES, 0, 0, 0, 0},
+};
+
+static conf_grant_t *grant_push(const parse_t *p, conf_zone_t *z)
+{
+	conf_grant_t *v = realloc(z->grants, (z->n_grants + 1) * sizeof(*v));
+	if (!v) {
+		oom(p);
+		return NULL;
+	}
+	z->grants = v;
+	memset(&v[z->n_grants], 0, sizeof(*v));
+	return &v[z->n_grants++];
+}
+
+static int grant_who(const parse_t *p, const yaml_node_t *n, grant_parse_t *gp)
+{
+	const char *why = NULL;
+	if (!gp->g.key == !gp->address)
+		return fail(p, n, "update: each entry needs a key or an address (one of them)");
+	if (gp->address && conf_prefix_parse(gp->address, &gp->g.who, &why))
+		return fail(p, n, "update: bad address \"%s\": %s", gp->address, why);
+	if (gp->g.key)
+		acl_key_entry(gp->g.key, &gp->g.who);
+	return 0;
+}
+
+static int set_update(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_zone_t *z = obj;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return fail(p, n, "%s: expected a list of mappings, got %s", k->name, type_name(n));
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
+	     it++) {
+		yaml_node_t *e = node(p, *it);
+		if (e->type != YAML_MAPPING_NODE)
+			return fail(p, e, "%s: expected a mapping, got %s", k->name, type_name(e));
+		conf_grant_t *g = grant_push(p, z);
+		if (!g)
+			return SRVD_ENOMEM;
+		grant_parse_t gp = {.g = {.line = (unsigned)e->start_mark.line + 1}};
+		int rc = walk_map(p, e, " in update", grant_keys, N(grant_keys), &gp);
+		if (rc == 0)
+			rc = grant_who(p, e, &gp);
+		free(gp.address);
+		*g = gp.g;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int set_acme(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_zone_t *z = obj;
+	char **keys = NULL;
+	size_t cnt = 0;
+	int rc = set_list(p, k, n, sizeof(char *), "key names", str_item, (void **)&keys, &cnt);
+	for (size_t i = 0; i < cnt; i++) {
+		conf_grant_t *g = rc == 0 ? grant_push(p, z) : NULL;
+		if (!g) {
+			rc = rc ? rc : SRVD_ENOMEM;
+			free(keys[i]);
+			continue;
+		}
+		g->key = keys[i];
+		g->acme = true;
+		g->line = (unsigned)n->start_mark.line + 1;
+		acl_key_entry(g->key, &g->who);
+	}
+	free(keys);
+	return rc;
+}
+
+static int set_serial(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	const char *s = NULL;
+	if (scalar(p, k->name, n, "increment, unixtime or dateserial", &s))
+		return SRVD_EPARSE;
+	if (strcmp(s, "increment") && strcmp(s, "unixtime") && strcmp(s, "dateserial"))
+		return fail(p, n, "%s: expected increment, unixtime or dateserial, got \"%s\"",
+		            k->name, s);
+	return set_str(p, k, n, obj);
+}
+
 static int set_key(const parse_t *p, const yaml_node_t *n, conf_key_t *out)
 {
 	key_parse_t kp = {0};
@@ -575,6 +737,11 @@ static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 	case K_ACL: return set_acl(p, k, n, obj);
 	case K_U64: return set_u64(p, k, n, obj);
 	case K_NOTIFY_FROM: return set_notify_from(p, k, n, obj);
+	case K_UPDATE: return set_update(p, k, n, obj);
+	case K_ACME: return set_acme(p, k, n, obj);
+	case K_SERIAL: return set_serial(p, k, n, obj);
+	case K_NAMES: return set_names(p, k, n, obj);
+	case K_TYPES: return set_types(p, k, n, obj);
 	case K_SERVER: return set_server(p, n);
 	case K_ZONES: return set_zones(p, n);
 	case K_KEYS: return set_keys(p, n);

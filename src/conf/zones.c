@@ -136,6 +136,15 @@ void conf_zone_deinit(conf_zone_t *z)
 	for (size_t i = 0; i < z->n_notify_keys; i++)
 		free(z->notify_keys[i]);
 	free(z->notify_keys);
+	for (size_t i = 0; i < z->n_grants; i++) {
+		free(z->grants[i].key);
+		for (size_t k = 0; k < z->grants[i].n_names; k++)
+			free(z->grants[i].names[k]);
+		free(z->grants[i].names);
+		free(z->grants[i].types);
+	}
+	free(z->grants);
+	free(z->serial_policy);
 }
 
 /* ---- zones-dir ---------------------------------------------------------- */

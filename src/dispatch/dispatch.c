@@ -12,7 +12,9 @@
  *   3. QUERY (and NOTIFY for zones that are not ours to take): the
  *      responder, with the verified key's name in srvd_query_t.tsig_key
  *      so transfer ACLs may grant by it.
- *   4. NOTIFY for a secondary zone: notify.c.
+ *   4. NOTIFY for a secondary zone: notify.c. UPDATE: update.c, which
+ *      answers what needs no zone data and hands the rest back
+ *      (SRVD_UPDATE) for srvd_update_begin.
  *   5. The answer to a verified request is signed; room for the TSIG
  *      record is held back inside the client's size limit.
  * A plain query (no TSIG record, not NOTIFY) takes the responder's fast
@@ -117,7 +119,25 @@ static int signed_answer(srvd_responder_t *r, const srvd_server_t *s, const resp
 	return 0;
 }
 
-/* What the fast path deferred: a request with a TSIG record, or a NOTIFY. */
+/* UPDATE: answered here (signed when the request was), or SRVD_UPDATE with
+ * the TSIG session left in the scratch for srvd_update_begin. */
+static int update_door(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *q,
+                       const srvd_query_t *sq, uint8_t *resp, size_t cap, srvd_result_t *res)
+{
+	dsp_scratch_t *d = dsp_scratch(r);
+	size_t reserve = d->signed_ok ? xfr_tsig_size(d->key) : 0;
+	res->tsig = d->signed_ok;
+	int rc = dsp_update(r, s, q, sq, resp, cap - reserve, res);
+	if (rc != 0 || !d->signed_ok)
+		return rc;
+	rc = xfr_tsig_sign(&d->t, resp, res->len, resp, cap, &res->len);
+	xfr_tsig_deinit(&d->t);
+	d->signed_ok = false;
+	return rc ? SRVD_DROP : 0;
+}
+
+/* What the fast path deferred: a request with a TSIG record, a NOTIFY or
+ * an UPDATE. */
 static __attribute__((noinline, cold)) int door(srvd_responder_t *r, const srvd_server_t *s,
                                                 const resp_query_t *q, resp_parse_t pr,
                                                 const srvd_query_t *sq, uint8_t *resp, size_t cap,
@@ -125,6 +145,8 @@ static __attribute__((noinline, cold)) int door(srvd_responder_t *r, const srvd_
 {
 	if (tsig_in(r, s, q, sq, resp, cap, res))
 		return 0;
+	if (pr == PARSE_OK && q->opcode == DNS_OP_UPDATE)
+		return update_door(r, s, q, sq, resp, cap, res);
 	if (dsp_scratch(r)->signed_ok)
 		return signed_answer(r, s, q, pr, sq, resp, cap, res);
 	if (pr == PARSE_OK && dsp_notify(r, s, q, sq, resp, cap, res))

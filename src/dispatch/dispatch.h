@@ -11,6 +11,8 @@
  *   notify.c    NOTIFY in (RFC 1996) for secondary zones
  *   xfr.c       srvd_xfr_begin: the transfer cursor, from a journal when
  *               one reaches, with TSIG on every message
+ *   update.c    UPDATE in: the zone, the grant (src/update), and
+ *               srvd_update_begin, which hands the request to the daemon
  *
  * Everything a message reads is immutable and reached through the server
  * the caller holds, so nothing here takes a lock; the per-message TSIG
@@ -26,6 +28,7 @@
 
 #include "respond/resp.h"
 #include "srvd/srvd.h"
+#include "update/update.h"
 #include "xfr/journal.h"
 #include "xfr/tsig.h"
 
@@ -49,6 +52,9 @@ typedef struct dsp_rule {
 	srvd_prefix_t *notify_from;
 	size_t n_notify_from;
 	xfr_journal_t *journal;
+	srvd_update_grant_t *grants; /* as given, for dsp_server_derive */
+	size_t n_grants;
+	upd_policy_t update; /* compiled */
 } dsp_rule_t;
 
 struct srvd_server {
@@ -85,6 +91,13 @@ dsp_scratch_t *dsp_scratch(srvd_responder_t *r);
  * responder then answers NOTAUTH). */
 bool dsp_notify(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *q,
                 const srvd_query_t *sq, uint8_t *resp, size_t cap, srvd_result_t *res);
+
+/* update.c: an UPDATE (q parsed, one zone entry) after TSIG: answered at
+ * once in resp (0: NOTAUTH, FORMERR, NOTZONE, REFUSED), or SRVD_UPDATE
+ * for the daemon to apply (res->zone names the rule). reserve: room for
+ * the TSIG record of a signed answer. */
+int dsp_update(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *q,
+               const srvd_query_t *sq, uint8_t *resp, size_t cap, srvd_result_t *res);
 
 /* "192.0.2.1" for a struct sockaddr (or "?"), for log lines. */
 const char *dsp_peer(const void *sockaddr, char *buf, size_t cap);

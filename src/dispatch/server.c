@@ -9,13 +9,65 @@
 #include "dispatch/dispatch.h"
 #include "wire/name.h"
 
+static void grants_free(srvd_update_grant_t *g, size_t n)
+{
+	for (size_t i = 0; g && i < n; i++) {
+		for (size_t k = 0; g[i].names && k < g[i].n_names; k++)
+			free((char *)g[i].names[k]);
+		free((void *)g[i].names);
+		free((void *)g[i].types);
+	}
+	free(g);
+}
+
 static void rules_free(dsp_rule_t *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].origin);
 		free(v[i].notify_from);
+		grants_free(v[i].grants, v[i].n_grants);
+		upd_policy_deinit(&v[i].update);
 	}
 	free(v);
+}
+
+static int grant_copy(const srvd_update_grant_t *in, srvd_update_grant_t *out)
+{
+	*out = *in;
+	out->names = NULL;
+	out->types = NULL;
+	char **names = in->n_names ? calloc(in->n_names, sizeof(*names)) : NULL;
+	uint16_t *types = in->n_types ? malloc(in->n_types * sizeof(*types)) : NULL;
+	out->names = (const char *const *)names;
+	out->types = types;
+	if ((in->n_names && !names) || (in->n_types && !types))
+		return SRVD_ENOMEM;
+	if (types)
+		memcpy(types, in->types, in->n_types * sizeof(*types));
+	for (size_t k = 0; k < in->n_names; k++)
+		if (!in->names[k] || !(names[k] = strdup(in->names[k])))
+			return SRVD_ENOMEM;
+	return 0;
+}
+
+/* The grants are kept as given (so dsp_server_derive can pass them on)
+ * and compiled against the origin. */
+static int grants_copy(const srvd_zone_rule_t *in, dsp_rule_t *out)
+{
+	if (in->n_update && !in->update)
+		return SRVD_EINVAL;
+	if (!in->n_update)
+		return 0;
+	out->grants = calloc(in->n_update, sizeof(*out->grants));
+	if (!out->grants)
+		return SRVD_ENOMEM;
+	out->n_grants = in->n_update;
+	for (size_t i = 0; i < in->n_update; i++) {
+		int rc = grant_copy(&in->update[i], &out->grants[i]);
+		if (rc)
+			return rc;
+	}
+	return upd_policy_init(out->grants, out->n_grants, out->lorigin, &out->update);
 }
 
 static int rule_copy(const srvd_zone_rule_t *in, xfr_journal_t *jnl, dsp_rule_t *out)
@@ -38,7 +90,7 @@ static int rule_copy(const srvd_zone_rule_t *in, xfr_journal_t *jnl, dsp_rule_t 
 	if (bytes)
 		memcpy(out->notify_from, in->notify_from, bytes);
 	out->n_notify_from = in->n_notify_from;
-	return 0;
+	return grants_copy(in, out);
 }
 
 int dsp_server_new(srvd_zoneset_t *zs, srvd_keyring_t *keys, const srvd_zone_rule_t *rules,
@@ -87,8 +139,8 @@ int dsp_server_derive(const srvd_server_t *old, srvd_zoneset_t *zs, srvd_keyring
 	int rc = n && (!v || !j) ? SRVD_ENOMEM : 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		const dsp_rule_t *r = &old->rules[i];
-		v[i] =
-		    (srvd_zone_rule_t){r->origin, r->secondary, r->notify_from, r->n_notify_from};
+		v[i] = (srvd_zone_rule_t){r->origin,        r->secondary, r->notify_from,
+		                          r->n_notify_from, r->grants,    r->n_grants};
 		j[i] = r->journal;
 	}
 	if (rc == 0)

@@ -245,6 +245,8 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 	if (rc == 0)
 		rc = net_notified_init(n);
 	if (rc == 0)
+		rc = net_update_init(n);
+	if (rc == 0)
 		rc = net_services_init(n);
 	if (rc == 0)
 		rc = net_reload_init(n, conf, reload, ctx, &zs, failed);
@@ -400,6 +402,7 @@ static void begin_stop(net_t *n)
 	net_watch_stop(n);
 	net_notify_stop(n);
 	net_notified_stop(n);
+	net_update_stop(n);
 	net_services_stop(n);
 	net_reload_stop(n);
 }
@@ -487,6 +490,7 @@ void net_free(net_t *n)
 	net_watch_free(n);
 	net_notify_free(n);
 	net_notified_free(n);
+	net_update_free(n);
 	net_services_free(n);
 	net_reload_free(n);
 	srvd_server_unref(atomic_load(&n->srv));

@@ -15,6 +15,8 @@
  *   watch.c        inotify on the folders of zone files
  *   notify_out.c   NOTIFY to secondaries (RFC 1996), with retries
  *   notify_in.c    NOTIFYs srvd_dispatch accepted, to the main loop
+ *   update.c       UPDATEs srvd_dispatch accepted: evaluate, journal,
+ *                  publish through the reload queue, answer; forwarding
  *   control.c      the control socket; control_cmd.c its commands
  *   secondary.c    service: secondary zones (secondary.h), with
  *                  xfr_client.c (the transfer client) and
@@ -64,6 +66,7 @@ struct net {
 	void *svc_state[NET_MAX_SERVICES];
 	size_t n_svc;
 	struct net_notified *notified; /* NOTIFYs from workers to the main loop */
+	struct net_update *upd;        /* UPDATEs from workers (update.c) */
 };
 
 /* ---- reload.c: the zone table, reload requests, publication ----------- */
@@ -169,6 +172,13 @@ void net_services_free(net_t *n);
 int net_notified_init(net_t *n);
 void net_notified_stop(net_t *n);
 void net_notified_free(net_t *n);
+
+/* ---- update.c: dynamic update (RFC 2136), the change pipeline ------------ */
+
+int net_update_init(net_t *n);
+void net_update_counts(const net_t *n, uint64_t *ok, uint64_t *failed);
+void net_update_stop(net_t *n);
+void net_update_free(net_t *n);
 
 /* ---- control.c: the control socket ------------------------------------------- */
 

@@ -232,6 +232,22 @@ size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone
 	return n;
 }
 
+xfr_journal_t *net_primary_journal_get(const struct net_primary_journal *pj, const char *key)
+{
+	const pj_zone_t *z = pj ? find(pj, key) : NULL;
+	return z ? z->jnl : NULL;
+}
+
+void net_primary_journal_seen(struct net_primary_journal *pj, const char *key, zone_t *v)
+{
+	pj_zone_t *z = pj ? find(pj, key) : NULL;
+	if (!z)
+		return;
+	srvd_zone_ref(v);
+	srvd_zone_unref(z->seen);
+	z->seen = v;
+}
+
 size_t net_primary_journal_count(const struct net_primary_journal *pj)
 {
 	return pj ? pj->nv : 0;

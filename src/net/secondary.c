@@ -24,6 +24,7 @@
  * the data, which we keep; the next successful check publishes the data
  * (or the newer version) again.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -760,12 +761,46 @@ static int rule_of(const sec_zone_t *z, const conf_zone_t *cz, srvd_zone_rule_t 
 	for (size_t i = 0; i < cz->n_notify_keys; i++)
 		if (srvd_acl_key(cz->notify_keys[i], &acl[k]) == 0)
 			k++;
-	*out = (srvd_zone_rule_t){z->key, 1, acl, k};
+	*out = (srvd_zone_rule_t){
+	    .origin = z->key, .secondary = 1, .notify_from = acl, .n_notify_from = k};
 	return 0;
 }
 
+/* The UPDATE grants of the configured zone with this table key, as the
+ * library takes them (pointers into c; free the array only). */
+static srvd_update_grant_t *grants_of(const conf_t *c, const char *key, size_t *n)
+{
+	*n = 0;
+	for (size_t i = 0; i < c->n_zones; i++) {
+		const conf_zone_t *cz = &c->zones[i];
+		char k[256];
+		snprintf(k, sizeof(k), "%s", cz->name);
+		size_t l = strlen(k);
+		if (l && k[l - 1] == '.')
+			k[--l] = 0;
+		for (size_t j = 0; j < l; j++)
+			k[j] = (char)tolower((unsigned char)k[j]);
+		if (strcmp(k, key) != 0 || !cz->n_grants)
+			continue;
+		srvd_update_grant_t *g = calloc(cz->n_grants, sizeof(*g));
+		for (size_t j = 0; g && j < cz->n_grants; j++) {
+			const conf_grant_t *cg = &cz->grants[j];
+			g[j] = (srvd_update_grant_t){.who = cg->who,
+			                             .names = (const char *const *)cg->names,
+			                             .n_names = cg->n_names,
+			                             .types = cg->types,
+			                             .n_types = cg->n_types,
+			                             .acme = cg->acme};
+		}
+		*n = g ? cz->n_grants : 0;
+		return g;
+	}
+	return NULL;
+}
+
 /* Publish the zone rules: NOTIFY and the journal for every secondary zone,
- * the journal (IXFR out) for primary zones that keep one. */
+ * the journal (IXFR out) and the UPDATE grants for primary zones that keep
+ * a journal (an update is durable only through one). */
 static void publish_rules(struct net_secondary *s, const conf_t *c)
 {
 	size_t np = net_primary_journal_count(s->pj), cap = s->nv + np + 1;
@@ -780,15 +815,20 @@ static void publish_rules(struct net_secondary *s, const conf_t *c)
 		if (z && nv < s->nv && rule_of(z, cz, &v[nv]) == 0)
 			j[nv++] = z->jnl;
 	}
+	size_t first_primary = nv;
 	if (v && j) {
 		nv += net_primary_journal_rules(s->pj, v + nv, j + nv, np);
+		for (size_t i = first_primary; i < nv; i++)
+			v[i].update = grants_of(c, v[i].origin, &v[i].n_update);
 		net_publish_rules(s->n, v, j, nv);
 	} else {
 		log_err("secondary: out of memory; NOTIFY and IXFR rules not updated");
 	}
-	for (size_t i = 0; v && i < nv; i++)
+	for (size_t i = 0; v && i < nv; i++) {
 		if (v[i].secondary)
 			free((void *)v[i].notify_from);
+		free((void *)v[i].update);
+	}
 	free(v);
 	free(j);
 }
@@ -928,6 +968,14 @@ static void svc_free(void *state)
 	free(s->jnls);
 	free(s->v);
 	free(s);
+}
+
+struct net_primary_journal *net_secondary_journals(net_t *n)
+{
+	for (size_t i = 0; i < n->n_svc; i++)
+		if (n->svc[i] == &net_secondary_service && n->svc_state[i])
+			return ((struct net_secondary *)n->svc_state[i])->pj;
+	return NULL;
 }
 
 const net_service_t net_secondary_service = {

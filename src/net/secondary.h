@@ -39,6 +39,12 @@ size_t net_primary_journal_count(const struct net_primary_journal *pj);
  * journal, at most cap. */
 size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone_rule_t *v,
                                  xfr_journal_t **j, size_t cap);
+/* update.c: the journal of a primary zone (NULL: none), and "this version
+ * is journaled already" so that the next sync does not diff it again. */
+xfr_journal_t *net_primary_journal_get(const struct net_primary_journal *pj, const char *key);
+void net_primary_journal_seen(struct net_primary_journal *pj, const char *key, zone_t *v);
+/* The primary journals of the secondary service that n runs, or NULL. */
+struct net_primary_journal *net_secondary_journals(net_t *n);
 void net_primary_journal_stop(struct net_primary_journal *pj);
 void net_primary_journal_free(struct net_primary_journal *pj);
 

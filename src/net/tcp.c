@@ -50,6 +50,7 @@ typedef struct conn {
 	link_t lru;    /* in w->conns */
 	link_t turn;   /* in w->ready while it has queries left */
 	uint64_t last; /* uv_now() at the last activity */
+	uint64_t id;   /* for answers sent late (net_tcp_reply) */
 	struct sockaddr_storage peer;
 	uv_write_t wreq, xreq;
 	uint8_t *out; /* queued output; NULL when nothing is queued */
@@ -397,6 +398,9 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 	if (rc == SRVD_XFR) {
 		send_held(c, held);
 		xfr_begin(c, srv, &q);
+	} else if (rc == SRVD_UPDATE) {
+		net_route_t rt = {.transport = SRVD_TCP, .conn = c->id, .peer = c->peer};
+		net_update_push(w, srv, &q, &rt);
 	} else if (rc == SRVD_OK) {
 		if (res.zone)
 			net_notified_push(w->net, res.zone);
@@ -404,6 +408,30 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)
 			send_held(c, held);
+	}
+}
+
+/* An UPDATE's answer, once the daemon has it (RFC 7766 6.2.1.1: answers
+ * on one connection need not keep the order of the requests). Dropped
+ * when the connection has gone. */
+void net_tcp_reply(worker_t *w, const net_reply_t *r)
+{
+	for (link_t *l = w->conns.next; l != &w->conns; l = l->next) {
+		conn_t *c = CONTAINER_OF(l, conn_t, lru);
+		if (c->id != r->route.conn)
+			continue;
+		/* not inside a transfer's stream, nor past the output queue */
+		if (c->closing || c->xfr || (c->out && c->out_len + r->len + 2 > NET_TCP_OUT))
+			return;
+		uint8_t *buf = malloc(r->len + 2);
+		if (!buf)
+			return;
+		put_u16(buf, (uint16_t)r->len);
+		memcpy(buf + 2, r->msg, r->len);
+		touch(c);
+		send_msg(c, buf, r->len + 2);
+		free(buf);
+		return;
 	}
 }
 
@@ -518,6 +546,7 @@ static void on_connection(uv_stream_t *server, int status)
 	}
 	c->tcp.data = c;
 	c->w = w;
+	c->id = ++w->next_conn;
 	c->wreq.data = c;
 	c->xreq.data = c;
 	link_init(&c->turn);

@@ -129,6 +129,45 @@ static void reply_from(struct msghdr *rh, struct msghdr *th, ctl_t *c)
 	}
 }
 
+/* An UPDATE goes to the daemon (update.c); its answer comes back later,
+ * through net_udp_reply, from this socket and to the same source address. */
+static void take_update(udp_sock_t *u, const srvd_server_t *srv, const srvd_query_t *q, unsigned i)
+{
+	net_batch_t *b = u->w->batch;
+	struct msghdr *rh = &b->rx[i].msg_hdr;
+	net_route_t rt = {.transport = SRVD_UDP, .sock = (unsigned)(u - u->w->udp)};
+	memcpy(&rt.peer, &b->from[i], sizeof(rt.peer));
+	rt.peer_len = rh->msg_namelen;
+	if (u->pktinfo) {
+		struct msghdr th = {0};
+		ctl_t c;
+		reply_from(rh, &th, &c);
+		if (th.msg_controllen && th.msg_controllen <= sizeof(rt.ctl)) {
+			memcpy(rt.ctl, c.buf, th.msg_controllen);
+			rt.ctl_len = th.msg_controllen;
+		}
+	}
+	net_update_push(u->w, srv, q, &rt);
+}
+
+void net_udp_reply(worker_t *w, const net_reply_t *r)
+{
+	const net_route_t *rt = &r->route;
+	if (rt->sock >= w->n_socks || w->udp[rt->sock].fd < 0)
+		return;
+	struct iovec iov = {.iov_base = (void *)r->msg, .iov_len = r->len};
+	uint8_t ctl[sizeof(rt->ctl)] __attribute__((aligned(8)));
+	memcpy(ctl, rt->ctl, rt->ctl_len);
+	struct msghdr h = {.msg_name = (void *)&rt->peer,
+	                   .msg_namelen = rt->peer_len,
+	                   .msg_iov = &iov,
+	                   .msg_iovlen = 1,
+	                   .msg_control = rt->ctl_len ? ctl : NULL,
+	                   .msg_controllen = rt->ctl_len};
+	if (sendmsg(w->udp[rt->sock].fd, &h, MSG_DONTWAIT) < 0)
+		log_debug("udp: update answer: %s", strerror(errno));
+}
+
 /* Answer datagram i into send slot `slot`. Returns false when nothing goes
  * back (a truncated query, or the responder drops it). */
 static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned slot)
@@ -144,7 +183,10 @@ static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned
 	    .src_addr = &b->from[i],
 	};
 	srvd_result_t res;
-	if (srvd_dispatch(u->w->resp, srv, &q, b->tbuf[slot], NET_UDP_SLOT, &res) != SRVD_OK)
+	int rc = srvd_dispatch(u->w->resp, srv, &q, b->tbuf[slot], NET_UDP_SLOT, &res);
+	if (rc == SRVD_UPDATE)
+		take_update(u, srv, &q, i);
+	if (rc != SRVD_OK)
 		return false;
 	if (res.zone)
 		net_notified_push(u->w->net, res.zone);

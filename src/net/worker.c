@@ -86,10 +86,47 @@ static void snapshot(worker_t *w)
 /* A wake-up asks us to stop, or for a snapshot of our counters, or only
  * makes the loop iterate so that on_check bumps the epoch of an otherwise
  * idle worker. */
+void net_worker_reply(worker_t *w, const net_route_t *route, const uint8_t *msg, size_t len)
+{
+	net_reply_t *r = malloc(sizeof(*r) + len);
+	if (!r)
+		return; /* the client retries */
+	r->route = *route;
+	r->len = len;
+	memcpy(r->msg, msg, len);
+	uv_mutex_lock(&w->reply_mu);
+	link_push_back(&w->replies, &r->link);
+	uv_mutex_unlock(&w->reply_mu);
+	net_worker_wake(w);
+}
+
+static void send_replies(worker_t *w)
+{
+	link_t list;
+	link_init(&list);
+	uv_mutex_lock(&w->reply_mu);
+	while (!link_empty(&w->replies)) {
+		link_t *l = w->replies.next;
+		link_remove(l);
+		link_push_back(&list, l);
+	}
+	uv_mutex_unlock(&w->reply_mu);
+	while (!link_empty(&list)) {
+		net_reply_t *r = CONTAINER_OF(list.next, net_reply_t, link);
+		link_remove(&r->link);
+		if (!w->draining && r->route.transport == SRVD_UDP)
+			net_udp_reply(w, r);
+		else if (!w->draining)
+			net_tcp_reply(w, r);
+		free(r);
+	}
+}
+
 static void on_wake(uv_async_t *h)
 {
 	worker_t *w = h->data;
 	snapshot(w);
+	send_replies(w);
 	if (atomic_load(&w->net->stopping) && !w->draining)
 		drain(w);
 }
@@ -144,6 +181,8 @@ int net_worker_new(struct net *n, unsigned id, worker_t **out)
 	atomic_init(&w->snap_seq, 0);
 	link_init(&w->conns);
 	link_init(&w->ready);
+	link_init(&w->replies);
+	uv_mutex_init(&w->reply_mu);
 	int rc = uv_loop_init(&w->loop);
 	if (rc) {
 		log_err("worker %u: %s", id, uv_strerror(rc));
@@ -213,6 +252,12 @@ void net_worker_free(worker_t *w)
 		if (uv_loop_close(&w->loop))
 			log_err("worker %u: loop still has handles at exit", w->id);
 	}
+	while (!link_empty(&w->replies)) {
+		link_t *l = w->replies.next;
+		link_remove(l);
+		free(CONTAINER_OF(l, net_reply_t, link));
+	}
+	uv_mutex_destroy(&w->reply_mu);
 	srvd_responder_free(w->resp);
 	net_udp_free(w);
 	net_tcp_free(w);

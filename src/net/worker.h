@@ -47,6 +47,26 @@ typedef struct net_addr {
 typedef struct worker worker_t;
 typedef struct net_batch net_batch_t; /* UDP mmsg arrays, see udp.c */
 
+/* Where the answer to a request goes when it is sent later than the
+ * request's turn (UPDATE: update.c): the worker that got it sends it, on
+ * the same socket or connection. */
+typedef struct net_route {
+	srvd_transport_t transport;
+	unsigned sock; /* UDP: index in w->udp */
+	uint64_t conn; /* TCP: the connection's id (conn_t.id) */
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	uint8_t ctl[128]; /* UDP: the reply's source address (pktinfo cmsg) */
+	size_t ctl_len;
+} net_route_t;
+
+typedef struct net_reply {
+	link_t link;
+	net_route_t route;
+	size_t len;
+	uint8_t msg[];
+} net_reply_t;
+
 typedef struct udp_sock {
 	uv_poll_t poll;
 	worker_t *w;
@@ -106,6 +126,10 @@ struct worker {
 	atomic_uint_fast64_t snap_req, snap_seq;
 	srvd_stats_t snap;
 	size_t snap_conns;
+	/* answers sent late (net_worker_reply), taken on wake */
+	uv_mutex_t reply_mu;
+	link_t replies;
+	uint64_t next_conn; /* ids of TCP connections */
 	_Alignas(64) atomic_uint_fast64_t epoch;
 };
 
@@ -139,6 +163,17 @@ void net_udp_free(worker_t *w);
 /* notify_in.c, from any worker: a NOTIFY for zone was accepted; queue it
  * (coalesced) for the main loop's services. */
 void net_notified_push(struct net *n, const char *zone);
+
+/* worker.c, any thread: send msg along route from worker w (copied). */
+void net_worker_reply(worker_t *w, const net_route_t *route, const uint8_t *msg, size_t len);
+/* udp.c, tcp.c, on the worker: send one late answer (dropped when the
+ * socket or connection is gone). */
+void net_udp_reply(worker_t *w, const net_reply_t *r);
+void net_tcp_reply(worker_t *w, const net_reply_t *r);
+
+/* update.c, from a worker: srvd_dispatch said SRVD_UPDATE for q. */
+void net_update_push(worker_t *w, const srvd_server_t *srv, const srvd_query_t *q,
+                     const net_route_t *route);
 
 /* tcp.c */
 int net_tcp_init(worker_t *w);

@@ -96,7 +96,7 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
 enum { RESP_DEFER = 3 }; /* resp_respond_plain: not a plain query */
 
 /* The fast path of srvd_dispatch: parse sq into *q (and *pr) once and, when
- * it is a plain message (no TSIG record, opcode not NOTIFY), answer it as
+ * it is a plain message (no TSIG record, opcode not NOTIFY or UPDATE), answer it as
  * srvd_respond does. RESP_DEFER when it is not: the caller goes on with q
  * and pr. */
 int resp_respond_plain(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,

@@ -551,7 +551,7 @@ int resp_respond_plain(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd
 		r->stats.dropped++;
 		return SRVD_DROP;
 	}
-	if (q->tsig || q->opcode == DNS_OP_NOTIFY)
+	if (q->tsig || q->opcode == DNS_OP_NOTIFY || q->opcode == DNS_OP_UPDATE)
 		return RESP_DEFER;
 	return respond_parsed(r, zs, q, *pr, sq, resp, cap, 0, len);
 }

@@ -45,6 +45,12 @@ void xfr_diff_unref(xfr_diff_t *d);
 int xfr_diff_new(uint32_t from, uint32_t to, const xfr_rr_t *removed, size_t n_removed,
                  const xfr_rr_t *added, size_t n_added, xfr_diff_t **out);
 
+/* A new version: z with d applied (d->from must be z's serial). Built
+ * through the zone builder, so the result passes every zone check or the
+ * call fails (SRVD_EZONE, findings to diag, which may be NULL). z's
+ * transfer ACL is copied. (apply.c) */
+int xfr_diff_apply(const zone_t *z, const xfr_diff_t *d, srvd_diag_t *diag, zone_t **out);
+
 /* ---- journal ------------------------------------------------------------- */
 
 typedef struct xfr_journal xfr_journal_t;

@@ -18,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/log.h"
+#include "wire/serial.h"
+#include "xfr/journal.h"
 #include "xfr/xfr.h"
 #include "zonetab/zonetab.h"
 
@@ -196,6 +199,62 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void apply_chain(ztab_zone_t *e, const xfr_chain_t *c)
+{
+	zone_t *v = e->ver;
+	srvd_zone_ref(v);
+	int rc = 0;
+	for (size_t i = 0; i < c->n && rc == 0; i++) {
+		zone_t *n = NULL;
+		rc = xfr_diff_apply(v, c->diffs[i], NULL, &n);
+		if (rc == 0) {
+			srvd_zone_unref(v);
+			v = n;
+		}
+	}
+	if (rc) {
+		log_warn("zone %s: the journal does not apply to the file (%s); serving the file",
+		         e->src.name, srvd_strerror(rc));
+		srvd_zone_unref(v);
+		return;
+	}
+	log_info("zone %s: %zu journal diffs replayed over the file: serial %u", e->src.name, c->n,
+	         v->serial);
+	srvd_zone_unref(e->ver);
+	e->ver = v;
+}
+
+/* Updates survive a restart: the journal beside a primary zone's file
+ * holds every diff published since (RFC 2136 UPDATEs), so the chain from
+ * the file's serial to the journal's last one is applied over the file.
+ * A journal that does not reach back to the file's serial (the file was
+ * edited and its serial moved) is not applied: the file wins, said in the
+ * log. */
+static void replay_journal(ztab_zone_t *e)
+{
+	char *path = ztab_journal_path(e->src.file);
+	xfr_journal_t *j = NULL;
+	char why[200] = "";
+	uint32_t first = 0, last = 0, serial = e->ver->serial;
+	if (!path || access(path, F_OK) != 0 ||
+	    xfr_journal_open(path, e->ver->origin, SIZE_MAX, why, sizeof(why), &j) != 0) {
+		free(path);
+		return;
+	}
+	xfr_chain_t *c = NULL;
+	if (xfr_journal_range(j, &first, &last) && wire_serial_gt(last, serial)) {
+		if (xfr_journal_chain(j, serial, last, &c) == 0)
+			apply_chain(e, c);
+		else
+			log_warn("zone %s: journal %s spans %u..%u, not the file's serial %u: its "
+			         "changes are not applied (the file wins)",
+			         e->src.name, path, first, last, serial);
+	}
+	xfr_chain_free(c);
+	xfr_journal_free(j);
+	free(path);
+}
+
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
                             size_t n_pre, bool changed)
 {
@@ -240,6 +299,8 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
 	if (rc == 0) {
 		e->loaded_at = time(NULL);
 		mem = loaded_fps(e, pre, n_pre);
+		if (!e->src.secondary)
+			replay_journal(e);
 		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
 	} else {
 		e->ver = old ? old->ver : NULL;

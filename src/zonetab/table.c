@@ -418,6 +418,28 @@ void ztab_job_add(ztab_job_t *j, ztab_zone_t *e, ztab_outcome_t out, const ztab_
 		j->failed++;
 }
 
+/* A version made by an UPDATE (src/net/update.c) for a primary zone: it
+ * replaces the served one and keeps the fingerprints, so the files are not
+ * read again for it. A file that changed meanwhile is seen at the next
+ * check. */
+static bool step_install(ztab_job_t *j, ztab_src_t *src, ztab_zone_t *old)
+{
+	const ztab_install_t *ins = NULL;
+	for (size_t i = j->n_installs; i-- > 0 && !ins;)
+		if (strcmp(j->installs[i].key, src->key) == 0)
+			ins = &j->installs[i];
+	if (!ins || !old || !old->ver)
+		return false;
+	ztab_zone_t *e = ztab_zone_clone(old, src);
+	if (!e)
+		return false;
+	srvd_zone_unref(e->ver);
+	e->ver = ins->ver;
+	srvd_zone_ref(e->ver);
+	ztab_job_add(j, e, ZTAB_ZONE_LOADED, old);
+	return true;
+}
+
 static void step(ztab_job_t *j, ztab_src_t *src, unsigned mark)
 {
 	ztab_zone_t *old = find_key(j->cur, src->key);
@@ -425,6 +447,10 @@ static void step(ztab_job_t *j, ztab_src_t *src, unsigned mark)
 		old->mark = mark;
 	if (src->secondary || (old && old->src.secondary)) {
 		ztab_received_step(j, src, old);
+		return;
+	}
+	if (step_install(j, src, old)) {
+		zsrc_deinit(src);
 		return;
 	}
 	bool load = !old || !same_file_acl(&old->src, src) || forced(j, src->key);

@@ -131,7 +131,8 @@ static void init(void)
 	static const srvd_key_src_t key = {"fuzz-key", "hmac-sha256",
 	                                   "ZnV6ei1rZXktc2VjcmV0LWZ1enota2V5LXNlY3JldA=="};
 	static const srvd_prefix_t from = {.family = 4, .bits = 8, .addr = {127}};
-	const srvd_zone_rule_t rule = {"other.test", 1, &from, 1};
+	const srvd_zone_rule_t rule = {
+	    .origin = "other.test", .secondary = 1, .notify_from = &from, .n_notify_from = 1};
 	srvd_keyring_t *k = NULL;
 	if (srvd_keyring_new(&key, 1, &k) != 0 || srvd_server_new(g_zs, k, &rule, 1, &g_srv) != 0)
 		abort();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "test_helpers.h"
+#include "update/update.h"
 #include "xfr/tsig.h"
 
 static const srvd_key_src_t keys_src[] = {
@@ -22,6 +23,7 @@ typedef struct fix {
 	srvd_server_t *nokeys; /* no keyring at all */
 	srvd_responder_t *r;
 	srvd_prefix_t notify_from[2];
+	srvd_update_grant_t acme;
 	struct sockaddr_in lo, other;
 } fix_t;
 
@@ -46,12 +48,16 @@ static int setup(void **state)
 	assert_int_equal(srvd_keyring_new(keys_src, 2, &k), 0);
 	f->notify_from[0] = (srvd_prefix_t){.family = 4, .bits = 32, .addr = {127, 0, 0, 1}};
 	assert_int_equal(srvd_acl_key("notifier", &f->notify_from[1]), 0);
+	f->acme = (srvd_update_grant_t){.acme = 1};
+	assert_int_equal(srvd_acl_key("k1", &f->acme.who), 0);
 	srvd_zone_rule_t rules[] = {
 	    {.origin = "xfr.test",
 	     .secondary = 1,
 	     .notify_from = f->notify_from,
 	     .n_notify_from = 2},
-	    {.origin = "example.com"}, /* a journal only: NOTIFY is not ours */
+	    {.origin = "example.com", /* NOTIFY is not ours; UPDATE by k1 for ACME */
+	     .update = &f->acme,
+	     .n_update = 1},
 	};
 	assert_int_equal(srvd_server_new(f->zs, k, rules, 2, &f->srv), 0);
 	assert_int_equal(srvd_server_new(f->zs, NULL, NULL, 0, &f->nokeys), 0);
@@ -331,16 +337,78 @@ static void notify_for_other_zones_is_notauth(void **state)
 	}
 }
 
-/* UPDATE and unknown opcodes: NOTIMP. */
-static void update_is_notimp(void **state)
+/* An UPDATE message: zone section, then update RRs "owner type rdata-hex". */
+static void update_msg(msg_t *m, const char *zone, const char *owner, uint16_t type,
+                       const uint8_t *rd, uint16_t rdlen)
+{
+	request(m, DNS_OP_UPDATE, zone, DNS_T_SOA, 0);
+	wr_t o;
+	wr_init(&o, m->b + m->n, sizeof(m->b) - m->n);
+	uint8_t w[255];
+	size_t nl = th_name(owner, w);
+	wr_bytes(&o, w, nl);
+	wr_u16(&o, type);
+	wr_u16(&o, DNS_C_IN);
+	wr_u32(&o, 60);
+	wr_u16(&o, rdlen);
+	wr_bytes(&o, rd, rdlen);
+	assert_false(o.err);
+	m->n += o.pos;
+	put_u16(m->b + 8, 1);
+}
+
+/* UPDATE is judged at the door: a zone we do not serve is NOTAUTH, a zone
+ * with no grant for the requester REFUSED; unknown opcodes get NOTIMP. */
+static void update_without_grant_is_refused(void **state)
 {
 	fix_t *f = *state;
 	msg_t q, a;
-	request(&q, DNS_OP_UPDATE, "example.com", DNS_T_SOA, 0);
 	srvd_result_t res;
+	const uint8_t txt[] = {1, 'x'};
+	update_msg(&q, "example.com", "_acme-challenge.example.com", DNS_T_TXT, txt, 2);
+	assert_int_equal(dispatch(f, f->srv, &q, &f->lo, SRVD_UDP, &a, &res), SRVD_OK);
+	assert_int_equal(rcode(&a), DNS_RC_REFUSED);
+	assert_int_equal(res.opcode, DNS_OP_UPDATE);
+	assert_null(res.zone);
+	update_msg(&q, "nosuch.test", "a.nosuch.test", DNS_T_TXT, txt, 2);
+	assert_int_equal(dispatch(f, f->srv, &q, &f->lo, SRVD_UDP, &a, &res), SRVD_OK);
+	assert_int_equal(rcode(&a), DNS_RC_NOTAUTH);
+	request(&q, 3, "example.com", DNS_T_SOA, 0);
 	assert_int_equal(dispatch(f, f->srv, &q, &f->lo, SRVD_UDP, &a, &res), SRVD_OK);
 	assert_int_equal(rcode(&a), DNS_RC_NOTIMP);
-	assert_int_equal(res.opcode, DNS_OP_UPDATE);
+}
+
+/* The acme key: TXT at _acme-challenge goes to the daemon with its TSIG
+ * session, whose answer the client verifies; an A elsewhere is REFUSED
+ * at once, signed. */
+static void update_by_acme_key(void **state)
+{
+	fix_t *f = *state;
+	xfr_tsig_key_t k = key_of(&keys_src[0]);
+	msg_t q, a;
+	srvd_result_t res;
+	xfr_tsig_t t;
+	const uint8_t txt[] = {1, 'x'}, addr[] = {192, 0, 2, 66};
+	update_msg(&q, "example.com", "_acme-challenge.example.com", DNS_T_TXT, txt, 2);
+	sign(&q, &t, &k);
+	srvd_query_t sq = {.wire = q.b, .len = q.n, .transport = SRVD_TCP, .src_addr = &f->lo};
+	assert_int_equal(srvd_dispatch(f->r, f->srv, &sq, a.b, sizeof(a.b), &res), SRVD_UPDATE);
+	assert_string_equal(res.zone, "example.com");
+	srvd_update_t *u = NULL;
+	assert_int_equal(srvd_update_begin(f->r, f->srv, &sq, &u), 0);
+	assert_string_equal(srvd_update_zone(u), "example.com");
+	assert_int_equal(upd_answer(u, DNS_RC_NOERROR, a.b, sizeof(a.b), &a.n), 0);
+	srvd_update_free(u);
+	assert_int_equal(rcode(&a), DNS_RC_NOERROR);
+	assert_int_equal(xfr_tsig_verify(&t, a.b, a.n), 0);
+
+	update_msg(&q, "example.com", "matrix.example.com", DNS_T_A, addr, 4);
+	sign(&q, &t, &k);
+	assert_int_equal(dispatch(f, f->srv, &q, &f->lo, SRVD_UDP, &a, &res), SRVD_OK);
+	assert_int_equal(rcode(&a), DNS_RC_REFUSED);
+	assert_null(res.zone);
+	assert_true(has_tsig(&a));
+	assert_int_equal(xfr_tsig_verify(&t, a.b, a.n), 0);
 }
 
 /* A signed AXFR granted by key: SRVD_XFR, then every message of the stream
@@ -401,7 +469,8 @@ int main(void)
 	    cmocka_unit_test(notify_allowed_by_address),
 	    cmocka_unit_test(notify_refused_then_allowed_by_key),
 	    cmocka_unit_test(notify_for_other_zones_is_notauth),
-	    cmocka_unit_test(update_is_notimp),
+	    cmocka_unit_test(update_without_grant_is_refused),
+	    cmocka_unit_test(update_by_acme_key),
 	    cmocka_unit_test(signed_axfr_is_signed_throughout),
 	    cmocka_unit_test(keyring_rejects_bad_input),
 	};

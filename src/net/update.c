@@ -1,0 +1,516 @@
+/* UPDATE in the daemon: the change pipeline of DESIGN.md for requests that
+ * srvd_dispatch accepted (SRVD_UPDATE).
+ *
+ *   worker   srvd_update_begin copies the request; net_update_push queues
+ *            it for the main loop (a mutex and an async, as notify_in.c)
+ *   main     one queue per zone, at most UPD_QUEUE requests; one request
+ *            of a zone at a time
+ *   pool     upd_req_new -> upd_eval(served version) -> xfr_diff_apply ->
+ *            journal append (fsync): nothing is published yet, so a
+ *            failure changes nothing that is served
+ *   main     net_reload_install: the next reload job swaps the version in
+ *            and publishes it with the RCU step of every reload; apply()
+ *            there sends NOTIFY to the zone's notify list
+ *   main     the waiter hears the publish: NOERROR goes back through the
+ *            worker that got the request (net_worker_reply)
+ * So NOERROR means: published, and durable in the journal. A secondary
+ * zone forwards the request to its first primary as it came (RFC 2136 6),
+ * TSIG and all, and relays the answer untouched (same ID), so the client
+ * verifies the primary's MAC against its own request.
+ *
+ * If a reload replaced the version between the evaluation and the install
+ * (a file edit), the request is evaluated again on the new version.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "net/net_int.h"
+#include "net/secondary.h"
+#include "update/update.h"
+#include "wire/dns.h"
+
+enum {
+	UPD_QUEUE = 64,          /* waiting requests per zone */
+	UPD_MAX_RRS = 65536,     /* records an update may touch */
+	UPD_RETRIES = 3,         /* evaluations when reloads keep racing */
+	UPD_FWD_TIMEOUT = 10000, /* ms for the primary to answer a forwarded one */
+};
+
+typedef struct item {
+	link_t link;
+	struct net_update *nu;
+	struct zq *zq;
+	srvd_update_t *u;
+	worker_t *w;
+	net_route_t route;
+	/* the evaluation (pool) */
+	uv_work_t work;
+	zone_t *base, *next;
+	xfr_journal_t *jnl;
+	upd_serial_t policy;
+	unsigned rcode;
+	unsigned tries;
+	char why[240];
+	net_waiter_t waiter;
+	/* forwarding */
+	uv_tcp_t tcp;
+	uv_connect_t conn;
+	uv_write_t wr;
+	uv_timer_t timer;
+	uint8_t *fbuf;
+	size_t flen, fcap;
+	uint8_t fhdr[2];
+	bool fending;
+	int fclosing;
+} item_t;
+
+typedef struct zq {
+	char *key;
+	link_t items;
+	size_t n;
+	bool busy;
+} zq_t;
+
+struct net_update {
+	net_t *n;
+	uv_mutex_t mu;
+	uv_async_t async;
+	link_t incoming;
+	zq_t **zones;
+	size_t n_zones;
+	bool stopped;
+	uint64_t ok, failed;
+};
+
+static void next_item(zq_t *z, struct net_update *nu);
+
+/* ---- answering ----------------------------------------------------------------- */
+
+static void reply_bytes(item_t *it, const uint8_t *msg, size_t len)
+{
+	if (!it->nu->stopped)
+		net_worker_reply(it->w, &it->route, msg, len);
+}
+
+static void reply(item_t *it, unsigned rcode)
+{
+	uint8_t buf[1024];
+	size_t len = 0;
+	if (upd_answer(it->u, rcode, buf, sizeof(buf), &len) == 0)
+		reply_bytes(it, buf, len);
+	if (rcode == DNS_RC_NOERROR)
+		it->nu->ok++;
+	else
+		it->nu->failed++;
+}
+
+static void item_free(item_t *it)
+{
+	srvd_update_free(it->u);
+	srvd_zone_unref(it->base);
+	srvd_zone_unref(it->next);
+	free(it->fbuf);
+	free(it);
+}
+
+/* The item is done: answer, free, and start the zone's next one. */
+static void finish(item_t *it, unsigned rcode)
+{
+	zq_t *z = it->zq;
+	struct net_update *nu = it->nu;
+	reply(it, rcode);
+	item_free(it);
+	z->busy = false;
+	next_item(z, nu);
+}
+
+/* ---- the zone's settings ------------------------------------------------------------ */
+
+static bool same_key(const char *name, const char *key)
+{
+	size_t n = strlen(name);
+	if (n && name[n - 1] == '.')
+		n--;
+	return n == strlen(key) && strncasecmp(name, key, n) == 0;
+}
+
+static upd_serial_t policy_of(const conf_t *c, const char *key)
+{
+	for (size_t i = 0; i < c->n_zones; i++) {
+		const char *p = c->zones[i].serial_policy;
+		if (!same_key(c->zones[i].name, key) || !p)
+			continue;
+		if (strcmp(p, "unixtime") == 0)
+			return UPD_SERIAL_UNIXTIME;
+		if (strcmp(p, "dateserial") == 0)
+			return UPD_SERIAL_DATESERIAL;
+	}
+	return UPD_SERIAL_INCREMENT;
+}
+
+static const conf_zone_t *conf_zone_of(const conf_t *c, const char *key)
+{
+	for (size_t i = 0; i < c->n_zones; i++)
+		if (same_key(c->zones[i].name, key))
+			return &c->zones[i];
+	return NULL;
+}
+
+/* ---- evaluation on the pool ------------------------------------------------------------ */
+
+static void work_eval(uv_work_t *req)
+{
+	item_t *it = req->data;
+	upd_req_t *r = NULL;
+	it->rcode = DNS_RC_SERVFAIL;
+	int rc = upd_req_new(it->u->wire, it->u->len, &r);
+	if (rc == SRVD_EMALFORM) {
+		it->rcode = DNS_RC_FORMERR;
+		snprintf(it->why, sizeof(it->why), "malformed RDATA");
+		return;
+	}
+	upd_outcome_t out = {0};
+	if (rc == 0)
+		rc = upd_eval(it->base, r, it->policy, time(NULL), UPD_MAX_RRS, &out);
+	upd_req_free(r);
+	if (rc) {
+		snprintf(it->why, sizeof(it->why), "%s", srvd_strerror(rc));
+		return;
+	}
+	it->rcode = out.rcode;
+	snprintf(it->why, sizeof(it->why), "%s", out.why);
+	if (!out.diff)
+		return;
+	rc = xfr_diff_apply(it->base, out.diff, NULL, &it->next);
+	if (rc == 0 && it->jnl)
+		rc = xfr_journal_append(it->jnl, out.diff);
+	if (rc) {
+		srvd_zone_unref(it->next);
+		it->next = NULL;
+		it->rcode = rc == SRVD_EZONE ? DNS_RC_REFUSED : DNS_RC_SERVFAIL;
+		snprintf(it->why, sizeof(it->why), "%s",
+		         rc == SRVD_EZONE ? "the result fails the zone checks" : srvd_strerror(rc));
+	}
+	xfr_diff_unref(out.diff);
+}
+
+static void start_eval(item_t *it);
+
+static void published(net_waiter_t *w, const ztab_job_t *j)
+{
+	item_t *it = CONTAINER_OF(w, item_t, waiter);
+	if (!j) {
+		log_err("update: zone %s: the new version was not published", it->zq->key);
+		finish(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	log_info("update: zone %s: serial %u published", it->zq->key, it->next->serial);
+	finish(it, DNS_RC_NOERROR);
+}
+
+static void after_eval(uv_work_t *req, int status)
+{
+	item_t *it = req->data;
+	net_t *n = it->nu->n;
+	if (status || it->nu->stopped) {
+		finish(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	if (!it->next) {
+		if (it->rcode != DNS_RC_NOERROR)
+			log_info("update: zone %s: %s: %s", it->zq->key, xfr_rcode_name(it->rcode),
+			         it->why);
+		finish(it, it->rcode);
+		return;
+	}
+	const ztab_zone_t *e = ztab_find(net_reload_table(n), it->zq->key);
+	if (!e || e->ver != it->base) { /* a reload came first: once more, on its version */
+		srvd_zone_unref(it->next);
+		it->next = NULL;
+		start_eval(it);
+		return;
+	}
+	net_primary_journal_seen(net_secondary_journals(n), it->zq->key, it->next);
+	srvd_zone_ref(it->next);
+	it->waiter.done = published;
+	net_reload_install(n, it->zq->key, it->next, &it->waiter);
+}
+
+static void start_eval(item_t *it)
+{
+	net_t *n = it->nu->n;
+	const ztab_zone_t *e = ztab_find(net_reload_table(n), it->zq->key);
+	if (!e || !e->ver || e->src.secondary || ++it->tries > UPD_RETRIES) {
+		finish(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	srvd_zone_unref(it->base);
+	it->base = e->ver;
+	srvd_zone_ref(it->base);
+	it->jnl = net_primary_journal_get(net_secondary_journals(n), it->zq->key);
+	it->policy = policy_of(net_reload_conf(n), it->zq->key);
+	it->work.data = it;
+	if (uv_queue_work(&n->loop, &it->work, work_eval, after_eval))
+		finish(it, DNS_RC_SERVFAIL);
+}
+
+/* ---- forwarding to the primary (RFC 2136 6) ------------------------------------------------ */
+
+static void fwd_closed(uv_handle_t *h)
+{
+	item_t *it = h->data;
+	if (++it->fclosing < 2)
+		return;
+	unsigned rcode = it->rcode;
+	if (it->flen >= DNS_HDR_LEN + 2 && it->rcode == DNS_RC_NOERROR) {
+		/* the primary's answer, as it came: its MAC is the client's to check */
+		reply_bytes(it, it->fbuf + 2, it->flen - 2);
+		it->nu->ok++;
+		zq_t *z = it->zq;
+		struct net_update *nu = it->nu;
+		item_free(it);
+		z->busy = false;
+		next_item(z, nu);
+		return;
+	}
+	log_warn("update: zone %s: forwarding to the primary failed", it->zq->key);
+	finish(it, rcode == DNS_RC_NOERROR ? DNS_RC_SERVFAIL : rcode);
+}
+
+static void fwd_end(item_t *it, unsigned rcode)
+{
+	if (it->fending)
+		return; /* a cancelled request's callback, after the end */
+	it->fending = true;
+	it->rcode = rcode;
+	uv_timer_stop(&it->timer);
+	uv_close((uv_handle_t *)&it->timer, fwd_closed);
+	if (!uv_is_closing((uv_handle_t *)&it->tcp))
+		uv_close((uv_handle_t *)&it->tcp, fwd_closed);
+}
+
+static void fwd_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	item_t *it = h->data;
+	(void)hint;
+	if (!it->fbuf && (it->fbuf = malloc(65537)))
+		it->fcap = 65537;
+	*buf = uv_buf_init((char *)it->fbuf + it->flen, (unsigned)(it->fcap - it->flen));
+}
+
+static void fwd_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	item_t *it = s->data;
+	(void)buf;
+	if (nread < 0) {
+		fwd_end(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	it->flen += (size_t)nread;
+	if (it->flen >= 2 && it->flen >= 2u + get_u16(it->fbuf)) {
+		it->flen = 2u + get_u16(it->fbuf);
+		uv_read_stop(s);
+		fwd_end(it, DNS_RC_NOERROR);
+	}
+}
+
+static void fwd_written(uv_write_t *req, int status)
+{
+	item_t *it = req->data;
+	if (status < 0 || uv_read_start((uv_stream_t *)&it->tcp, fwd_alloc, fwd_read))
+		fwd_end(it, DNS_RC_SERVFAIL);
+}
+
+static void fwd_connected(uv_connect_t *req, int status)
+{
+	item_t *it = req->data;
+	if (status < 0) {
+		fwd_end(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	put_u16(it->fhdr, (uint16_t)it->u->len);
+	uv_buf_t b[2] = {uv_buf_init((char *)it->fhdr, 2),
+	                 uv_buf_init((char *)it->u->wire, (unsigned)it->u->len)};
+	if (uv_write(&it->wr, (uv_stream_t *)&it->tcp, b, 2, fwd_written))
+		fwd_end(it, DNS_RC_SERVFAIL);
+}
+
+static void fwd_timeout(uv_timer_t *t)
+{
+	fwd_end(t->data, DNS_RC_SERVFAIL);
+}
+
+static void start_forward(item_t *it)
+{
+	net_t *n = it->nu->n;
+	const conf_zone_t *cz = conf_zone_of(net_reload_conf(n), it->zq->key);
+	struct sockaddr_storage sa = {0};
+	if (!cz || !cz->n_primaries ||
+	    (uv_ip4_addr(cz->primaries[0].host, cz->primaries[0].port, (struct sockaddr_in *)&sa) &&
+	     uv_ip6_addr(cz->primaries[0].host, cz->primaries[0].port,
+	                 (struct sockaddr_in6 *)&sa))) {
+		finish(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	uv_tcp_init(&n->loop, &it->tcp);
+	uv_timer_init(&n->loop, &it->timer);
+	it->tcp.data = it->timer.data = it->conn.data = it->wr.data = it;
+	it->rcode = DNS_RC_SERVFAIL;
+	uv_timer_start(&it->timer, fwd_timeout, UPD_FWD_TIMEOUT, 0);
+	if (uv_tcp_connect(&it->conn, &it->tcp, (struct sockaddr *)&sa, fwd_connected))
+		fwd_end(it, DNS_RC_SERVFAIL);
+	else
+		log_info("update: zone %s: forwarding to the primary %s", it->zq->key,
+		         cz->primaries[0].host);
+}
+
+/* ---- queues ------------------------------------------------------------------------------- */
+
+static void next_item(zq_t *z, struct net_update *nu)
+{
+	if (z->busy || link_empty(&z->items) || nu->stopped)
+		return;
+	item_t *it = CONTAINER_OF(z->items.next, item_t, link);
+	link_remove(&it->link);
+	z->n--;
+	z->busy = true;
+	if (it->u->forward)
+		start_forward(it);
+	else
+		start_eval(it);
+}
+
+static zq_t *zone_queue(struct net_update *nu, const char *key)
+{
+	for (size_t i = 0; i < nu->n_zones; i++)
+		if (strcmp(nu->zones[i]->key, key) == 0)
+			return nu->zones[i];
+	zq_t **v = realloc(nu->zones, (nu->n_zones + 1) * sizeof(*v));
+	zq_t *z = calloc(1, sizeof(*z));
+	if (v)
+		nu->zones = v;
+	if (!v || !z || !(z->key = strdup(key))) {
+		free(z);
+		return NULL;
+	}
+	link_init(&z->items);
+	v[nu->n_zones++] = z;
+	return z;
+}
+
+static void enqueue(struct net_update *nu, item_t *it)
+{
+	zq_t *z = zone_queue(nu, srvd_update_zone(it->u));
+	it->zq = z;
+	if (!z || z->n >= UPD_QUEUE) {
+		log_warn("update: zone %s: %s, answering SERVFAIL", srvd_update_zone(it->u),
+		         z ? "too many updates waiting" : "out of memory");
+		reply(it, DNS_RC_SERVFAIL);
+		item_free(it);
+		return;
+	}
+	link_push_back(&z->items, &it->link);
+	z->n++;
+	next_item(z, nu);
+}
+
+static void on_async(uv_async_t *h)
+{
+	struct net_update *nu = h->data;
+	link_t list;
+	link_init(&list);
+	uv_mutex_lock(&nu->mu);
+	while (!link_empty(&nu->incoming)) {
+		link_t *l = nu->incoming.next;
+		link_remove(l);
+		link_push_back(&list, l);
+	}
+	uv_mutex_unlock(&nu->mu);
+	while (!link_empty(&list)) {
+		item_t *it = CONTAINER_OF(list.next, item_t, link);
+		link_remove(&it->link);
+		enqueue(nu, it);
+	}
+}
+
+void net_update_push(worker_t *w, const srvd_server_t *srv, const srvd_query_t *q,
+                     const net_route_t *route)
+{
+	struct net_update *nu = w->net->upd;
+	item_t *it = nu ? calloc(1, sizeof(*it)) : NULL;
+	if (!it || srvd_update_begin(w->resp, srv, q, &it->u) != 0) {
+		free(it);
+		return; /* the client retries */
+	}
+	it->nu = nu;
+	it->w = w;
+	it->route = *route;
+	uv_mutex_lock(&nu->mu);
+	link_push_back(&nu->incoming, &it->link);
+	uv_mutex_unlock(&nu->mu);
+	uv_async_send(&nu->async);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+int net_update_init(net_t *n)
+{
+	struct net_update *nu = calloc(1, sizeof(*nu));
+	if (!nu)
+		return SRVD_ENOMEM;
+	nu->n = n;
+	link_init(&nu->incoming);
+	uv_mutex_init(&nu->mu);
+	uv_async_init(&n->loop, &nu->async, on_async);
+	nu->async.data = nu;
+	n->upd = nu;
+	return 0;
+}
+
+void net_update_counts(const net_t *n, uint64_t *ok, uint64_t *failed)
+{
+	*ok = n->upd ? n->upd->ok : 0;
+	*failed = n->upd ? n->upd->failed : 0;
+}
+
+/* Requests still queued are dropped: their clients retry elsewhere. One
+ * being evaluated finishes on the pool and is dropped in after_eval. */
+void net_update_stop(net_t *n)
+{
+	struct net_update *nu = n->upd;
+	if (!nu || nu->stopped)
+		return;
+	nu->stopped = true;
+	for (size_t i = 0; i < nu->n_zones; i++)
+		while (!link_empty(&nu->zones[i]->items)) {
+			item_t *it = CONTAINER_OF(nu->zones[i]->items.next, item_t, link);
+			link_remove(&it->link);
+			item_free(it);
+		}
+	if (!uv_is_closing((uv_handle_t *)&nu->async))
+		uv_close((uv_handle_t *)&nu->async, NULL);
+}
+
+void net_update_free(net_t *n)
+{
+	struct net_update *nu = n->upd;
+	if (!nu)
+		return;
+	while (!link_empty(&nu->incoming)) {
+		item_t *it = CONTAINER_OF(nu->incoming.next, item_t, link);
+		link_remove(&it->link);
+		item_free(it);
+	}
+	for (size_t i = 0; i < nu->n_zones; i++) {
+		free(nu->zones[i]->key);
+		free(nu->zones[i]);
+	}
+	free(nu->zones);
+	uv_mutex_destroy(&nu->mu);
+	free(nu);
+	n->upd = NULL;
+}
