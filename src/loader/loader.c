@@ -287,7 +287,7 @@ static int keep_files(const loader_t *l, zone_t *z)
 	return 0;
 }
 
-int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+static int load(const srvd_zone_src_t *src, srvd_diag_t *diag, bool keep_lines, zone_t **out)
 {
 	uint8_t origin[255];
 	size_t olen;
@@ -300,6 +300,8 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 		return SRVD_ENOMEM;
 	l->ttl = 3600;
 	int rc = zone_builder_new(origin, diag, &l->b);
+	if (rc == 0 && keep_lines)
+		zone_builder_keep_lines(l->b);
 	ldns_rdf *org = NULL;
 	if (rc == 0) {
 		size_t n = strlen(ostr);
@@ -335,4 +337,14 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 	if (rc == 0)
 		*out = z;
 	return rc;
+}
+
+int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+{
+	return load(src, diag, false, out);
+}
+
+int loader_load_lines(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+{
+	return load(src, diag, true, out);
 }
