@@ -387,6 +387,25 @@ static int lookup_ids(const conf_t *c, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+/* The control socket's folder (/run/srvd), when srvd is started by hand as
+ * root: systemd makes it for the unit (RuntimeDirectory=), nobody makes it
+ * otherwise, and after the drop we could not. Only the last component is
+ * made, for the user we become. */
+static void make_control_dir(const conf_t *c, uid_t uid, gid_t gid)
+{
+	if (!c->control)
+		return;
+	char *copy = strdup(c->control);
+	const char *dir = copy ? dirname(copy) : NULL;
+	if (dir && !is_dir(dir)) {
+		if (mkdir(dir, 0750) != 0 || chown(dir, uid, gid) != 0)
+			log_warn("control socket folder %s: %s", dir, strerror(errno));
+		else
+			log_info("made %s for the control socket", dir);
+	}
+	free(copy);
+}
+
 /* After bind, before the workers start: the threads never run as root. */
 static int drop_privileges(const conf_t *c)
 {
@@ -409,6 +428,7 @@ static int drop_privileges(const conf_t *c)
 	gid_t gid = 0;
 	if (lookup_ids(c, &uid, &gid))
 		return SRVD_EINVAL;
+	make_control_dir(c, uid, gid);
 	/* lchown: never follow a link that replaced the file since. */
 	if (c->pidfile && lchown(c->pidfile, uid, gid))
 		log_warn("pidfile %s: chown: %s", c->pidfile, strerror(errno));
