@@ -415,6 +415,7 @@ static int drop_privileges(const conf_t *c)
 		return 0;
 	}
 	if (!c->user && !c->group) {
+		make_control_dir(c, 0, 0);
 		if (c->path)
 			log_warn("running as root: set user: in %s, or pass -u USER, to drop "
 			         "privileges",
