@@ -99,6 +99,17 @@ static int parse_command(int argc, char **argv, struct opts *o)
 	return EXIT_OK;
 }
 
+/* The daemon's text may already start with the command's name
+ * ("refresh: zone x: ..."): say it once. */
+static void print_failure(ctl_cmd_t cmd, const char *why)
+{
+	const char *name = ctl_cmd_name(cmd);
+	size_t n = strlen(name);
+	if (why && strncmp(why, name, n) == 0 && why[n] == ':' && why[n + 1] == ' ')
+		why += n + 2;
+	fprintf(stderr, "srvdctl: %s: %s\n", name, why ? why : "failed");
+}
+
 /* Returns -1 to go on, or an exit status. */
 static int parse_args(int argc, char **argv, struct opts *o)
 {
@@ -283,7 +294,7 @@ static int print_reply(const struct opts *o, const ctl_reply_t *r)
 		return EXIT_CONN;
 	}
 	if (!o->json && !ctl_reply_ok(r))
-		fprintf(stderr, "srvdctl: %s: %s\n", ctl_cmd_name(o->req.cmd), ctl_reply_error(r));
+		print_failure(o->req.cmd, ctl_reply_error(r));
 	if (!o->json && ctl_reply_ok(r) && text[0] == '\0')
 		fputs("ok\n", stdout);
 	fputs(text, stdout);

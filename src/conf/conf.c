@@ -21,6 +21,22 @@ int conf_errf(char *err, size_t errlen, int code, const char *fmt, ...)
 	return code;
 }
 
+int conf_erradd(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+	if (!err || !errlen)
+		return code;
+	size_t used = strnlen(err, errlen);
+	if (used && used + 1 < errlen)
+		err[used++] = '\n';
+	if (used + 1 >= errlen)
+		return code; /* full: the first errors are the ones to fix first */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err + used, errlen - used, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
 char *conf_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -173,6 +189,8 @@ int conf_load(const char *path, conf_t **out, char *err, size_t errlen)
 {
 	if (!path || !out)
 		return conf_errf(err, errlen, SRVD_EINVAL, "conf_load: no path");
+	if (err && errlen)
+		err[0] = 0; /* errors are appended to it */
 	conf_t *c = conf_new(path);
 	if (!c)
 		return conf_errf(err, errlen, SRVD_ENOMEM, "%s: out of memory", path);

@@ -5,7 +5,7 @@
  *
  * File shape (see docs/srvd.conf.5.md):
  *   server:
- *     listen: [127.0.0.1@5353, "::1@5353"]   # address@port; port defaults to 53
+ *     listen: [127.0.0.1@8053, "::1@8053"]   # address@port; port defaults to 53
  *     workers: 2                  # default: one per core
  *     udp-payload: 1232           # 512..4096
  *     tcp-idle-timeout: 10        # seconds
@@ -110,7 +110,8 @@ typedef struct conf_zone {
 	/* Secondary zones: n_primaries > 0, and file is the received copy. */
 	conf_addr_t *primaries;
 	size_t n_primaries;
-	char *key; /* TSIG key name for the primaries, or NULL */
+	char *key;         /* TSIG key name for the primaries, or NULL */
+	unsigned key_line; /* of the key: line, for "no key named" */
 	/* Who may NOTIFY us: prefixes and key names. When the zone sets
 	 * none, the primaries' addresses (full length). */
 	srvd_prefix_t *notify_from;
@@ -161,10 +162,11 @@ typedef struct conf {
 /* Defaults: listen 127.0.0.1@53 and ::1@53 only when the file names no
  * listen, udp-payload 1232, tcp-idle-timeout 10, tcp-max-clients 1000,
  * log-level info to stderr. On error, returns SRVD_EPARSE (or SRVD_EIO) and
- * writes "file:line: message" into err. When the file (or zones-dir) can't be
- * read: SRVD_EIO and "file: strerror" (a zones-dir error names the config
- * line too). Relative file, zones-dir, pidfile and control paths are joined
- * to the config file's folder. err may be NULL. */
+ * writes "file:line: message" into err, one line per error when the file
+ * has several (err should start empty; give it room for a few). When the file (or zones-dir) can't
+ * be read: SRVD_EIO and "file: strerror" (a zones-dir error names the config line too). Relative
+ * file, zones-dir, pidfile and control paths are joined to the config file's folder. err may be
+ * NULL. */
 int conf_load(const char *path, conf_t **out, char *err, size_t errlen);
 
 /* The no-config default: serve every zone file in zones_dir on

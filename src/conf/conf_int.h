@@ -23,6 +23,11 @@ enum {
 int conf_errf(char *err, size_t errlen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* As conf_errf, but appends the message as a new line after what err
+ * holds: for the checks that report every error they find. */
+int conf_erradd(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The folder part of path: "" when there is none, "/" for "/x". */
 char *conf_dirname(const char *path);
 /* file if it is absolute or dir is "", else dir/file. NULL on ENOMEM. */

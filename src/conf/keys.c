@@ -164,8 +164,8 @@ static int check_zone(const conf_t *c, conf_zone_t *z, char *err, size_t errlen)
 		                 c->path, z->line, z->name);
 	if (z->key && !conf_key_find(c, z->key))
 		return conf_errf(err, errlen, SRVD_EPARSE,
-		                 "%s:%u: zone %s: no key named %s in keys", c->path, z->line,
-		                 z->name, z->key);
+		                 "%s:%u: zone %s: key: no key named %s in keys", c->path,
+		                 z->key_line ? z->key_line : z->line, z->name, z->key);
 	if (!z->n_primaries)
 		return 0; /* a primary zone's key signs its NOTIFYs */
 	for (size_t i = 0; i < z->n_notify_keys; i++)
@@ -190,22 +190,25 @@ static int check_zone(const conf_t *c, conf_zone_t *z, char *err, size_t errlen)
 
 int conf_check_secondary(conf_t *c, char *err, size_t errlen)
 {
+	int rc = 0;
 	for (size_t i = 0; i < c->n_key_refs; i++)
 		if (!conf_key_find(c, c->key_refs[i].name))
-			return conf_errf(err, errlen, SRVD_EPARSE,
+			rc = conf_erradd(err, errlen, SRVD_EPARSE,
 			                 "%s:%u: allow-transfer: no key named %s in keys", c->path,
 			                 c->key_refs[i].line, c->key_refs[i].name);
 	const char *why = bad_bounds(&c->timers);
 	if (why)
-		return conf_errf(err, errlen, SRVD_EPARSE, "%s: server: %s", c->path, why);
+		rc = conf_erradd(err, errlen, SRVD_EPARSE, "%s: server: %s", c->path, why);
 	if (!c->xfr_timeout)
 		c->xfr_timeout = 60;
 	if (!c->xfr_max_size)
 		c->xfr_max_size = (uint64_t)1 << 30;
-	for (size_t i = 0; i < c->n_zones; i++) {
-		int rc = check_zone(c, &c->zones[i], err, errlen);
-		if (rc)
-			return rc;
+	/* Every zone, also after an error: --check-config shows them all. */
+	for (size_t i = 0; i < c->n_zones && rc != SRVD_ENOMEM; i++) {
+		char one[1024] = "";
+		int r = check_zone(c, &c->zones[i], one, sizeof(one));
+		if (r)
+			rc = conf_erradd(err, errlen, r, "%s", one);
 	}
-	return 0;
+	return rc;
 }

@@ -1,6 +1,11 @@
 /* conf/ YAML: the libyaml document tree -> conf_t. The only file that knows
  * the keys, their value types and their bounds (the tables below). Every
- * error names the node's line; a list value is a sequence or one scalar. */
+ * error names the node's line; a list value is a sequence or one scalar.
+ *
+ * Parsing goes on after an error, to the next key, zone or key entry, so
+ * that --check-config shows every mistake in one run: errors are appended
+ * to err, one "FILE:LINE: message" per line. An unknown key gets the
+ * nearest known one ("did you mean"), as a typo is the usual cause. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,6 +24,7 @@ typedef struct parse {
 	const char *dir; /* the config file's folder */
 	char *err;
 	size_t errlen;
+	unsigned *n_err; /* errors so far: parsing goes on after one */
 } parse_t;
 
 typedef enum {
@@ -137,8 +143,9 @@ static int fail(const parse_t *p, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s", p->c->path,
-	                 (unsigned long)n->start_mark.line + 1, msg);
+	(*p->n_err)++;
+	return conf_erradd(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s", p->c->path,
+	                   (unsigned long)n->start_mark.line + 1, msg);
 }
 
 static int oom(const parse_t *p)
@@ -398,27 +405,79 @@ static const keydef_t *find_key(const keydef_t *keys, size_t n, const char *name
 	return NULL;
 }
 
+/* Edit distance (insert, delete, replace), for "did you mean"; names are
+ * short, so one row of 64 is plenty. */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[64];
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+/* The known key closest to name, if it is close enough to be a typo. */
+static const char *nearest(const keydef_t *keys, size_t n, const char *name)
+{
+	const char *best = NULL;
+	size_t bd = strlen(name) < 5 ? 2 : 3;
+	for (size_t i = 0; i < n; i++) {
+		size_t d = distance(name, keys[i].name);
+		if (d < bd) {
+			bd = d;
+			best = keys[i].name;
+		}
+	}
+	return best;
+}
+
+static int unknown_key(const parse_t *p, const yaml_node_t *kn, const char *where,
+                       const keydef_t *keys, size_t nkeys)
+{
+	const char *name = text(kn), *near = nearest(keys, nkeys, name);
+	if (near)
+		return fail(p, kn, "unknown key \"%s\"%s; did you mean \"%s\"?", name, where, near);
+	return fail(p, kn, "unknown key \"%s\"%s", name, where);
+}
+
 /* `where` completes "unknown key" messages: "", " in server", " in zone". */
 static int walk_map(const parse_t *p, const yaml_node_t *map, const char *where,
                     const keydef_t *keys, size_t nkeys, void *obj)
 {
 	const yaml_node_pair_t *q, *prev;
+	int rc = 0;
 	for (q = map->data.mapping.pairs.start; q < map->data.mapping.pairs.top; q++) {
 		const yaml_node_t *kn = node(p, q->key);
+		const keydef_t *k = NULL;
+		int r;
 		if (kn->type != YAML_SCALAR_NODE)
-			return fail(p, kn, "expected a key name%s, got %s", where, type_name(kn));
-		const char *name = text(kn);
-		const keydef_t *k = find_key(keys, nkeys, name);
-		if (!k)
-			return fail(p, kn, "unknown key \"%s\"%s", name, where);
-		if ((prev = find_pair(p, map, name, q)))
-			return fail(p, kn, "%s: duplicate key (first at line %lu)", name,
-			            (unsigned long)node(p, prev->key)->start_mark.line + 1);
-		int rc = set_value(p, k, node(p, q->value), obj);
-		if (rc)
-			return rc;
+			r = fail(p, kn, "expected a key name%s, got %s", where, type_name(kn));
+		else if (!(k = find_key(keys, nkeys, text(kn))))
+			r = unknown_key(p, kn, where, keys, nkeys);
+		else if ((prev = find_pair(p, map, text(kn), q)))
+			r = fail(p, kn, "%s: duplicate key (first at line %lu)", text(kn),
+			         (unsigned long)node(p, prev->key)->start_mark.line + 1);
+		else
+			r = set_value(p, k, node(p, q->value), obj);
+		if (r == SRVD_ENOMEM)
+			return r;
+		rc = rc ? rc : r; /* and go on: the user wants every error */
 	}
-	return 0;
+	return rc;
 }
 
 static int set_server(const parse_t *p, const yaml_node_t *n)
@@ -445,6 +504,8 @@ static int set_zone(const parse_t *p, const yaml_node_t *n, conf_zone_t *z)
 		return fail(p, n, "zone %s: no file", z->name);
 	z->allow_transfer_set =
 	    find_pair(p, n, "allow-transfer", n->data.mapping.pairs.top) != NULL;
+	const yaml_node_pair_t *key = find_pair(p, n, "key", n->data.mapping.pairs.top);
+	z->key_line = key ? (unsigned)node(p, key->value)->start_mark.line + 1 : z->line;
 	return 0;
 }
 
@@ -460,12 +521,12 @@ static int set_zones(const parse_t *p, const yaml_node_t *n)
 	if (cnt && !(p->c->zones = calloc(cnt, sizeof(conf_zone_t))))
 		return oom(p);
 	p->c->n_zones = cnt;
-	for (size_t i = 0; i < cnt; i++) {
-		int rc = set_zone(p, node(p, n->data.sequence.items.start[i]), &p->c->zones[i]);
-		if (rc)
-			return rc;
+	int rc = 0;
+	for (size_t i = 0; i < cnt && rc != SRVD_ENOMEM; i++) {
+		int r = set_zone(p, node(p, n->data.sequence.items.start[i]), &p->c->zones[i]);
+		rc = rc ? rc : r;
 	}
-	return 0;
+	return rc;
 }
 
 static int set_addrs(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
@@ -710,17 +771,18 @@ static int set_keys(const parse_t *p, const yaml_node_t *n)
 	if (cnt && !(p->c->keys = calloc(cnt, sizeof(conf_key_t))))
 		return oom(p);
 	p->c->n_keys = cnt;
-	for (size_t i = 0; i < cnt; i++) {
+	int first = 0;
+	for (size_t i = 0; i < cnt && first != SRVD_ENOMEM; i++) {
 		const yaml_node_t *it = node(p, n->data.sequence.items.start[i]);
 		int rc = set_key(p, it, &p->c->keys[i]);
 		for (size_t j = 0; rc == 0 && j < i; j++)
-			if (conf_zone_name_cmp(p->c->keys[j].name, p->c->keys[i].name) == 0)
+			if (p->c->keys[j].name &&
+			    conf_zone_name_cmp(p->c->keys[j].name, p->c->keys[i].name) == 0)
 				rc = fail(p, it, "key %s: defined twice (first at line %u)",
 				          p->c->keys[i].name, p->c->keys[j].line);
-		if (rc)
-			return rc;
+		first = first ? first : rc;
 	}
-	return 0;
+	return first;
 }
 
 static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
@@ -774,6 +836,25 @@ static unsigned long line_at(const char *text, size_t len, size_t off)
 	return line;
 }
 
+/* An IPv6 address written without quotes in a flow list ([::1@53]) is
+ * a YAML syntax error whose libyaml text says nothing useful: a line
+ * with "::" or two colons between hex digits gets a hint. */
+static bool looks_ipv6(const char *text, size_t len, unsigned long line)
+{
+	size_t i = 0;
+	for (unsigned long l = 1; i < len && l < line; i++)
+		l += text[i] == '\n';
+	unsigned colons = 0;
+	for (; i < len && text[i] != '\n'; i++) {
+		if (text[i] == '"' || text[i] == '\'')
+			return false;
+		if (text[i] == ':' && i + 1 < len && text[i + 1] == ':')
+			return true;
+		colons += text[i] == ':' && i + 1 < len && text[i + 1] != ' ';
+	}
+	return colons >= 2;
+}
+
 /* Reader errors (bad UTF-8, control characters) carry an offset, not a mark. */
 static int syntax_error(const parse_t *p, const yaml_parser_t *yp, const char *text, size_t len)
 {
@@ -782,6 +863,11 @@ static int syntax_error(const parse_t *p, const yaml_parser_t *yp, const char *t
 		return oom(p);
 	if (yp->error == YAML_READER_ERROR)
 		line = line_at(text, len, yp->problem_offset);
+	else if (looks_ipv6(text, len, line) || looks_ipv6(text, len, yp->context_mark.line + 1))
+		return conf_errf(p->err, p->errlen, SRVD_EPARSE,
+		                 "%s:%lu: an IPv6 address must be quoted in YAML, as in "
+		                 "listen: [\"::1@53\"] (libyaml: %s)",
+		                 p->c->path, line, yp->problem ? yp->problem : "syntax error");
 	if (yp->context && yp->context_mark.line != yp->problem_mark.line)
 		return conf_errf(p->err, p->errlen, SRVD_EPARSE, "%s:%lu: %s (%s at line %lu)",
 		                 p->c->path, line, yp->problem, yp->context,
@@ -810,7 +896,8 @@ static int expect_end(parse_t *p, yaml_parser_t *yp, const char *text, size_t le
 int conf_parse_yaml(conf_t *c, const char *text, size_t len, const char *dir, unsigned *dir_line,
                     char *err, size_t errlen)
 {
-	parse_t p = {.c = c, .dir = dir, .err = err, .errlen = errlen};
+	unsigned n_err = 0;
+	parse_t p = {.c = c, .dir = dir, .err = err, .errlen = errlen, .n_err = &n_err};
 	yaml_parser_t yp;
 	yaml_document_t doc;
 	int rc;

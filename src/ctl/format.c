@@ -159,7 +159,10 @@ static enum hint hint_of(const cbor_item_t *key)
 		return DURATION;
 	if (ctl_text_is(key, "memory") || key_ends(key, "_bytes"))
 		return SIZE;
-	if (ctl_text_is(key, "loaded") || key_ends(key, "_at"))
+	/* srvdctl(1) promises UTC times in text: the secondary's timers too. */
+	if (ctl_text_is(key, "loaded") || key_ends(key, "_at") ||
+	    ctl_text_is(key, "last_refresh") || ctl_text_is(key, "next_refresh") ||
+	    ctl_text_is(key, "expires"))
 		return TIME;
 	return PLAIN;
 }
@@ -345,10 +348,7 @@ static const struct column status_cols[] = {
 };
 
 static const struct column reload_cols[] = {
-    {"ZONE", "name"},
-    {"OK", "ok"},
-    {"SERIAL", "serial"},
-    {NULL, NULL},
+    {"ZONE", "name"}, {"OK", "ok"}, {"ACTION", "action"}, {"SERIAL", "serial"}, {NULL, NULL},
 };
 
 static void put_cell(ctl_buf_t *b, const cbor_item_t *zone, const char *key)

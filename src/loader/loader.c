@@ -2,7 +2,7 @@
  *
  * ldns parses the records; this file owns the directives, because ldns
  * reports $INCLUDE without its argument: we read one logical line at a time
- * (ldns joins parentheses and strips comments), handle $ORIGIN, $TTL and
+ * (text.c joins parentheses and strips comments), handle $ORIGIN, $TTL and
  * $INCLUDE ourselves, and hand every other line to ldns_rr_new_frm_str().
  * That also gives every diagnostic its file and starting line. Parsing goes
  * on after an error so that the caller gets every finding in one run.
@@ -21,6 +21,7 @@
 
 #include "common/file.h"
 #include "loader/loader.h"
+#include "loader/text.h"
 #include "wire/dns.h"
 #include "wire/name.h"
 #include "zone/zone.h"
@@ -129,8 +130,10 @@ static void add_rr(loader_t *l, const char *file, int line, const ldns_rr *rr)
 	/* ldns turns "NAME WORD" with an unknown WORD into TYPE0 without RDATA;
 	 * type 0 is reserved (RFC 6895 3.1), so this is a misspelt type. */
 	if (ldns_rr_get_type(rr) == 0) {
-		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line,
-		                  "unknown record type or missing RDATA");
+		char msg[1024];
+		if (!loader_explain(l->line, msg, sizeof(msg)))
+			snprintf(msg, sizeof(msg), "unknown record type or missing RDATA");
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "%s", msg);
 		return;
 	}
 	if (ldns_rr_get_class(rr) != LDNS_RR_CLASS_IN) {
@@ -174,11 +177,17 @@ static void parse_line(loader_t *l, const char *file, int line, ldns_rdf **origi
 			                  "unknown directive %s", word);
 		return;
 	}
+	char msg[1024];
+	if (loader_check_head(s, msg, sizeof(msg))) {
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "%s", msg);
+		return;
+	}
 	ldns_rr *rr = NULL;
 	ldns_status st = ldns_rr_new_frm_str(&rr, s, l->ttl, *origin, &l->prev);
 	if (st != LDNS_STATUS_OK) {
-		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "%s",
-		                  ldns_get_errorstr_by_id(st));
+		if (!loader_explain(s, msg, sizeof(msg)))
+			snprintf(msg, sizeof(msg), "%s", ldns_get_errorstr_by_id(st));
+		zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, (unsigned)line, "%s", msg);
 		return;
 	}
 	add_rr(l, file, line, rr);
@@ -233,24 +242,16 @@ static int load_file(loader_t *l, const char *path, ldns_rdf *origin_in, int dep
 		snprintf(why, cap, "out of memory");
 		return SRVD_ENOMEM;
 	}
-	int line_nr = 0;
-	for (;;) {
-		int start = line_nr + 1;
-		ssize_t n = ldns_fget_token_l(fp, l->line, LDNS_PARSE_SKIP_SPACE, LDNS_MAX_LINELEN,
-		                              &line_nr);
-		if (n < 0) {
-			if (!feof(fp))
-				zone_builder_diag(
-				    l->b, SRVD_DIAG_ERROR, file, (unsigned)start,
-				    "line too long or unbalanced parentheses or quotes");
+	unsigned line_nr = 1, start;
+	const char *bad;
+	int more;
+	while ((more = loader_next_line(fp, &line_nr, l->line, sizeof(l->line), &start, &bad))) {
+		if (bad)
+			zone_builder_diag(l->b, SRVD_DIAG_ERROR, file, start, "%s", bad);
+		else if (!blank(l->line))
+			parse_line(l, file, (int)start, &origin, depth);
+		if (more < 0)
 			break;
-		}
-		if (n == 0 || blank(l->line)) {
-			if (feof(fp))
-				break;
-			continue;
-		}
-		parse_line(l, file, start, &origin, depth);
 	}
 	ldns_rdf_deep_free(origin);
 	fclose(fp);
@@ -286,7 +287,7 @@ static int keep_files(const loader_t *l, zone_t *z)
 	return 0;
 }
 
-int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+static int load(const srvd_zone_src_t *src, srvd_diag_t *diag, bool keep_lines, zone_t **out)
 {
 	uint8_t origin[255];
 	size_t olen;
@@ -299,6 +300,8 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 		return SRVD_ENOMEM;
 	l->ttl = 3600;
 	int rc = zone_builder_new(origin, diag, &l->b);
+	if (rc == 0 && keep_lines)
+		zone_builder_keep_lines(l->b);
 	ldns_rdf *org = NULL;
 	if (rc == 0) {
 		size_t n = strlen(ostr);
@@ -309,10 +312,10 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 	}
 	char why[256];
 	int r = rc == 0 ? load_file(l, src->path, org, 0, why, sizeof(why)) : 0;
-	if (r == SRVD_ENOMEM)
-		rc = r;
-	else if (r)
+	if (r && r != SRVD_ENOMEM) /* one error: no "no SOA" after "cannot open" */
 		zone_builder_diag(l->b, SRVD_DIAG_ERROR, src->path, 0, "%s", why);
+	if (r)
+		rc = r == SRVD_ENOMEM ? r : SRVD_EZONE;
 	zone_t *z = NULL;
 	if (rc == 0) {
 		rc = zone_builder_finish(l->b, &z);
@@ -334,4 +337,14 @@ int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
 	if (rc == 0)
 		*out = z;
 	return rc;
+}
+
+int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+{
+	return load(src, diag, false, out);
+}
+
+int loader_load_lines(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out)
+{
+	return load(src, diag, true, out);
 }

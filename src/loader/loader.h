@@ -13,5 +13,8 @@
 #define LOADER_BYTES_MAX ((uint64_t)1 << 30)
 
 int loader_load(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out);
+/* As loader_load; the version also keeps each RRset's file and line, for
+ * tools that report findings on a loaded zone (srvd-checkzone's lint). */
+int loader_load_lines(const srvd_zone_src_t *src, srvd_diag_t *diag, zone_t **out);
 
 #endif

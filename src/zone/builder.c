@@ -59,6 +59,7 @@ struct zone_builder {
 	size_t n_rrs, cap_rrs;
 	uint8_t *rdata;
 	size_t rdata_len, rdata_cap;
+	bool keep_lines;
 };
 
 static void vdiag(zone_builder_t *b, srvd_diag_level_t lvl, const char *file, unsigned line,
@@ -526,6 +527,37 @@ static void emit_nodes(zone_t *z, const zone_builder_t *b, const uint32_t *rank)
 	}
 }
 
+void zone_builder_keep_lines(zone_builder_t *b)
+{
+	b->keep_lines = true;
+}
+
+/* Each RRset's first line and its file, copied into the arena (the
+ * feeder's file names do not outlive the builder). */
+static int emit_lines(zone_t *z, const zone_builder_t *b)
+{
+	uint32_t *lines = arena_alloc(&z->arena, (z->n_rrsets + 1) * sizeof(*lines));
+	const char **files = arena_alloc(&z->arena, (z->n_rrsets + 1) * sizeof(*files));
+	if (!lines || !files)
+		return SRVD_ENOMEM;
+	const char *from = NULL, *copy = NULL;
+	uint32_t ns = 0;
+	for (size_t i = 0; i < b->n_rrs; ns++) {
+		const brr_t *r = &b->rrs[i];
+		if (r->file != from) {
+			from = r->file;
+			copy = from ? arena_memdup(&z->arena, from, strlen(from) + 1) : NULL;
+		}
+		lines[ns] = r->line;
+		files[ns] = copy;
+		while (i < b->n_rrs && b->rrs[i].node == r->node && b->rrs[i].type == r->type)
+			i++;
+	}
+	z->rrset_line = lines;
+	z->rrset_file = files;
+	return 0;
+}
+
 /* Copy RRsets and rdata; rrs are sorted by final node order. */
 static void emit_rrsets(zone_t *z, const zone_builder_t *b, const uint32_t *rank)
 {
@@ -665,6 +697,10 @@ static int build(zone_builder_t *b, const uint32_t *rank, zone_t **out)
 	z->origin_labels = wire_name_labels(b->origin);
 	emit_nodes(z, b, rank);
 	emit_rrsets(z, b, rank);
+	if (b->keep_lines && emit_lines(z, b)) {
+		srvd_zone_unref(z);
+		return SRVD_ENOMEM;
+	}
 	link_tree(z);
 	link_targets(z, b);
 	zone_read_soa(z);

@@ -11,11 +11,16 @@
  *  - a misspelt Matrix service owner ("_matrix_fed", "matrix-fed" without
  *    the underscore, "_matrix._udp");
  *  - only one of _matrix-fed._tcp and _matrix._tcp for a server name:
- *    Matrix v1.8+ looks up _matrix-fed first, older servers only _matrix.
+ *    Matrix v1.8+ looks up _matrix-fed first, older servers only _matrix;
+ *  - both, but with different targets or ports (or "." in one): peers of
+ *    either age then federate with different hosts;
  *  - DNSSEC: an RRSIG that has expired or expires within LINT_SIG_DAYS
  *    days (validators then answer SERVFAIL, which breaks federation), and
  *    an RRSIG covering a type its owner does not have (left over from a
  *    removed RRset; RFC 4035 2.2 asks for signatures of what is there).
+ *
+ * A version loaded with its lines (loader_load_lines) gives each finding
+ * the FILE:LINE of the RRset it is about.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +39,8 @@ typedef struct lint {
 	srvd_diag_t *diag;
 	unsigned found;
 	char zone[1010];
+	const char *file; /* of the RRset being looked at, when the version has lines */
+	unsigned line;
 } lint_t;
 
 static void warn(lint_t *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -51,7 +58,7 @@ static void warn(lint_t *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	l->diag->fn(l->diag->ctx, SRVD_DIAG_WARNING, l->zone, NULL, 0, msg);
+	l->diag->fn(l->diag->ctx, SRVD_DIAG_WARNING, l->zone, l->file, l->line, msg);
 }
 
 static const char *str(const uint8_t *name, char buf[1010])
@@ -177,7 +184,42 @@ static void check_owner(lint_t *l, const zone_node_t *n)
 		     str(name, o));
 }
 
-/* _matrix-fed._tcp.X and _matrix._tcp.X: warn when only one exists. */
+static void at_rrset(lint_t *l, const zone_rrset_t *s)
+{
+	size_t i = s ? (size_t)(s - l->z->rrsets) : 0;
+	l->file = s && l->z->rrset_file ? l->z->rrset_file[i] : NULL;
+	l->line = s && l->z->rrset_line ? l->z->rrset_line[i] : 0;
+}
+
+/* Does SRV record rd (port, target) appear in set? Targets compare
+ * without case; priority and weight may differ. */
+static bool srv_in(const zone_t *z, const uint8_t *rd, uint16_t len, const zone_rrset_t *set)
+{
+	const uint8_t *p = z->rdata + set->data;
+	for (uint16_t i = 0; i < set->count; i++) {
+		uint16_t n = get_u16(p);
+		if (n >= 7 && len >= 7 && memcmp(p + 6, rd + 4, 2) == 0 &&
+		    wire_name_eq(p + 8, rd + 6))
+			return true;
+		p += 2u + n;
+	}
+	return false;
+}
+
+static bool srv_subset(const zone_t *z, const zone_rrset_t *a, const zone_rrset_t *b)
+{
+	const uint8_t *p = z->rdata + a->data;
+	for (uint16_t i = 0; i < a->count; i++) {
+		uint16_t n = get_u16(p);
+		if (!srv_in(z, p + 2, n, b))
+			return false;
+		p += 2u + n;
+	}
+	return true;
+}
+
+/* _matrix-fed._tcp.X and _matrix._tcp.X: warn when only one exists, and
+ * when both exist but point at different places. */
 static void check_pair(lint_t *l, const zone_node_t *n)
 {
 	const uint8_t *name = zone_node_name(l->z, n);
@@ -193,9 +235,16 @@ static void check_pair(lint_t *l, const zone_node_t *n)
 	memcpy(other, want, wl);
 	memcpy(other + wl, name + name[0] + 1, rest);
 	const zone_node_t *o = find(l->z, other);
-	if (o && zone_node_rrset(l->z, o, DNS_T_SRV))
-		return;
+	const zone_rrset_t *mine = zone_node_rrset(l->z, n, DNS_T_SRV);
+	const zone_rrset_t *theirs = o ? zone_node_rrset(l->z, o, DNS_T_SRV) : NULL;
 	char a[1010], b[1010];
+	if (theirs && fed && !(srv_subset(l->z, mine, theirs) && srv_subset(l->z, theirs, mine)))
+		warn(l,
+		     "%s SRV and %s SRV disagree (different targets or ports, or \".\" in one): "
+		     "old and new homeservers would federate with different hosts",
+		     str(name, a), str(other, b));
+	if (theirs)
+		return;
 	warn(l, "%s SRV has no %s SRV beside it: %s", str(name, a), str(other, b),
 	     fed ? "homeservers older than Matrix v1.8 only look up _matrix._tcp"
 	         : "Matrix v1.8+ looks up _matrix-fed._tcp first (_matrix._tcp is deprecated)");
@@ -278,8 +327,12 @@ int srvd_zone_lint(const srvd_zone_t *z, srvd_diag_t *diag)
 		const zone_node_t *n = &z->nodes[i];
 		if ((n->flags & NODE_OCCLUDED) && !(n->flags & NODE_DELEG))
 			continue;
-		for (uint16_t k = 0; k < n->n_rrset; k++)
+		for (uint16_t k = 0; k < n->n_rrset; k++) {
+			at_rrset(&l, &z->rrsets[n->rrset + k]);
 			check_rrset(&l, n, &z->rrsets[n->rrset + k]);
+		}
+		const zone_rrset_t *srv = zone_node_rrset(z, n, DNS_T_SRV);
+		at_rrset(&l, srv ? srv : n->n_rrset ? &z->rrsets[n->rrset] : NULL);
 		check_owner(&l, n);
 		check_pair(&l, n);
 	}

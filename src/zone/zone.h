@@ -80,6 +80,11 @@ struct srvd_zone {
 	uint32_t n_nodes;
 	const zone_rrset_t *rrsets;
 	uint32_t n_rrsets;
+	/* Where each RRset's first record was written, for srvd-checkzone's
+	 * findings; NULL unless the builder was asked (zone_builder_keep_lines),
+	 * so that served zones don't pay for them. */
+	const uint32_t *rrset_line;
+	const char *const *rrset_file;
 	const uint8_t *rdata;
 	const uint32_t *links;
 	const uint32_t *table; /* hash -> node index + 1, 0 = empty */
@@ -201,6 +206,8 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
  * so that it counts and carries the zone name. */
 void zone_builder_diag(zone_builder_t *b, srvd_diag_level_t lvl, const char *file, unsigned line,
                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Keep each RRset's file and line in the version (rrset_line/rrset_file). */
+void zone_builder_keep_lines(zone_builder_t *b);
 /* Check and build. Consumes b in every case. SRVD_EZONE when any error
  * was reported, by the checks or by the feeder. */
 int zone_builder_finish(zone_builder_t *b, zone_t **out);

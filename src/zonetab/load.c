@@ -50,13 +50,13 @@ static void on_diag(void *ctx, srvd_diag_level_t level, const char *zone, const 
 	diag_ctx_t *d = ctx;
 	bool err = level == SRVD_DIAG_ERROR;
 	log_level_t lvl = err ? LOG_LVL_ERROR : LOG_LVL_WARNING;
-	const char *what = err ? "error" : "warning";
 	char where[300] = "";
 	if (file && line)
 		snprintf(where, sizeof(where), "%s:%u: ", file, line);
 	else if (file)
 		snprintf(where, sizeof(where), "%s: ", file);
-	log_msg(lvl, "%s%s: zone %s: %s", where, what, zone, msg);
+	/* The log line says "error:" or "warning:" already: once is enough. */
+	log_msg(lvl, "%szone %s: %s", where, zone, msg);
 	if (file)
 		keep_file(d, file);
 	if (err && !d->first[0])

@@ -210,7 +210,8 @@ def test_reload_zone(s, zone):
     (z,) = out["data"]["zones"]
     assert z["action"] == "unchanged", out
     rc, text, err = s.ctl("reload")
-    assert rc == 0 and text.splitlines()[0].split() == ["ZONE", "OK", "SERIAL"], text
+    assert rc == 0 and text.splitlines()[0].split() == ["ZONE", "OK", "ACTION", "SERIAL"], text
+    assert text.splitlines()[1].split()[1:3] == ["yes", "unchanged"], text
 
 
 def test_reload_unknown_zone(s):
@@ -223,6 +224,7 @@ def test_reload_unknown_zone(s):
 def test_refresh_of_a_primary_zone_fails(s):
     rc, _, err = s.ctl("refresh", "example.com")
     assert rc == 1 and "not transferred" in err, err
+    assert err.startswith("srvdctl: refresh: zone example.com") and err.count("refresh:") == 1, err
 
 
 def test_failed_reload_is_reported(s, zone):

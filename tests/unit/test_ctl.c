@@ -777,12 +777,13 @@ static void text_reload_table_and_fallback(void **state)
 	ctl_reply_begin_map(r, NULL);
 	ctl_reply_set_str(r, "name", "example.com.");
 	ctl_reply_set_bool(r, "ok", true);
+	ctl_reply_set_str(r, "action", "loaded");
 	ctl_reply_set_u64(r, "serial", 7);
 	ctl_reply_end(r);
 	ctl_reply_end(r);
 	char *text = text_of(r, CTL_CMD_RELOAD);
-	assert_string_equal(text, "ZONE          OK   SERIAL\n"
-	                          "example.com.  yes  7\n");
+	assert_string_equal(text, "ZONE          OK   ACTION  SERIAL\n"
+	                          "example.com.  yes  loaded  7\n");
 	free(text);
 
 	/* Lists of maps elsewhere are rendered as indented items. */
