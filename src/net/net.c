@@ -236,6 +236,8 @@ void net_services_free(net_t *n)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
+static void counters(net_t *n, srvd_zoneset_t *zs);
+
 static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, unsigned *failed)
 {
 	srvd_zoneset_t *zs = NULL;
@@ -255,6 +257,7 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 		return rc;
 	}
 	srvd_server_t *srv = NULL;
+	counters(n, zs);
 	rc = srvd_server_new(zs, NULL, NULL, 0, &srv);
 	srvd_zoneset_unref(zs);
 	if (rc) {
@@ -296,6 +299,15 @@ int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zo
 
 /* ---- publication ------------------------------------------------------------ */
 
+/* Per-zone counters, a row per worker, on every version of zs that has
+ * none yet; before any worker can see them (zone/stats.c). Without
+ * memory a zone is only counted in the totals. */
+static void counters(net_t *n, srvd_zoneset_t *zs)
+{
+	if (zs && srvd_zoneset_counters(zs, n->n_workers) != 0)
+		log_warn("stats: out of memory; some zones are counted in the totals only");
+}
+
 static void on_grace(uv_timer_t *t)
 {
 	net_t *n = t->data;
@@ -303,8 +315,11 @@ static void on_grace(uv_timer_t *t)
 		if (atomic_load(&n->workers[i]->epoch) == n->snap[i])
 			return;
 	uv_timer_stop(t);
-	for (size_t i = 0; i < n->n_retired; i++)
+	const srvd_zoneset_t *cur = srvd_server_zoneset(atomic_load(&n->srv));
+	for (size_t i = 0; i < n->n_retired; i++) {
+		net_stats_fold(n, srvd_server_zoneset(n->retired[i]), cur);
 		srvd_server_unref(n->retired[i]);
+	}
 	n->n_retired = 0;
 	log_debug("publish: previous server state released");
 	if (n->release_pending) {
@@ -350,6 +365,7 @@ static srvd_server_t *derive(net_t *n, srvd_zoneset_t *zs, srvd_keyring_t *keys)
 
 void net_publish(net_t *n, srvd_zoneset_t *zs)
 {
+	counters(n, zs);
 	srvd_server_t *s = derive(n, zs, NULL);
 	srvd_zoneset_unref(zs);
 	n->release_pending = true;
