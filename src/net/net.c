@@ -22,6 +22,7 @@
 
 #include "common/array.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "dispatch/dispatch.h"
 #include "net/net_int.h"
 
@@ -279,6 +280,26 @@ static void notify_all(net_t *n)
 			net_notify_zone(n, t->v[i]);
 }
 
+/* WatchdogSec=: ping at half the interval from the main loop, so a main
+ * loop that hangs (and with it reloads and control) gets us restarted. */
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	sd_notifyf("WATCHDOG=1");
+}
+
+static void start_watchdog(net_t *n)
+{
+	uint64_t usec = sd_watchdog_usec();
+	if (!usec)
+		return;
+	uint64_t ms = usec / 2000u ? usec / 2000u : 1;
+	if (uv_timer_init(&n->loop, &n->watchdog) == 0) {
+		n->watchdog_on = true;
+		uv_timer_start(&n->watchdog, on_watchdog, 0, ms);
+	}
+}
+
 int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zones,
               unsigned *failed)
 {
@@ -292,6 +313,8 @@ int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zo
 		rc = net_worker_start(n->workers[i]);
 	if (rc == 0)
 		notify_all(n);
+	if (rc == 0)
+		start_watchdog(n);
 	srvd_server_t *srv = atomic_load(&n->srv);
 	*zones = srv ? srvd_zoneset_count(srvd_server_zoneset(srv)) : 0;
 	return rc;
@@ -405,6 +428,10 @@ static void begin_stop(net_t *n)
 		return;
 	n->stopped = true;
 	atomic_store(&n->stopping, true);
+	sd_notifyf("STOPPING=1\nSTATUS=stopping");
+	if (n->watchdog_on)
+		uv_close((uv_handle_t *)&n->watchdog, NULL);
+	n->watchdog_on = false;
 	for (unsigned i = 0; i < n->n_workers; i++)
 		net_worker_wake(n->workers[i]);
 	uv_unref((uv_handle_t *)&n->sig_term);

@@ -47,6 +47,8 @@ struct net {
 	bool loop_ok;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t grace;
+	uv_timer_t watchdog; /* WatchdogSec= (net.c), when watchdog_on */
+	bool watchdog_on;
 	srvd_server_t **retired; /* replaced, not yet past every worker's epoch */
 	size_t n_retired, cap_retired;
 	bool release_pending; /* a zone set was replaced: tell reload.c when released */
