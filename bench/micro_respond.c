@@ -251,6 +251,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "zone has %zu records, %zu written\n", info.records, written);
 		return 1;
 	}
+	/* Per-zone counters on, as the daemon has them (row 0 of 1). */
+	if (srvd_zoneset_counters(zs, 1) != 0)
+		return 1;
 	srvd_responder_t *r = NULL;
 	if (srvd_responder_new(NULL, &r) != 0)
 		return 1;

@@ -156,6 +156,7 @@ typedef struct srvd_responder_opts {
 	const char *nsid;     /* NSID option payload (RFC 5001); NULL = off */
 	const char *identity; /* CH TXT id.server / hostname.bind; NULL = REFUSED */
 	const char *version;  /* CH TXT version.bind / version.server; NULL = REFUSED */
+	unsigned stats_row;   /* this responder's row of per-zone counters */
 } srvd_responder_opts_t;
 
 /* One per thread; it owns the per-query scratch space. opts may be NULL. */
@@ -199,9 +200,38 @@ typedef struct srvd_stats {
 	uint64_t dropped;
 	uint64_t formerr;
 	uint64_t xfr;
+	/* Requests refused for their TSIG, by status: 2 FORMERR, 3 BADKEY,
+	 * 4 BADSIG, 5 BADTIME, 6 BADTRUNC. */
+	uint64_t tsig_failed[16];
 } srvd_stats_t;
 
 SRVD_API void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out);
+
+/* Per-zone counters. A zone version may carry one block of counters per
+ * row (a row per responder thread, opts.stats_row); the responder counts
+ * each answered query in its own row of the zone that answered it, with
+ * no lock and no atomic read-modify-write, so a reader on another thread
+ * sees every count with some delay, never a torn one. Queries that no
+ * zone answered (REFUSED, CHAOS, FORMERR) are only in srvd_stats_t.
+ * The label sets are bounded: 21 query types and "other", 7 rcodes and
+ * "other" (srvd_zstat_*_name). */
+enum { SRVD_ZSTAT_QTYPES = 22, SRVD_ZSTAT_RCODES = 8 };
+typedef struct srvd_zone_stats {
+	uint64_t queries[SRVD_ZSTAT_QTYPES]; /* by query type (transport: srvd_stats_t) */
+	uint64_t rcode[SRVD_ZSTAT_RCODES];
+} srvd_zone_stats_t;
+
+/* Give every zone of zs that never had counters `rows` rows of them.
+ * Call it before any responder can reach a zone of zs (before publishing
+ * the set); a zone that a responder may already read is left alone. */
+SRVD_API int srvd_zoneset_counters(srvd_zoneset_t *zs, unsigned rows);
+/* The sum of z's rows (all zero when z has no counters). */
+SRVD_API void srvd_zone_stats(const srvd_zone_t *z, srvd_zone_stats_t *out);
+/* The same, then zero them: only once no responder can reach z. */
+SRVD_API void srvd_zone_stats_take(srvd_zone_t *z, srvd_zone_stats_t *out);
+/* "A", "AAAA", ..., "other"; "NOERROR", ..., "other". NULL past the end. */
+SRVD_API const char *srvd_zstat_qtype_name(unsigned i);
+SRVD_API const char *srvd_zstat_rcode_name(unsigned i);
 
 /* ---- the front door: every message, with TSIG ------------------------ */
 

@@ -34,6 +34,7 @@
 
 #include "bin/tune.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "conf/conf.h"
 #include "net/net.h"
 #include "srvd/srvd.h"
@@ -441,31 +442,12 @@ static int drop_privileges(const conf_t *c)
 	return 0;
 }
 
-/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET, which is
- * a path or, with a leading '@', an abstract socket name. */
+/* systemd readiness (common/sdnotify.h); reloads and the stop tell it
+ * from src/net. */
 static void notify_ready(size_t zones)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	if (!path || (path[0] != '/' && path[0] != '@'))
-		return;
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	size_t len = strlen(path);
-	if (len >= sizeof(sa.sun_path)) {
-		log_warn("NOTIFY_SOCKET is too long");
-		return;
-	}
-	memcpy(sa.sun_path, path, len);
-	if (path[0] == '@')
-		sa.sun_path[0] = 0;
-	char msg[128];
-	int n = snprintf(msg, sizeof(msg), "READY=1\nMAINPID=%d\nSTATUS=serving %zu zones",
-	                 (int)getpid(), zones);
-	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || sendto(fd, msg, (size_t)n, MSG_NOSIGNAL, (const struct sockaddr *)&sa,
-	                     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
-		log_warn("NOTIFY_SOCKET %s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	if (sd_notifyf("READY=1\nMAINPID=%d\nSTATUS=serving %zu zones", (int)getpid(), zones))
+		log_warn("NOTIFY_SOCKET: cannot tell systemd we are ready");
 }
 
 /* ---- serving ----------------------------------------------------------------- */
@@ -485,7 +467,7 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 }
 
 /* The main-loop services net runs beside its own (net.h). */
-static const net_service_t *const services[] = {&net_secondary_service};
+static const net_service_t *const services[] = {&net_secondary_service, &net_metrics_service};
 
 static int add_services(net_t *n)
 {

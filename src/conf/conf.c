@@ -235,6 +235,7 @@ void conf_free(conf_t *c)
 	}
 	free(c->keys);
 	free(c->listen);
+	free(c->metrics);
 	free(c->identity);
 	free(c->version);
 	free(c->nsid);

@@ -136,8 +136,10 @@ typedef struct conf {
 	unsigned tcp_max_clients;
 	char *identity, *version, *nsid;
 	char *user, *group, *pidfile, *control;
-	char *snapshot_dir; /* compiled zone snapshots for fast start-up; NULL = off */
-	char *log_level;    /* "info" by default */
+	char *snapshot_dir;   /* compiled zone snapshots for fast start-up; NULL = off */
+	conf_addr_t *metrics; /* Prometheus endpoint (the first); none = off */
+	size_t n_metrics;
+	char *log_level; /* "info" by default */
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;

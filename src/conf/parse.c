@@ -92,6 +92,7 @@ static const keydef_t server_keys[] = {
     {"pidfile", K_PATH, C(pidfile), 0, 0, 0},
     {"snapshot-dir", K_PATH, C(snapshot_dir), 0, 0, 0},
     {"control", K_PATH, C(control), 0, 0, 107}, /* sun_path holds 108 with the NUL */
+    {"metrics", K_ADDRS, C(metrics), C(n_metrics), 0, 0},
     {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
     {"log-target", K_TARGET, C(log_syslog), 0, 0, 0},
     {"allow-transfer", K_ACL, C(allow_transfer), C(n_allow_transfer), 0, 0},

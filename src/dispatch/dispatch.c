@@ -40,22 +40,18 @@ dsp_scratch_t *dsp_scratch(srvd_responder_t *r)
 
 const char *dsp_peer(const void *sockaddr, char *buf, size_t cap)
 {
-	const struct sockaddr *sa = sockaddr;
-	snprintf(buf, cap, "?");
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sockaddr)->sin_addr, buf,
-		          (socklen_t)cap);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sockaddr)->sin6_addr, buf,
-		          (socklen_t)cap);
-	return buf;
+	return resp_peer(sockaddr, buf, cap);
 }
 
-static void tsig_refused(const xfr_tsig_t *t, const srvd_query_t *sq)
+/* Counted by kind (srvd_stats_t.tsig_failed: the status, below 16) and
+ * logged, rate-limited per peer. */
+static void tsig_refused(srvd_responder_t *r, const resp_query_t *q, const xfr_tsig_t *t,
+                         const srvd_query_t *sq)
 {
-	char who[INET6_ADDRSTRLEN];
-	log_warn("tsig: request from %s refused: %s (%s)", dsp_peer(sq->src_addr, who, sizeof(who)),
-	         xfr_tsig_status_name(t->status), t->why);
+	r->stats.tsig_failed[(unsigned)t->status & 15]++;
+	char why[256];
+	snprintf(why, sizeof(why), "TSIG %s (%s)", xfr_tsig_status_name(t->status), t->why);
+	resp_log_refused(r, sq, q->qwire ? q->lname : (const uint8_t *)"", "request", why);
 }
 
 /* Verify the request's TSIG, if it has one. Returns true when the answer
@@ -72,7 +68,7 @@ static bool tsig_in(srvd_responder_t *r, const srvd_server_t *s, const resp_quer
 		xfr_tsig_init(&d->t, NULL);
 		d->t.status = XFR_TSIG_FORMERR;
 		snprintf(d->t.why, sizeof(d->t.why), "TSIG malformed, not last, or not alone");
-		tsig_refused(&d->t, sq);
+		tsig_refused(r, q, &d->t, sq);
 		resp_reply_rcode(r, q, sq, DNS_RC_FORMERR, false, resp, cap, 0, &res->len);
 		return true;
 	}
@@ -87,7 +83,7 @@ static bool tsig_in(srvd_responder_t *r, const srvd_server_t *s, const resp_quer
 		d->t.status = XFR_TSIG_BADKEY;
 		snprintf(d->t.why, sizeof(d->t.why), "no key of that name");
 	}
-	tsig_refused(&d->t, sq);
+	tsig_refused(r, q, &d->t, sq);
 	if (xfr_tsig_error_reply(&d->t, sq->wire, sq->len, resp, cap, &res->len) != 0) {
 		resp_reply_rcode(r, q, sq, DNS_RC_FORMERR, false, resp, cap, 0, &res->len);
 	}

@@ -69,17 +69,18 @@ static bool allowed(const dsp_rule_t *rule, const srvd_query_t *sq)
 	return acl_match_key(rule->notify_from, rule->n_notify_from, name);
 }
 
-static void log_notify(const dsp_rule_t *rule, const srvd_query_t *sq, bool ok,
+static void log_notify(srvd_responder_t *r, const dsp_rule_t *rule, const srvd_query_t *sq, bool ok,
                        const srvd_result_t *res)
 {
+	if (!ok) {
+		resp_log_refused(r, sq, rule->lorigin, "NOTIFY", "not in notify-from");
+		return;
+	}
 	char who[INET6_ADDRSTRLEN], zone[1024];
 	dsp_peer(sq->src_addr, who, sizeof(who));
 	wire_name_to_str(rule->lorigin, zone, sizeof(zone));
 	const char *tsig = sq->tsig_key ? " (TSIG)" : "";
-	if (!ok)
-		log_warn("notify: zone %s from %s%s: refused (not in notify-from)", zone, who,
-		         tsig);
-	else if (res->has_serial)
+	if (res->has_serial)
 		log_info("notify: zone %s serial %u from %s%s", zone, res->serial, who, tsig);
 	else
 		log_info("notify: zone %s from %s%s", zone, who, tsig);
@@ -99,7 +100,7 @@ bool dsp_notify(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t 
 		res->zone = rule->origin;
 		res->has_serial = serial_hint(sq, q, &res->serial);
 	}
-	log_notify(rule, sq, ok, res);
+	log_notify(r, rule, sq, ok, res);
 	resp_reply_rcode(r, q, sq, ok ? DNS_RC_NOERROR : DNS_RC_REFUSED, true, resp, cap, 0,
 	                 &res->len);
 	return true;

@@ -22,6 +22,7 @@
 
 #include "common/array.h"
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "dispatch/dispatch.h"
 #include "net/net_int.h"
 
@@ -236,6 +237,8 @@ void net_services_free(net_t *n)
 
 /* ---- start-up ----------------------------------------------------------------- */
 
+static void counters(net_t *n, srvd_zoneset_t *zs);
+
 static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, unsigned *failed)
 {
 	srvd_zoneset_t *zs = NULL;
@@ -257,6 +260,7 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 		return rc;
 	}
 	srvd_server_t *srv = NULL;
+	counters(n, zs);
 	rc = srvd_server_new(zs, NULL, NULL, 0, &srv);
 	srvd_zoneset_unref(zs);
 	if (rc) {
@@ -278,6 +282,26 @@ static void notify_all(net_t *n)
 			net_notify_zone(n, t->v[i]);
 }
 
+/* WatchdogSec=: ping at half the interval from the main loop, so a main
+ * loop that hangs (and with it reloads and control) gets us restarted. */
+static void on_watchdog(uv_timer_t *t)
+{
+	(void)t;
+	sd_notifyf("WATCHDOG=1");
+}
+
+static void start_watchdog(net_t *n)
+{
+	uint64_t usec = sd_watchdog_usec();
+	if (!usec)
+		return;
+	uint64_t ms = usec / 2000u ? usec / 2000u : 1;
+	if (uv_timer_init(&n->loop, &n->watchdog) == 0) {
+		n->watchdog_on = true;
+		uv_timer_start(&n->watchdog, on_watchdog, 0, ms);
+	}
+}
+
 int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zones,
               unsigned *failed)
 {
@@ -291,12 +315,23 @@ int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zo
 		rc = net_worker_start(n->workers[i]);
 	if (rc == 0)
 		notify_all(n);
+	if (rc == 0)
+		start_watchdog(n);
 	srvd_server_t *srv = atomic_load(&n->srv);
 	*zones = srv ? srvd_zoneset_count(srvd_server_zoneset(srv)) : 0;
 	return rc;
 }
 
 /* ---- publication ------------------------------------------------------------ */
+
+/* Per-zone counters, a row per worker, on every version of zs that has
+ * none yet; before any worker can see them (zone/stats.c). Without
+ * memory a zone is only counted in the totals. */
+static void counters(net_t *n, srvd_zoneset_t *zs)
+{
+	if (zs && srvd_zoneset_counters(zs, n->n_workers) != 0)
+		log_warn("stats: out of memory; some zones are counted in the totals only");
+}
 
 static void on_grace(uv_timer_t *t)
 {
@@ -305,8 +340,11 @@ static void on_grace(uv_timer_t *t)
 		if (atomic_load(&n->workers[i]->epoch) == n->snap[i])
 			return;
 	uv_timer_stop(t);
-	for (size_t i = 0; i < n->n_retired; i++)
+	const srvd_zoneset_t *cur = srvd_server_zoneset(atomic_load(&n->srv));
+	for (size_t i = 0; i < n->n_retired; i++) {
+		net_stats_fold(n, srvd_server_zoneset(n->retired[i]), cur);
 		srvd_server_unref(n->retired[i]);
+	}
 	n->n_retired = 0;
 	log_debug("publish: previous server state released");
 	if (n->release_pending) {
@@ -352,6 +390,7 @@ static srvd_server_t *derive(net_t *n, srvd_zoneset_t *zs, srvd_keyring_t *keys)
 
 void net_publish(net_t *n, srvd_zoneset_t *zs)
 {
+	counters(n, zs);
 	srvd_server_t *s = derive(n, zs, NULL);
 	srvd_zoneset_unref(zs);
 	n->release_pending = true;
@@ -391,6 +430,10 @@ static void begin_stop(net_t *n)
 		return;
 	n->stopped = true;
 	atomic_store(&n->stopping, true);
+	sd_notifyf("STOPPING=1\nSTATUS=stopping");
+	if (n->watchdog_on)
+		uv_close((uv_handle_t *)&n->watchdog, NULL);
+	n->watchdog_on = false;
 	for (unsigned i = 0; i < n->n_workers; i++)
 		net_worker_wake(n->workers[i]);
 	uv_unref((uv_handle_t *)&n->sig_term);

@@ -57,6 +57,9 @@ typedef struct net_service {
  * the journals that IXFR out reads. */
 extern const net_service_t net_secondary_service;
 
+/* metrics.c: the Prometheus endpoint (server: metrics:). */
+extern const net_service_t net_metrics_service;
+
 enum { NET_MAX_SERVICES = 4 };
 
 /* Create the worker loops and bind every listen address of c for UDP and

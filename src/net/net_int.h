@@ -49,6 +49,8 @@ struct net {
 	bool loop_ok;
 	uv_signal_t sig_term, sig_int, sig_hup;
 	uv_timer_t grace;
+	uv_timer_t watchdog; /* WatchdogSec= (net.c), when watchdog_on */
+	bool watchdog_on;
 	srvd_server_t **retired; /* replaced, not yet past every worker's epoch */
 	size_t n_retired, cap_retired;
 	bool release_pending; /* a zone set was replaced: tell reload.c when released */
@@ -142,7 +144,9 @@ void net_notify_free(net_t *n);
 typedef struct net_stats {
 	srvd_stats_t resp;    /* the responders' counters */
 	uint64_t udp_dropped; /* replies the kernel did not take */
-	uint64_t tcp_accepted, tcp_open;
+	uint64_t tcp_accepted, tcp_open, tcp_evicted, tcp_timeouts;
+	uint64_t xfr_started, xfr_done;
+	uint64_t size[NET_SIZE_BUCKETS], size_bytes; /* answers sent, by size */
 } net_stats_t;
 
 typedef struct net_stats_req {
@@ -155,6 +159,13 @@ typedef struct net_stats_req {
 void net_stats_collect(net_t *n, net_stats_req_t *r);
 void net_stats_stop(net_t *n);
 void net_stats_free(net_t *n);
+/* A zone's counters since start: what its retired versions counted
+ * (folded) plus what the version now served counts. lorigin: the zone's
+ * name as text, as the zone table has it. */
+void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_zone_stats_t *out);
+/* net.c, once no worker can reach old: fold the counters of its versions
+ * that cur does not serve into the per-name totals. */
+void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur);
 
 /* ---- net.c: the services of net.h, each hook called on every service ---- */
 

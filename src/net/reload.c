@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/sdnotify.h"
 #include "net/net_int.h"
 
 struct net_reload {
@@ -139,6 +140,18 @@ static void apply(net_t *n, ztab_job_t *j)
 
 static void start_job(net_t *n);
 
+/* The end of a reload that read the config: READY=1 again, and the zone
+ * counts for `systemctl status`. */
+static void tell_systemd(const net_t *n, const ztab_job_t *j)
+{
+	const ztab_t *t = net_reload_table(n);
+	size_t served = 0;
+	for (size_t i = 0; i < t->n; i++)
+		served += t->v[i]->ver != NULL;
+	sd_notifyf("READY=1\nSTATUS=serving %zu of %zu zones%s", served, t->n,
+	           j->rc ? "; the last reload failed" : "");
+}
+
 static void finish(net_t *n)
 {
 	struct net_reload *rl = rl_of(n);
@@ -171,6 +184,8 @@ static void job_done(uv_work_t *req, int status)
 			net_publish(n, zs);
 		apply(n, j);
 	}
+	if (j->flags & ZTAB_JOB_CONF)
+		tell_systemd(n, j);
 	tell_waiters(&rl->run_waiters, ok ? j : NULL);
 	if (ok && !j->rc) {
 		free_replaced(j);
@@ -211,6 +226,11 @@ static void start_job(net_t *n)
 		link_push_back(&rl->run_waiters, l);
 	}
 	rl->work.data = &rl->job;
+	/* systemd shows "reloading" until READY=1 (job_done); the time tells
+	 * it which reload this is (systemd.service(5), Type=notify-reload). */
+	if (rl->job.flags & ZTAB_JOB_CONF)
+		sd_notifyf("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading",
+		           (unsigned long long)sd_monotonic_usec());
 	int rc = uv_queue_work(&n->loop, &rl->work, run_job, job_done);
 	if (rc) {
 		log_err("reload: %s", uv_strerror(rc));

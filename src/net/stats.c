@@ -7,17 +7,34 @@
  * every worker has answered the current request, or gives up after ~1 s
  * (a worker that is stopping) and uses what it has. One collection runs at
  * a time; requests that arrive meanwhile share the next one.
+ *
+ * Per-zone counters live in the zone versions (zone/stats.c), a row per
+ * worker. When a version stops being served (after the grace period, so
+ * no worker writes it any more) its counts are folded into a total kept
+ * here by zone name, so a zone's counters survive reloads and only grow,
+ * as Prometheus expects. Totals of zones no longer served are dropped.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/array.h"
 #include "common/log.h"
 #include "net/net_int.h"
+#include "zone/zone.h"
 
 enum { POLL_MS = 1, GIVE_UP_MS = 1000 };
 
+typedef struct zone_total {
+	char *name;           /* presentation form, as srvd_zone_info has it */
+	uint8_t lorigin[255]; /* lower-case wire form */
+	size_t len;
+	srvd_zone_stats_t st;
+} zone_total_t;
+
 struct net_stats_state {
 	net_t *n;
+	zone_total_t *totals;
+	size_t n_totals, cap_totals;
 	uv_timer_t timer;
 	link_t waiting, next;
 	uint64_t seq, started;
@@ -54,6 +71,8 @@ static void add(srvd_stats_t *sum, const srvd_stats_t *a)
 	sum->dropped += a->dropped;
 	sum->formerr += a->formerr;
 	sum->xfr += a->xfr;
+	for (size_t i = 0; i < 16; i++)
+		sum->tsig_failed[i] += a->tsig_failed[i];
 }
 
 static void sum(const net_t *n, uint64_t seq, net_stats_t *out)
@@ -63,6 +82,13 @@ static void sum(const net_t *n, uint64_t seq, net_stats_t *out)
 		worker_t *w = n->workers[i];
 		out->udp_dropped += atomic_load(&w->stats.udp_dropped);
 		out->tcp_accepted += atomic_load(&w->stats.tcp_accepted);
+		out->tcp_evicted += atomic_load(&w->stats.tcp_evicted);
+		out->tcp_timeouts += atomic_load(&w->stats.tcp_timeouts);
+		out->xfr_started += atomic_load(&w->stats.xfr_started);
+		out->xfr_done += atomic_load(&w->stats.xfr_done);
+		out->size_bytes += atomic_load(&w->stats.size_bytes);
+		for (unsigned b = 0; b < NET_SIZE_BUCKETS; b++)
+			out->size[b] += atomic_load(&w->stats.size[b]);
 		if (atomic_load_explicit(&w->snap_seq, memory_order_acquire) != seq)
 			continue;
 		add(&out->resp, &w->snap);
@@ -145,6 +171,87 @@ void net_stats_stop(net_t *n)
 
 void net_stats_free(net_t *n)
 {
-	free(n->stats);
+	struct net_stats_state *s = n->stats;
+	for (size_t i = 0; s && i < s->n_totals; i++)
+		free(s->totals[i].name);
+	if (s)
+		free(s->totals);
+	free(s);
 	n->stats = NULL;
+}
+
+static void zone_add(srvd_zone_stats_t *sum, const srvd_zone_stats_t *a)
+{
+	for (size_t i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		sum->queries[i] += a->queries[i];
+	for (size_t i = 0; i < SRVD_ZSTAT_RCODES; i++)
+		sum->rcode[i] += a->rcode[i];
+}
+
+static zone_total_t *total(struct net_stats_state *s, const char *name, bool add)
+{
+	for (size_t i = 0; i < s->n_totals; i++)
+		if (strcmp(s->totals[i].name, name) == 0)
+			return &s->totals[i];
+	if (!add || arr_grow((void **)&s->totals, &s->cap_totals, s->n_totals + 1,
+	                     sizeof(*s->totals), 8) != 0)
+		return NULL;
+	zone_total_t *t = &s->totals[s->n_totals];
+	memset(t, 0, sizeof(*t));
+	t->name = strdup(name);
+	if (!t->name)
+		return NULL;
+	s->n_totals++;
+	return t;
+}
+
+void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_zone_stats_t *out)
+{
+	srvd_zone_stats(served, out);
+	struct net_stats_state *s = state(n);
+	const zone_total_t *t = s ? total(s, name, false) : NULL;
+	if (t)
+		zone_add(out, &t->st);
+}
+
+static bool in_set(const srvd_zoneset_t *zs, const zone_t *z)
+{
+	return zs && zone_set_find(zs, z->origin_lower, z->origin_len) == z;
+}
+
+static void drop_unserved(struct net_stats_state *s, const srvd_zoneset_t *cur)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < s->n_totals; i++) {
+		const zone_t *z =
+		    cur ? zone_set_find(cur, s->totals[i].lorigin, s->totals[i].len) : NULL;
+		if (z && z->origin_len == s->totals[i].len)
+			s->totals[k++] = s->totals[i];
+		else
+			free(s->totals[i].name);
+	}
+	s->n_totals = k;
+}
+
+void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur)
+{
+	struct net_stats_state *s = state(n);
+	if (!s || old == cur)
+		return;
+	for (size_t i = 0; i < srvd_zoneset_count(old); i++) {
+		srvd_zone_t *z = srvd_zoneset_at(old, i);
+		if (in_set(cur, z))
+			continue;
+		srvd_zone_info_t info;
+		srvd_zone_stats_t st;
+		srvd_zone_stats_take(z, &st);
+		zone_total_t *t =
+		    srvd_zone_info(z, &info) == 0 ? total(s, info.origin, true) : NULL;
+		if (!t)
+			continue;
+		memcpy(t->lorigin, z->origin_lower, z->origin_len);
+		t->len = z->origin_len;
+		zone_add(&t->st, &st);
+	}
+	drop_unserved(s, cur);
 }

@@ -404,6 +404,7 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 	} else if (rc == SRVD_OK) {
 		if (res.zone)
 			net_notified_push(w->net, res.zone);
+		net_count_size(w, res.len);
 		put_u16(at, (uint16_t)res.len); /* res.len <= NET_TCP_MSG - 2 */
 		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)

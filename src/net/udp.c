@@ -191,6 +191,7 @@ static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned
 	if (res.zone)
 		net_notified_push(u->w->net, res.zone);
 	size_t len = res.len;
+	net_count_size(u->w, len);
 	struct msghdr *th = &b->tx[slot].msg_hdr;
 	b->tiov[slot].iov_len = len;
 	th->msg_name = &b->from[i];

@@ -190,7 +190,9 @@ int net_worker_new(struct net *n, unsigned id, worker_t **out)
 		return SRVD_EIO;
 	}
 	w->loop_ok = true;
-	rc = srvd_responder_new(&n->ropts, &w->resp);
+	srvd_responder_opts_t ro = n->ropts;
+	ro.stats_row = id;
+	rc = srvd_responder_new(&ro, &w->resp);
 	if (rc == 0)
 		rc = net_udp_init(w);
 	if (rc == 0)

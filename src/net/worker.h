@@ -82,17 +82,34 @@ typedef struct tcp_listener {
 	bool open; /* handle initialised */
 } tcp_listener_t;
 
+enum { NET_SIZE_BUCKETS = 9 };
+
 /* Written by the owning worker only, read by anyone. */
 typedef struct net_counters {
 	atomic_uint_fast64_t udp_recv, udp_sent, udp_dropped;
 	atomic_uint_fast64_t tcp_accepted, tcp_queries, tcp_evicted, tcp_timeouts;
 	atomic_uint_fast64_t xfr_started, xfr_done;
+	/* answers by size: <= 64, 128, ..., 4096, 8192, more (net_count_size) */
+	atomic_uint_fast64_t size[NET_SIZE_BUCKETS], size_bytes;
 } net_counters_t;
 
 #define NET_COUNT(w, field, n)                                                                     \
 	atomic_store_explicit(&(w)->stats.field,                                                   \
 	                      atomic_load_explicit(&(w)->stats.field, memory_order_relaxed) + (n), \
 	                      memory_order_relaxed)
+
+/* Bucket i holds answers of at most 64 << i bytes; the last, the rest. */
+static inline unsigned net_size_bucket(size_t len)
+{
+	unsigned b = len > 64 ? 58u - (unsigned)__builtin_clzll(len - 1) : 0;
+	return b < NET_SIZE_BUCKETS - 1 ? b : NET_SIZE_BUCKETS - 1;
+}
+
+#define net_count_size(w, len)                                                                     \
+	do {                                                                                       \
+		NET_COUNT(w, size[net_size_bucket(len)], 1);                                       \
+		NET_COUNT(w, size_bytes, len);                                                     \
+	} while (0)
 
 struct worker {
 	struct net *net;

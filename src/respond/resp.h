@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/ratelim.h"
 #include "respond/msg.h"
 #include "srvd/srvd.h"
 #include "zone/zone.h"
@@ -56,6 +57,10 @@ struct srvd_responder {
 	char *identity;
 	char *version;
 	srvd_stats_t stats;
+	unsigned row; /* our row of each zone's counters (zone/stats.c) */
+	/* Refusals logged per peer, bounded (common/ratelim.h): each
+	 * responder has its own, so no lock. */
+	ratelim_t refusals;
 	/* Per-query scratch, reused: nothing is allocated while answering.
 	 * key/lname describe the current name of the chain; srvd_respond
 	 * fills them for the query name before resp_answer(). */
@@ -143,6 +148,15 @@ bool resp_proof(srvd_responder_t *r, msg_t *m, const zone_t *z, const zone_key_t
                 resp_proof_t kind, uint32_t node, uint32_t wild);
 /* The proofs of the wildcard answers noted in r->pend. */
 bool resp_proof_pending(srvd_responder_t *r, msg_t *m);
+
+/* "192.0.2.1" for a struct sockaddr (or "?"), for log lines. */
+const char *resp_peer(const void *sockaddr, char *buf, size_t cap);
+
+/* Log that a request of kind (AXFR, NOTIFY, ...) for zone (wire) from
+ * sq's peer was refused, and why; at most a few lines per peer and
+ * minute, then one line that says how many were left out. */
+void resp_log_refused(srvd_responder_t *r, const srvd_query_t *sq, const uint8_t *zone,
+                      const char *kind, const char *why);
 
 /* Is the client allowed to transfer z: by its address, or by the TSIG key
  * (wire name, or NULL) its request was verified with? */

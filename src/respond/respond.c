@@ -18,12 +18,18 @@
  *    is always the single current SOA (RFC 1995 2: allowed when the answer
  *    would not fit, and without a journal it never fits usefully).
  */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/acl.h"
 #include "common/buf.h"
+#include "common/log.h"
 #include "respond/resp.h"
 #include "wire/dns.h"
 #include "wire/name.h"
@@ -169,6 +175,7 @@ int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out
 	r->identity = dup_opt(o.identity);
 	r->version = dup_opt(o.version);
 	r->nsid_len = r->nsid ? strlen(r->nsid) : 0;
+	r->row = o.stats_row;
 	if ((o.nsid && !r->nsid) || (o.identity && !r->identity) || (o.version && !r->version)) {
 		srvd_responder_free(r);
 		return SRVD_ENOMEM;
@@ -354,9 +361,21 @@ int srvd_acl_key(const char *name, srvd_prefix_t *out)
 	return 0;
 }
 
+/* The per-zone counters of z (zone/stats.c): the responder's own row,
+ * by query type and by rcode. Where the zone is already in a register. */
+static inline __attribute__((always_inline)) void
+zone_count(const srvd_responder_t *r, const zone_t *z, uint16_t qtype, int rcode)
+{
+	if (r->row < z->ctr_rows) {
+		zone_ctr_t *c = &z->ctr[r->row];
+		ZONE_CTR_ADD(c->q[qtype < 512 ? zone_stat_qtype[qtype] : 0], 1);
+		ZONE_CTR_ADD(c->rcode[zone_stat_rcode[rcode & 0xF]], 1);
+	}
+}
+
 /* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
-static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t *q,
-                      const srvd_query_t *sq)
+static int answer_xfr(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs,
+                      const resp_query_t *q, const srvd_query_t *sq)
 {
 	if (q->qtype == DNS_T_AXFR && sq->transport == SRVD_UDP) {
 		rp->rcode = DNS_RC_NOTIMP;
@@ -376,9 +395,13 @@ static int answer_xfr(reply_t *rp, const srvd_zoneset_t *zs, const resp_query_t 
 		return 0;
 	}
 	if (!resp_acl_allows(z, sq->src_addr, sq->tsig_key)) {
+		resp_log_refused(r, sq, z->origin, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR",
+		                 "not in allow-transfer");
 		rp->rcode = DNS_RC_REFUSED;
+		zone_count(r, z, q->qtype, rp->rcode);
 		return 0;
 	}
+	zone_count(r, z, q->qtype, DNS_RC_NOERROR);
 	rp->aa = true;
 	/* IXFR from a current serial, or any IXFR over UDP: the single SOA. */
 	if (q->qtype == DNS_T_IXFR &&
@@ -416,6 +439,7 @@ answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs, const r
 		return;
 	}
 	rp->rcode = resp_answer(r, zs, z, q, &rp->m, &rp->aa, &rp->tc);
+	zone_count(r, z, q->qtype, rp->rcode);
 }
 
 static void count(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
@@ -448,7 +472,7 @@ static inline __attribute__((always_inline)) int dispatch(srvd_responder_t *r, r
 		return 0;
 	}
 	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR)
-		return answer_xfr(rp, zs, q, sq);
+		return answer_xfr(r, rp, zs, q, sq);
 	answer_query(r, rp, zs, q);
 	return 0;
 }
@@ -570,4 +594,38 @@ int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query
 		return SRVD_DROP;
 	}
 	return respond_parsed(r, zs, &q, pr, sq, resp, cap, 0, resp_len);
+}
+
+const char *resp_peer(const void *sockaddr, char *buf, size_t cap)
+{
+	const struct sockaddr *sa = sockaddr;
+	snprintf(buf, cap, "?");
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sockaddr)->sin_addr, buf,
+		          (socklen_t)cap);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sockaddr)->sin6_addr, buf,
+		          (socklen_t)cap);
+	return buf;
+}
+
+void resp_log_refused(srvd_responder_t *r, const srvd_query_t *sq, const uint8_t *zone,
+                      const char *kind, const char *why)
+{
+	uint8_t key[RATELIM_KEY];
+	uint64_t left_out = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ratelim_key(sq->src_addr, key);
+	if (!ratelim_allow(&r->refusals, key, (uint64_t)now.tv_sec, &left_out))
+		return;
+	char name[256], who[INET6_ADDRSTRLEN];
+	wire_name_to_str(zone, name, sizeof(name));
+	resp_peer(sq->src_addr, who, sizeof(who));
+	if (left_out)
+		log_warn("%s for zone %s from %s refused: %s (%" PRIu64
+		         " similar lines left out before this one)",
+		         kind, name, who, why, left_out);
+	else
+		log_warn("%s for zone %s from %s refused: %s", kind, name, who, why);
 }

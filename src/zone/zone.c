@@ -153,6 +153,7 @@ void srvd_zone_unref(srvd_zone_t *z)
 	if (!z || atomic_fetch_sub(&z->refs, 1) != 1)
 		return;
 	free(z->acl);
+	free(z->ctr);
 	arena_deinit(&z->arena);
 	free(z);
 }

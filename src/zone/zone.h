@@ -113,9 +113,33 @@ struct srvd_zone {
 	/* srvd_zone_new_expired: an origin and nothing else (no nodes, no
 	 * SOA); the responder answers SERVFAIL for every name in it. */
 	bool expired;
+
+	/* Per-zone counters (stats.c): ctr_rows blocks, one per responder
+	 * row, or none. Set once, before the version is published. */
+	struct zone_ctr *ctr;
+	unsigned ctr_rows;
+	bool ctr_tried;
 };
 
 typedef srvd_zone_t zone_t;
+
+/* One responder's counters for one zone version; written by that
+ * responder only (ZONE_CTR_ADD), read by anyone with relaxed loads. A
+ * cache line of its own start keeps two rows from sharing one. */
+typedef struct zone_ctr {
+	_Alignas(64) _Atomic uint64_t q[SRVD_ZSTAT_QTYPES];
+	_Atomic uint64_t rcode[SRVD_ZSTAT_RCODES];
+} zone_ctr_t;
+
+/* A plain load, add and store: only the owning thread writes. */
+#define ZONE_CTR_ADD(c, n)                                                                         \
+	atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (n),        \
+	                      memory_order_relaxed)
+
+/* Query type -> label index (qtypes 512 and above are "other"), and
+ * rcode -> label index. */
+extern const uint8_t zone_stat_qtype[512];
+extern const uint8_t zone_stat_rcode[16];
 
 static inline const uint8_t *zone_node_name(const zone_t *z, const zone_node_t *n)
 {

@@ -1,0 +1,169 @@
+"""The Prometheus endpoint (server: metrics:), against Debian's prometheus
+and promtool: what an operator graphs must be what srvd answered, and a
+hostile HTTP client must not disturb the DNS side."""
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from srvdtest import free_ports, wait_for
+
+SRV = "_matrix-fed._tcp.example.com"
+PROM_TIMEOUT = 60.0  # prometheus start + a few scrapes, on a busy machine
+
+
+def metrics_srvd(srvd_factory):
+    port = free_ports(1, v6=False)
+    s = srvd_factory(server_extra={"metrics": f'"127.0.0.1@{port}"'})
+    assert wait_for(lambda: "metrics: serving /metrics" in s.log(), 20), s.log()
+    return s, port
+
+
+def get(port, path="/metrics", timeout=10):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def sample(text, name, **labels):
+    """The value of the series name{labels...} (exact label set match on
+    the labels given), or None."""
+    want = [f'{k}="{v}"' for k, v in labels.items()]
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            head, value = line.rsplit(" ", 1)
+            if all(w in head for w in want):
+                return float(value)
+    return None
+
+
+def test_counts_match_queries_and_promtool_accepts(srvd_factory):
+    s, port = metrics_srvd(srvd_factory)
+    for _ in range(7):
+        assert s.q(SRV, "SRV").answer
+    s.q("nx.example.com", "A")
+    status, text = get(port)
+    assert status == 200
+    assert sample(text, "srvd_queries_total", zone="example.com", qtype="SRV") == 7
+    assert sample(text, "srvd_responses_total", zone="example.com", rcode="NXDOMAIN") == 1
+    assert sample(text, "srvd_zone_serial", zone="example.com") == 2024060101
+    assert sample(text, "srvd_zone_last_load_ok", zone="example.com") == 1
+    assert 'srvd_build_info{version="' in text
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool (Debian package prometheus) is not installed"
+    r = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_counters_survive_a_reload(srvd_factory, tmp_path):
+    s, port = metrics_srvd(srvd_factory)
+    for _ in range(3):
+        s.q(SRV, "SRV")
+    zone = s.zones[0][1]
+    text = zone.read_text().replace("2024060101", "2024060102", 1)
+    zone.write_text(text)
+    s.signal(__import__("signal").SIGHUP)
+    assert wait_for(lambda: s.q("example.com", "SOA").answer[0][0].serial == 2024060102, 30)
+    s.q(SRV, "SRV")
+    # the old version's counts are folded once no worker can see it
+    assert wait_for(lambda: sample(get(port)[1], "srvd_queries_total", zone="example.com",
+                                   qtype="SRV") == 4, 20), get(port)[1]
+
+
+def test_prometheus_scrapes_srvd(srvd_factory, tmp_path):
+    binary = shutil.which("prometheus")
+    assert binary, "prometheus (Debian package) is not installed"
+    s, port = metrics_srvd(srvd_factory)
+    for _ in range(5):
+        s.q(SRV, "SRV")
+    web = free_ports(1, v6=False)
+    conf = tmp_path / "prometheus.yml"
+    conf.write_text(
+        "global: {scrape_interval: 1s, scrape_timeout: 1s}\n"
+        "scrape_configs:\n"
+        "  - job_name: srvd\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{port}']}}]\n")
+    log = open(tmp_path / "prometheus.log", "wb")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={conf}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+         f"--web.listen-address=127.0.0.1:{web}"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        q = urllib.parse.quote('srvd_queries_total{zone="example.com",qtype="SRV"}')
+
+        def value():
+            try:
+                with urllib.request.urlopen(
+                        f"http://127.0.0.1:{web}/api/v1/query?query={q}", timeout=5) as r:
+                    res = json.load(r)["data"]["result"]
+            except (OSError, ValueError, KeyError):
+                return None
+            return float(res[0]["value"][1]) if res else None
+
+        got = wait_for(lambda: value() == 5, PROM_TIMEOUT)
+        assert got, f"prometheus has {value()}; log:\n" + (
+            tmp_path / "prometheus.log").read_text(errors="replace")[-3000:]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def raw(port, data, timeout=10):
+    """Send data, return what comes back until the server closes (or b"")."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        c.sendall(data)
+        out = b""
+        try:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                out += b
+        except (ConnectionResetError, socket.timeout):
+            pass
+        return out
+
+
+def status_of(reply):
+    if not reply:
+        return None  # closed without an answer
+    return int(reply.split(b" ", 2)[1])
+
+
+def test_bad_http_is_refused_and_dns_goes_on(srvd_factory):
+    s, port = metrics_srvd(srvd_factory)
+    with pytest.raises(urllib.error.HTTPError) as e:
+        get(port, "/other")
+    assert e.value.code == 404
+    assert status_of(raw(port, b"GARBAGE\r\n\r\n")) in (400, None)
+    assert status_of(raw(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 100000
+                         + b"\r\n\r\n")) in (400, 413, 431, None)
+    assert status_of(raw(port, b"POST /metrics HTTP/1.0\r\n\r\n")) in (405,)
+    # slowloris: a head that stops half-way is cut off by the server's
+    # timeout (5 s), and meanwhile DNS and other scrapes are served
+    slow = socket.create_connection(("127.0.0.1", port), timeout=60)
+    slow.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    assert s.q(SRV, "SRV").answer
+    assert get(port)[0] == 200
+    try:
+        got = slow.recv(65536)  # b"" when closed, or an error status
+    except (ConnectionResetError, socket.timeout):
+        got = b""
+    finally:
+        slow.close()
+    assert status_of(got) in (None, 408), got
+    assert time.monotonic() - t0 < 50
+    assert s.q(SRV, "SRV").answer
