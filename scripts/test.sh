@@ -12,7 +12,7 @@ ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
 
 PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
-      libcmocka-dev dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
+      libcmocka-dev dnsutils knot-dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
       iproute2 clang libclang-rt-14-dev valgrind)
 JOBS="${JOBS:-2}"
 T0=$SECONDS
