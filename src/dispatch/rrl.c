@@ -39,7 +39,8 @@ static_assert(sizeof(dsp_rrl_slot_t) == RESP_RRL_SLOT, "RRL slot size");
 
 typedef enum { K_ANSWER, K_NODATA, K_NXDOMAIN, K_REFERRAL, K_ERROR } kind_t;
 
-static const char *const kind_names[] = {"answer", "nodata", "nxdomain", "referral", "error"};
+static const char *const kind_names[] = {"answers", "NODATA answers", "NXDOMAIN answers",
+                                         "referrals", "errors"};
 
 uint32_t dsp_now(const srvd_query_t *sq)
 {
@@ -131,9 +132,8 @@ static void log_limit(const uint8_t prefix[17], const dsp_guard_t *g, kind_t k)
 	char text[INET6_ADDRSTRLEN];
 	bool v4 = prefix[0] == 4;
 	inet_ntop(v4 ? AF_INET : AF_INET6, prefix + 1, text, sizeof(text));
-	log_info("rrl: %s %s answers to %s/%u at %u/s%s",
-	         g->rrl.log_only ? "would limit" : "limiting", kind_names[k], text,
-	         v4 ? g->rrl.ipv4_prefix : g->rrl.ipv6_prefix, g->rrl.rate,
+	log_info("rrl: %s %s to %s/%u at %u/s%s", g->rrl.log_only ? "would limit" : "limiting",
+	         kind_names[k], text, v4 ? g->rrl.ipv4_prefix : g->rrl.ipv6_prefix, g->rrl.rate,
 	         g->rrl.log_only ? " (log-only)" : "");
 }
 
