@@ -2,13 +2,8 @@
  * 00..0f, message 00..len-1, output bytes little-endian): the server
  * cookies of RFC 9018 are checked by other implementations, so ours must
  * agree bit for bit. */
-#include <cmocka.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-
 #include "common/siphash.h"
+#include "test_helpers.h"
 
 static const uint8_t vectors[64][8] = {
     {0x31, 0x0e, 0x0e, 0xdd, 0x47, 0xdb, 0x6f, 0x72},
