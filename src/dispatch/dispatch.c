@@ -214,7 +214,8 @@ static __attribute__((noinline, cold)) int door(srvd_responder_t *r, const srvd_
 		return signed_answer(r, s, q, pr, sq, resp, cap, opt, res);
 	size_t reserve = opt ? DSP_COOKIE_OPT : 0;
 	int rc = 0;
-	if (!(pr == PARSE_OK && dsp_notify(r, s, q, sq, resp, cap - reserve, res)))
+	if (!(pr == PARSE_OK && q->opcode == DNS_OP_NOTIFY &&
+	      dsp_notify(r, s, q, sq, resp, cap - reserve, res)))
 		rc = resp_respond_parsed(r, s->zs, q, pr, sq, resp, cap, reserve, &res->len);
 	if (rc == 0 && opt)
 		dsp_cookie_out(opt, resp, cap, &res->len);

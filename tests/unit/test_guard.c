@@ -509,6 +509,32 @@ static void valid_cookie_is_never_limited(void **state)
 	srvd_server_unref(s);
 }
 
+/* With RRL on (or a COOKIE option) every query leaves the fast path; an
+ * SOA query for a secondary zone is still a query, not a NOTIFY. */
+static void soa_query_of_secondary_zone_is_a_query(void **state)
+{
+	fix_t *f = *state;
+	srvd_zone_rule_t rule = {.origin = "example.com", .secondary = 1};
+	srvd_server_t *base = NULL, *s = NULL;
+	assert_int_equal(srvd_server_new(f->zs, NULL, &rule, 1, &base), 0);
+	srvd_guard_conf_t gc = rrl_conf(100, 2);
+	gc.cookies = SRVD_COOKIES_ON;
+	assert_int_equal(srvd_server_with_guard(base, &gc, &s), 0);
+	srvd_server_unref(base);
+	struct sockaddr_in from = v4("192.0.2.1");
+	const uint8_t client[8] = {1};
+	pkt_t m, out;
+	srvd_result_t res;
+	for (int with_cookie = 0; with_cookie < 2; with_cookie++) {
+		query(&m, "example.com", DNS_T_SOA, with_cookie ? client : NULL, 8);
+		assert_int_equal(ask(f, s, &m, &from, SRVD_UDP, T0, &out, &res), SRVD_OK);
+		assert_null(res.zone);
+		assert_int_equal(res.opcode, DNS_OP_QUERY);
+		assert_int_equal(get_u16(out.b + 6), 1); /* the SOA itself */
+	}
+	srvd_server_unref(s);
+}
+
 static void guard_conf_checked(void **state)
 {
 	fix_t *f = *state;
@@ -542,6 +568,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(random_names_share_nxdomain_bucket, setup, teardown),
 	    cmocka_unit_test_setup_teardown(exempt_and_log_only, setup, teardown),
 	    cmocka_unit_test_setup_teardown(valid_cookie_is_never_limited, setup, teardown),
+	    cmocka_unit_test_setup_teardown(soa_query_of_secondary_zone_is_a_query, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(guard_conf_checked, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
