@@ -120,9 +120,10 @@ static bool prefix_of(const void *sockaddr, const dsp_guard_t *g, uint8_t out[17
 		return false;
 	}
 	bits = out[0] == 4 ? g->rrl.ipv4_prefix : g->rrl.ipv6_prefix;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned keep = bits > 8 * i ? bits - 8 * i : 0;
-		out[1 + i] &= keep >= 8 ? 0xFF : (uint8_t)(0xFF00 >> keep);
+	unsigned full = bits / 8;
+	if (full < 16) {
+		out[1 + full] &= (uint8_t)(0xFF00 >> (bits % 8));
+		memset(out + 2 + full, 0, 15 - full);
 	}
 	return true;
 }
