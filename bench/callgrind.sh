@@ -9,7 +9,8 @@
 #   BUILD_DIR defaults to build/release, N to 100000 (a multiple of the
 #   4096-query mix keeps both runs on the same mix). MODE is passed to
 #   micro_respond: empty (srvd_respond), --dispatch (srvd_dispatch, what
-#   the daemon calls) or --tsig (srvd_dispatch, every query signed).
+#   the daemon calls), --tsig (srvd_dispatch, every query signed) or --rrl
+#   (srvd_dispatch with rate limiting on, every answer counted).
 #   MICRO_ARGS, if set, goes to micro_respond too (bench/callgrind_dnssec.sh
 #   uses it).
 set -euo pipefail

@@ -1,12 +1,15 @@
 /* micro_respond: in-process microbenchmark of the responder on one core.
  *
- * Usage: micro_respond [N] [--quiet] [--dispatch | --tsig] [--do] [--zone PATH]
- *                      [--write-zone PATH]
+ * Usage: micro_respond [N] [--quiet] [--dispatch | --tsig | --rrl] [--do]
+ *                      [--zone PATH] [--write-zone PATH]
  *
  *   (default)   srvd_respond, the responder alone
  *   --dispatch  srvd_dispatch, the front door the daemon calls
  *   --tsig      srvd_dispatch with every query signed (hmac-sha256): the
  *               TSIG verify and the signing of the answer included
+ *   --rrl       srvd_dispatch with response rate limiting on (a rate no
+ *               query reaches, so every answer is counted and sent) from
+ *               one client address: the cost of the bucket per answer
  *
  * Generates a zone of about 10,000 records (SOA, NS, the Matrix SRV pair,
  * A/AAAA for matrix and the apex, 5000 filler hosts with A and AAAA, some
@@ -25,6 +28,7 @@
  * file instead; --do sets the DO bit in every query.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,12 +145,19 @@ static int sign_mix(q_t *v, unsigned n)
 	return 0;
 }
 
-typedef enum { MODE_RESPOND, MODE_DISPATCH, MODE_TSIG } mode_t_;
+typedef enum { MODE_RESPOND, MODE_DISPATCH, MODE_TSIG, MODE_RRL } mode_t_;
+
+static const struct sockaddr_in bench_client = {.sin_family = AF_INET,
+                                                .sin_addr.s_addr = 0x010200c0}; /* 192.0.2.1 */
 
 static int answer(mode_t_ mode, srvd_responder_t *r, const srvd_zoneset_t *zs,
                   const srvd_server_t *srv, const q_t *m, uint8_t *resp, size_t cap, size_t *len)
 {
 	srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
+	if (mode == MODE_RRL) {
+		q.src_addr = &bench_client;
+		q.now = 1700000000;
+	}
 	if (mode == MODE_RESPOND)
 		return srvd_respond(r, zs, &q, resp, cap, len);
 	srvd_result_t res;
@@ -217,6 +228,8 @@ int main(int argc, char **argv)
 			zone = argv[++i];
 		else if (strcmp(argv[i], "--write-zone") == 0 && i + 1 < argc)
 			write_to = argv[++i];
+		else if (strcmp(argv[i], "--rrl") == 0)
+			mode = MODE_RRL;
 		else
 			n = atol(argv[i]);
 	}
@@ -225,7 +238,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (n <= 0) {
-		fprintf(stderr, "usage: %s [N] [--quiet] [--dispatch | --tsig]\n", argv[0]);
+		fprintf(stderr, "usage: %s [N] [--quiet] [--dispatch | --tsig | --rrl]\n", argv[0]);
 		return 2;
 	}
 	char path[] = "/tmp/micro_respond-XXXXXX";
@@ -267,6 +280,14 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	srvd_keyring_unref(keys);
+	if (mode == MODE_RRL) {
+		srvd_guard_conf_t g = {.rrl = {.rate = 1000000, .slip = 2}};
+		srvd_server_t *limited = NULL;
+		if (srvd_server_with_guard(srv, &g, &limited) != 0)
+			return 1;
+		srvd_server_unref(srv);
+		srv = limited;
+	}
 
 	static uint8_t resp[65535];
 	size_t len = 0;
@@ -287,6 +308,18 @@ int main(int argc, char **argv)
 			srvd_query_t q = {.wire = m->wire, .len = m->len, .transport = SRVD_UDP};
 			srvd_respond(r, zs, &q, resp, sizeof(resp), &len);
 			bytes += len;
+		}
+	} else if (mode == MODE_RRL) {
+		for (long i = 0; i < n; i++) {
+			const q_t *m = &mix[i & (MIX - 1)];
+			srvd_query_t q = {.wire = m->wire,
+			                  .len = m->len,
+			                  .transport = SRVD_UDP,
+			                  .src_addr = &bench_client,
+			                  .now = 1700000000};
+			srvd_result_t res;
+			srvd_dispatch(r, srv, &q, resp, sizeof(resp), &res);
+			bytes += res.len;
 		}
 	} else {
 		for (long i = 0; i < n; i++) {

@@ -157,9 +157,15 @@ typedef struct srvd_responder_opts {
 	const char *identity; /* CH TXT id.server / hostname.bind; NULL = REFUSED */
 	const char *version;  /* CH TXT version.bind / version.server; NULL = REFUSED */
 	unsigned stats_row;   /* this responder's row of per-zone counters */
+	/* Entries of this responder's response rate limiting table (see
+	 * srvd_guard_conf_t), rounded up to a power of two; 0 = 16384.
+	 * The table is allocated here, once: the query path never does. */
+	unsigned rrl_slots;
 } srvd_responder_opts_t;
 
-/* One per thread; it owns the per-query scratch space. opts may be NULL. */
+/* One per thread; it owns the per-query scratch space and the per-client
+ * state of response rate limiting (which is why that state needs no lock).
+ * opts may be NULL. */
 SRVD_API int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out);
 SRVD_API void srvd_responder_free(srvd_responder_t *r);
 
@@ -173,6 +179,10 @@ typedef struct srvd_query {
 	/* The name (wire form) of the TSIG key the caller verified this
 	 * request with (RFC 8945), or NULL. Transfer ACLs grant by it. */
 	const uint8_t *tsig_key;
+	/* UNIX time in seconds, for rate limiting and DNS cookies; a caller
+	 * reads its clock once per batch. 0: srvd_dispatch reads a coarse
+	 * clock itself when it needs one. */
+	uint32_t now;
 } srvd_query_t;
 
 /* Answer q from zs into resp[cap]; q->wire must not overlap resp. Returns SRVD_OK with *resp_len
@@ -203,6 +213,14 @@ typedef struct srvd_stats {
 	/* Requests refused for their TSIG, by status: 2 FORMERR, 3 BADKEY,
 	 * 4 BADSIG, 5 BADTIME, 6 BADTRUNC. */
 	uint64_t tsig_failed[16];
+	/* Response rate limiting (srvd_dispatch): answers not sent, answers
+	 * sent truncated instead (slip), and answers sent in full that
+	 * log-only mode would have limited. */
+	uint64_t rrl_dropped, rrl_slipped, rrl_logged;
+	/* DNS cookies: requests with a valid server cookie, with one that
+	 * did not validate (bad, expired, another secret), and BADCOOKIE
+	 * answers (only when cookies are required). */
+	uint64_t cookie_valid, cookie_invalid, cookie_badcookie;
 } srvd_stats_t;
 
 SRVD_API void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out);
@@ -294,12 +312,64 @@ SRVD_API void srvd_server_unref(srvd_server_t *s);
 /* Borrowed. */
 SRVD_API const srvd_zoneset_t *srvd_server_zoneset(const srvd_server_t *s);
 
+/* Facing the internet: response rate limiting and DNS cookies, as one
+ * immutable part of a server (srvd_server_with_guard).
+ *
+ * RRL (the design of Vixie and Schryver that BIND, Knot and NSD share):
+ * answers over UDP are counted per client prefix and per kind of answer
+ * (one bucket per name and type for answers and NODATA; one per prefix for
+ * NXDOMAIN, referrals and errors, so random names do not escape it). Each
+ * bucket earns `rate` answers a second and may owe up to `window` seconds'
+ * worth; an answer from an empty bucket is dropped, except every `slip`-th,
+ * which goes out truncated (TC, no records) so that a real client retries
+ * over TCP. TCP, TSIG-verified requests, exempt prefixes and clients that
+ * present a valid server cookie are never limited.
+ *
+ * DNS cookies (RFC 7873, server cookies as RFC 9018 builds them): a request
+ * with a client cookie gets a server cookie back. A server cookie is valid
+ * for an hour when it was made with `secret`, or with `previous` (the
+ * secret before the last rotation). */
+typedef struct srvd_rrl_conf {
+	unsigned rate;               /* answers per second per bucket; 0 = RRL off */
+	unsigned slip;               /* every slip-th limited answer truncated; 0 = none, 1 = all */
+	unsigned window;             /* seconds a bucket may owe; 0 = 15 */
+	uint8_t ipv4_prefix;         /* bits of a client address that make its prefix; 0 = 24 */
+	uint8_t ipv6_prefix;         /* 0 = 56 */
+	const srvd_prefix_t *exempt; /* never limited (address entries only) */
+	size_t n_exempt;
+	int log_only; /* count and log, but send every answer in full */
+} srvd_rrl_conf_t;
+
+typedef enum {
+	SRVD_COOKIES_OFF = 0,
+	SRVD_COOKIES_ON = 1,      /* answer them; a bad server cookie gets a fresh one */
+	SRVD_COOKIES_REQUIRE = 2, /* also: BADCOOKIE over UDP to a client that sent a
+	                             client cookie without a valid server cookie */
+} srvd_cookies_t;
+
+typedef struct srvd_guard_conf {
+	srvd_rrl_conf_t rrl;
+	srvd_cookies_t cookies;
+	uint8_t secret[16];   /* SipHash-2-4 key of the server cookies made now */
+	uint8_t previous[16]; /* still validates, when has_previous */
+	int has_previous;
+} srvd_guard_conf_t;
+
+/* A copy of s that limits and answers cookies as g says (g NULL: neither).
+ * g and its exempt list are copied. SRVD_EINVAL for an exempt entry that
+ * is not an address prefix or a prefix length out of range. */
+SRVD_API int srvd_server_with_guard(const srvd_server_t *s, const srvd_guard_conf_t *g,
+                                    srvd_server_t **out);
+
 /* What srvd_dispatch did, for the caller to act on. */
 typedef struct srvd_result {
 	size_t len;      /* bytes of the answer (SRVD_OK) */
 	unsigned opcode; /* of the request */
 	unsigned rcode;  /* of the answer (TSIG errors: NOTAUTH) */
 	int tsig;        /* 1: the request was signed and verified; so is the answer */
+	/* Response rate limiting: 1 when the answer in resp is the truncated
+	 * slip; SRVD_DROP with limited 1 when RRL dropped it. */
+	int limited;
 	/* An accepted NOTIFY for a secondary zone: the caller should check
 	 * that zone's SOA soon (RFC 1996 3.11). zone is the rule's origin
 	 * (it lives as long as the server); NULL for anything else. */

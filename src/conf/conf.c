@@ -122,6 +122,10 @@ static conf_t *conf_new(const char *path)
 	c->tcp_max_clients = 1000;
 	c->xfr_timeout = 60;
 	c->xfr_max_size = (uint64_t)1 << 30;
+	c->rrl =
+	    (conf_rrl_t){.rate = 20, .slip = 2, .window = 15, .ipv4_prefix = 24, .ipv6_prefix = 56};
+	c->cookies = SRVD_COOKIES_ON;
+	c->cookie_rotate = 3600;
 	if (path && !(c->path = strdup(path))) {
 		free(c);
 		return NULL;
@@ -246,6 +250,7 @@ void conf_free(conf_t *c)
 	free(c->control);
 	free(c->log_level);
 	free(c->allow_transfer);
+	free(c->rrl.exempt);
 	for (size_t i = 0; i < c->n_key_refs; i++)
 		free(c->key_refs[i].name);
 	free(c->key_refs);

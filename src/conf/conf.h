@@ -26,6 +26,18 @@
  *     expire-min: 3600             # expire-min/max), per zone or here
  *     xfr-timeout: 60              # seconds for one transfer in
  *     xfr-max-size: 1073741824     # bytes of one transfer in
+ *     rrl:                         # response rate limiting; off without this
+ *       rate: 20                   # answers per second per prefix and kind
+ *       slip: 2                    # every 2nd limited answer goes out truncated
+ *       window: 15                 # seconds a flooding prefix stays limited
+ *       ipv4-prefix: 24
+ *       ipv6-prefix: 56
+ *       exempt: [192.0.2.0/24]     # never limited
+ *       log-only: false            # count and log, drop nothing
+ *       table-size: 16384          # entries per worker
+ *     cookies: on                  # DNS cookies: off | on | require
+ *     cookie-secret: 32 hex digits # default: random, rotated
+ *     cookie-rotate: 3600          # seconds between rotations of a random secret
  *   keys:                          # TSIG keys (RFC 8945)
  *     - name: transfer-key
  *       algorithm: hmac-sha256     # hmac-sha1/224/256/384/512
@@ -127,6 +139,16 @@ typedef struct conf_zone {
 	char *serial_policy; /* "increment" (default), "unixtime", "dateserial" */
 } conf_zone_t;
 
+/* server: rrl (response rate limiting); on when the mapping is there and
+ * rate is not 0. The other fields hold their defaults until set. */
+typedef struct conf_rrl {
+	bool on;
+	unsigned rate, slip, window, ipv4_prefix, ipv6_prefix, table_size;
+	bool log_only;
+	srvd_prefix_t *exempt;
+	size_t n_exempt;
+} conf_rrl_t;
+
 typedef struct conf {
 	conf_addr_t *listen;
 	size_t n_listen;
@@ -148,6 +170,11 @@ typedef struct conf {
 	conf_timers_t timers;  /* defaults for secondary zones */
 	unsigned xfr_timeout;  /* seconds; default 60 */
 	uint64_t xfr_max_size; /* bytes; default 1 GiB */
+	conf_rrl_t rrl;
+	unsigned cookies; /* srvd_cookies_t; default SRVD_COOKIES_ON */
+	bool has_cookie_secret;
+	uint8_t cookie_secret[16];
+	unsigned cookie_rotate; /* seconds; default 3600 */
 	conf_key_t *keys;
 	size_t n_keys;
 	char *zones_dir; /* NULL when not set */

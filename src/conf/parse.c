@@ -6,6 +6,7 @@
  * that --check-config shows every mistake in one run: errors are appended
  * to err, one "FILE:LINE: message" per line. An unknown key gets the
  * nearest known one ("did you mean"), as a typo is the usual cause. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +48,11 @@ typedef enum {
 	K_SERVER,
 	K_ZONES,
 	K_KEYS,
+	K_BOOL,     /* bool: true | false */
+	K_PREFIXES, /* srvd_prefix_t list, addresses only */
+	K_RRL,      /* the rrl mapping */
+	K_COOKIES,  /* off | on | require */
+	K_SECRET,   /* 32 hex digits into 16 bytes; sets the bool at n_off */
 } kind_t;
 
 typedef struct keydef {
@@ -98,7 +104,24 @@ static const keydef_t server_keys[] = {
     {"allow-transfer", K_ACL, C(allow_transfer), C(n_allow_transfer), 0, 0},
     {"xfr-timeout", K_UINT, C(xfr_timeout), 0, 1, 86400},
     {"xfr-max-size", K_U64, C(xfr_max_size), 0, 512, 0},
+    {"rrl", K_RRL, C(rrl), 0, 0, 0},
+    {"cookies", K_COOKIES, C(cookies), 0, 0, 0},
+    {"cookie-secret", K_SECRET, C(cookie_secret), C(has_cookie_secret), 0, 0},
+    {"cookie-rotate", K_UINT, C(cookie_rotate), 0, 10, 86400 * 30},
     TIMER_KEYS(C),
+};
+
+#define R(f) offsetof(conf_rrl_t, f)
+
+static const keydef_t rrl_keys[] = {
+    {"rate", K_UINT, R(rate), 0, 0, 1000000},
+    {"slip", K_UINT, R(slip), 0, 0, 10},
+    {"window", K_UINT, R(window), 0, 1, 3600},
+    {"ipv4-prefix", K_UINT, R(ipv4_prefix), 0, 8, 32},
+    {"ipv6-prefix", K_UINT, R(ipv6_prefix), 0, 16, 128},
+    {"exempt", K_PREFIXES, R(exempt), R(n_exempt), 0, 0},
+    {"log-only", K_BOOL, R(log_only), 0, 0, 0},
+    {"table-size", K_UINT, R(table_size), 0, 16, 1u << 26},
 };
 
 static const keydef_t zone_keys[] = {
@@ -382,6 +405,78 @@ static int notify_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n
 	return 0;
 }
 
+static int prefix_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr,
+                       size_t i)
+{
+	srvd_prefix_t *a = arr;
+	const char *s = NULL, *why = NULL;
+	if (scalar(p, k->name, n, "an address or prefix", &s))
+		return SRVD_EPARSE;
+	if (conf_prefix_parse(s, &a[i], &why))
+		return fail(p, n, "%s: bad prefix \"%s\": %s", k->name, s, why);
+	return 0;
+}
+
+static int set_prefixes(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	void *arr = NULL;
+	size_t cnt = 0;
+	int rc = set_list(p, k, n, sizeof(srvd_prefix_t), "a prefix or a list of them", prefix_item,
+	                  &arr, &cnt);
+	if (rc)
+		return rc;
+	free(*(srvd_prefix_t **)field(obj, k->off));
+	*(srvd_prefix_t **)field(obj, k->off) = arr;
+	*(size_t *)field(obj, k->n_off) = cnt;
+	return 0;
+}
+
+static int set_bool(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	if (scalar(p, k->name, n, "true or false", &s))
+		return SRVD_EPARSE;
+	if (strcmp(s, "true") && strcmp(s, "false"))
+		return fail(p, n, "%s: expected true or false, got \"%s\"", k->name, s);
+	*(bool *)field(obj, k->off) = strcmp(s, "true") == 0;
+	return 0;
+}
+
+static int set_cookies(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	static const char *const modes[] = {"off", "on", "require"};
+	const char *s;
+	/* YAML 1.1 readers take a bare on/off for booleans; libyaml leaves
+	 * them as text, and so do we. */
+	if (scalar(p, k->name, n, "off, on or require", &s))
+		return SRVD_EPARSE;
+	for (unsigned i = 0; i < N(modes); i++)
+		if (strcmp(s, modes[i]) == 0) {
+			*(unsigned *)field(obj, k->off) = i;
+			return 0;
+		}
+	return fail(p, n, "%s: \"%s\" is not one of off, on, require", k->name, s);
+}
+
+static int set_secret(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	const char *s;
+	uint8_t *out = field(obj, k->off);
+	if (scalar(p, k->name, n, "32 hexadecimal digits", &s))
+		return SRVD_EPARSE;
+	bool ok = strlen(s) == 32;
+	for (unsigned i = 0; ok && i < 16; i++) {
+		unsigned v;
+		ok = isxdigit((unsigned char)s[2 * i]) && isxdigit((unsigned char)s[2 * i + 1]) &&
+		     sscanf(s + 2 * i, "%2x", &v) == 1;
+		out[i] = (uint8_t)v;
+	}
+	if (!ok)
+		return fail(p, n, "%s: expected 32 hexadecimal digits (16 bytes)", k->name);
+	*(bool *)field(obj, k->n_off) = true;
+	return 0;
+}
+
 /* ---- mappings ------------------------------------------------------------- */
 
 static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj);
@@ -488,6 +583,16 @@ static int set_server(const parse_t *p, const yaml_node_t *n)
 	if (n->type != YAML_MAPPING_NODE)
 		return fail(p, n, "server: expected a mapping, got %s", type_name(n));
 	return walk_map(p, n, " in server", server_keys, N(server_keys), p->c);
+}
+
+static int set_rrl(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *obj)
+{
+	conf_rrl_t *r = field(obj, k->off);
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n, "rrl: expected a mapping, got %s", type_name(n));
+	int rc = walk_map(p, n, " in rrl", rrl_keys, N(rrl_keys), r);
+	r->on = rc == 0 && r->rate > 0;
+	return rc;
 }
 
 static int set_zone(const parse_t *p, const yaml_node_t *n, conf_zone_t *z)
@@ -808,6 +913,11 @@ static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 	case K_SERVER: return set_server(p, n);
 	case K_ZONES: return set_zones(p, n);
 	case K_KEYS: return set_keys(p, n);
+	case K_BOOL: return set_bool(p, k, n, obj);
+	case K_PREFIXES: return set_prefixes(p, k, n, obj);
+	case K_RRL: return set_rrl(p, k, n, obj);
+	case K_COOKIES: return set_cookies(p, k, n, obj);
+	case K_SECRET: return set_secret(p, k, n, obj);
 	}
 	return SRVD_EINVAL;
 }

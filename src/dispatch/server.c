@@ -1,5 +1,5 @@
 /* srvd_server_t: what one published state of a server answers from. A
- * zone set, a keyring and the zone rules, bundled so that the network
+ * zone set, a keyring, the zone rules and the guard (guard.c), bundled so that the network
  * layer publishes one pointer (and retires one) however many of them a
  * reload changed. Making one is cheap: references and a copy of the rules,
  * which are few (one per zone that takes NOTIFY or has a journal). */
@@ -143,10 +143,17 @@ int dsp_server_derive(const srvd_server_t *old, srvd_zoneset_t *zs, srvd_keyring
 		                          r->n_notify_from, r->grants,    r->n_grants};
 		j[i] = r->journal;
 	}
+	srvd_server_t *s = NULL;
 	if (rc == 0)
-		rc = dsp_server_new(zs ? zs : old->zs, keys ? keys : old->keys, v, j, n, out);
+		rc = dsp_server_new(zs ? zs : old->zs, keys ? keys : old->keys, v, j, n, &s);
+	if (rc == 0)
+		rc = dsp_server_set_guard(s, old->guard);
 	free(v);
 	free(j);
+	if (rc)
+		srvd_server_unref(s);
+	else
+		*out = s;
 	return rc;
 }
 
@@ -161,6 +168,7 @@ void srvd_server_unref(srvd_server_t *s)
 	if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	rules_free(s->rules, s->n_rules);
+	dsp_guard_free(s->guard);
 	srvd_keyring_unref(s->keys);
 	srvd_zoneset_unref(s->zs);
 	free(s);

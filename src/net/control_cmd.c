@@ -153,6 +153,16 @@ int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
 	ctl_reply_set_u64(r, "dropped", s->resp.dropped + s->udp_dropped);
 	ctl_reply_set_u64(r, "formerr", s->resp.formerr);
 	ctl_reply_set_u64(r, "transfers", s->resp.xfr);
+	ctl_reply_begin_map(r, "rrl");
+	ctl_reply_set_u64(r, "dropped", s->resp.rrl_dropped);
+	ctl_reply_set_u64(r, "slipped", s->resp.rrl_slipped);
+	ctl_reply_set_u64(r, "logged", s->resp.rrl_logged);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "cookies");
+	ctl_reply_set_u64(r, "valid", s->resp.cookie_valid);
+	ctl_reply_set_u64(r, "invalid", s->resp.cookie_invalid);
+	ctl_reply_set_u64(r, "badcookie", s->resp.cookie_badcookie);
+	ctl_reply_end(r);
 	ctl_reply_begin_map(r, "reloads");
 	ctl_reply_set_u64(r, "ok", ok);
 	ctl_reply_set_u64(r, "failed", failed);

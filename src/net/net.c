@@ -44,6 +44,7 @@ static int copy_conf(net_t *n, const conf_t *c)
 	n->ropts.nsid = n->nsid;
 	n->ropts.identity = n->identity;
 	n->ropts.version = n->version;
+	n->ropts.rrl_slots = c->rrl.table_size;
 	unsigned workers = c->workers ? c->workers : uv_available_parallelism();
 	n->n_workers = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 	n->idle_ms = 1000u * (uint64_t)(c->tcp_idle_timeout ? c->tcp_idle_timeout : 10);
@@ -250,6 +251,8 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 	if (rc == 0)
 		rc = net_update_init(n);
 	if (rc == 0)
+		rc = net_guard_init(n);
+	if (rc == 0)
 		rc = net_services_init(n);
 	if (rc == 0)
 		rc = net_reload_init(n, conf, reload, ctx, &zs, failed);
@@ -269,6 +272,7 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 	}
 	atomic_store(&n->srv, srv);
 	net_reload_publish_keys(n);
+	net_guard_update(n);
 	net_services_after_reload(n);
 	const char *control = net_reload_conf(n)->control;
 	return control ? net_control_start(n, control) : 0;
@@ -408,12 +412,25 @@ void net_publish_keys(net_t *n, srvd_keyring_t *keys)
 		swap_in(n, s);
 }
 
+void net_publish_guard(net_t *n, const srvd_guard_conf_t *g)
+{
+	srvd_server_t *s = NULL;
+	int rc = srvd_server_with_guard(atomic_load(&n->srv), g, &s);
+	if (rc)
+		log_err("publish: rrl and cookies: %s; keeping the previous ones",
+		        srvd_strerror(rc));
+	else
+		swap_in(n, s);
+}
+
 void net_publish_rules(net_t *n, const srvd_zone_rule_t *rules, xfr_journal_t *const *journals,
                        size_t n_rules)
 {
 	const srvd_server_t *cur = atomic_load(&n->srv);
 	srvd_server_t *s = NULL;
 	int rc = dsp_server_new(cur->zs, cur->keys, rules, journals, n_rules, &s);
+	if (rc == 0 && (rc = dsp_server_set_guard(s, cur->guard)) != 0)
+		srvd_server_unref(s);
 	if (rc)
 		log_err("publish: zone rules: %s; keeping the previous ones", srvd_strerror(rc));
 	else
@@ -446,6 +463,7 @@ static void begin_stop(net_t *n)
 	net_notify_stop(n);
 	net_notified_stop(n);
 	net_update_stop(n);
+	net_guard_stop(n);
 	net_services_stop(n);
 	net_reload_stop(n);
 }
@@ -534,6 +552,7 @@ void net_free(net_t *n)
 	net_notify_free(n);
 	net_notified_free(n);
 	net_update_free(n);
+	net_guard_free(n);
 	net_services_free(n);
 	net_reload_free(n);
 	srvd_server_unref(atomic_load(&n->srv));

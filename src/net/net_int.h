@@ -18,6 +18,8 @@
  *   update.c       UPDATEs srvd_dispatch accepted: evaluate, journal,
  *                  publish through the reload queue, answer; forwarding
  *   control.c      the control socket; control_cmd.c its commands
+ *   guard.c        RRL settings and the DNS cookie secret (rotated on a
+ *                  timer) in the published server
  *   secondary.c    service: secondary zones (secondary.h), with
  *                  xfr_client.c (the transfer client) and
  *                  primary_journal.c (journals of primary zones)
@@ -64,6 +66,7 @@ struct net {
 	struct net_notify *notify;
 	struct net_stats_state *stats;
 	struct net_control *ctl;
+	struct net_guard *guard;
 	const net_service_t *svc[NET_MAX_SERVICES]; /* bin/srvd.c plugs these in */
 	void *svc_state[NET_MAX_SERVICES];
 	size_t n_svc;
@@ -117,6 +120,8 @@ void net_publish_keys(net_t *n, srvd_keyring_t *keys);
 /* The zone rules (NOTIFY in, IXFR journals); copied. */
 void net_publish_rules(net_t *n, const srvd_zone_rule_t *rules, xfr_journal_t *const *journals,
                        size_t n_rules);
+/* RRL and cookie settings (copied). */
+void net_publish_guard(net_t *n, const srvd_guard_conf_t *g);
 /* net.c: the graceful stop that SIGTERM starts. */
 void net_stop(net_t *n);
 
@@ -190,6 +195,16 @@ int net_update_init(net_t *n);
 void net_update_counts(const net_t *n, uint64_t *ok, uint64_t *failed);
 void net_update_stop(net_t *n);
 void net_update_free(net_t *n);
+
+/* ---- guard.c: RRL settings and the cookie secret -------------------------- */
+
+int net_guard_init(net_t *n);
+/* Publish the guard of the config in force (start-up, and after a reload
+ * that read the config): its RRL settings, the configured secret or our
+ * own, and the rotation timer for our own. */
+void net_guard_update(net_t *n);
+void net_guard_stop(net_t *n);
+void net_guard_free(net_t *n);
 
 /* ---- control.c: the control socket ------------------------------------------- */
 

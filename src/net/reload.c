@@ -125,6 +125,7 @@ static void apply(net_t *n, ztab_job_t *j)
 		rl->conf = j->conf_new;
 		j->conf_new = NULL;
 		net_reload_publish_keys(n);
+		net_guard_update(n);
 	}
 	free(rl->tab.v);
 	rl->tab = j->next;

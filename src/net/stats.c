@@ -73,6 +73,12 @@ static void add(srvd_stats_t *sum, const srvd_stats_t *a)
 	sum->xfr += a->xfr;
 	for (size_t i = 0; i < 16; i++)
 		sum->tsig_failed[i] += a->tsig_failed[i];
+	sum->rrl_dropped += a->rrl_dropped;
+	sum->rrl_slipped += a->rrl_slipped;
+	sum->rrl_logged += a->rrl_logged;
+	sum->cookie_valid += a->cookie_valid;
+	sum->cookie_invalid += a->cookie_invalid;
+	sum->cookie_badcookie += a->cookie_badcookie;
 }
 
 static void sum(const net_t *n, uint64_t seq, net_stats_t *out)

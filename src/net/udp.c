@@ -170,7 +170,7 @@ void net_udp_reply(worker_t *w, const net_reply_t *r)
 
 /* Answer datagram i into send slot `slot`. Returns false when nothing goes
  * back (a truncated query, or the responder drops it). */
-static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned slot)
+static bool answer(udp_sock_t *u, const srvd_server_t *srv, uint32_t now, unsigned i, unsigned slot)
 {
 	net_batch_t *b = u->w->batch;
 	struct msghdr *rh = &b->rx[i].msg_hdr;
@@ -181,6 +181,7 @@ static bool answer(udp_sock_t *u, const srvd_server_t *srv, unsigned i, unsigned
 	    .len = b->rx[i].msg_len,
 	    .transport = SRVD_UDP,
 	    .src_addr = &b->from[i],
+	    .now = now,
 	};
 	srvd_result_t res;
 	int rc = srvd_dispatch(u->w->resp, srv, &q, b->tbuf[slot], NET_UDP_SLOT, &res);
@@ -243,9 +244,11 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		int n = recv_batch(u);
 		if (n <= 0)
 			break;
+		/* The clock of rate limiting and cookies: read once a batch. */
+		uint32_t now = (uint32_t)time(NULL);
 		unsigned m = 0;
 		for (unsigned i = 0; i < (unsigned)n; i++)
-			if (answer(u, srv, i, m))
+			if (answer(u, srv, now, i, m))
 				m++;
 		NET_COUNT(u->w, udp_recv, (unsigned)n);
 		if (m)

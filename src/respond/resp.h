@@ -15,7 +15,14 @@
 #include "srvd/srvd.h"
 #include "zone/zone.h"
 
-enum { RESP_CHAIN_MAX = 16, RESP_ADDL_MAX = 64, RESP_PROOF_MAX = 16, RESP_DSP_SCRATCH = 2048 };
+enum {
+	RESP_CHAIN_MAX = 16,
+	RESP_ADDL_MAX = 64,
+	RESP_PROOF_MAX = 16,
+	RESP_DSP_SCRATCH = 2048,
+	RESP_RRL_SLOT = 16,       /* bytes of one RRL table entry (dispatch/rrl.c) */
+	RESP_RRL_SLOTS = 1 << 14, /* entries when the options name none */
+};
 
 typedef enum {
 	PARSE_OK = 0,
@@ -47,7 +54,15 @@ typedef struct resp_query {
 	bool has_soa;
 	uint32_t soa_serial;
 	bool tsig;
-	uint8_t lname[255]; /* lower case; last, resp_parse() clears what is above */
+	bool cookie; /* a COOKIE option (RFC 7873): cookie_at, cookie_len */
+	/* Not a plain query: a TSIG record or a COOKIE option was seen, so
+	 * srvd_dispatch leaves the fast path. */
+	bool defer;
+	uint8_t lname[255]; /* lower case; resp_parse() clears what is above */
+	/* Below lname, not cleared (the clearing is on every query's path):
+	 * read only when the flag above says so. */
+	const uint8_t *cookie_at; /* the first COOKIE option's bytes, in the request */
+	uint16_t cookie_len;
 } resp_query_t;
 
 struct srvd_responder {
@@ -94,6 +109,13 @@ struct srvd_responder {
 	 * session). Opaque bytes here, so that respond/ does not depend on
 	 * xfr/; dispatch.c checks that its struct fits. */
 	_Alignas(16) unsigned char dsp[RESP_DSP_SCRATCH];
+	/* The dispatch's response rate limiting table: rrl_mask + 1 entries of
+	 * RESP_RRL_SLOT bytes, indexed by a SipHash under rrl_key (random per
+	 * responder, so a client cannot aim at another's entry). Per thread,
+	 * like everything here, so it needs no lock. */
+	void *rrl;
+	uint32_t rrl_mask;
+	uint8_t rrl_key[16];
 };
 
 resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
@@ -101,11 +123,13 @@ resp_parse_t resp_parse(const uint8_t *wire, size_t len, resp_query_t *q);
 enum { RESP_DEFER = 3 }; /* resp_respond_plain: not a plain query */
 
 /* The fast path of srvd_dispatch: parse sq into *q (and *pr) once and, when
- * it is a plain message (no TSIG record, opcode not NOTIFY or UPDATE), answer it as
+ * it is a plain message (no TSIG record, no COOKIE option, opcode not
+ * NOTIFY or UPDATE) and the caller does not defer everything, answer it as
  * srvd_respond does. RESP_DEFER when it is not: the caller goes on with q
  * and pr. */
 int resp_respond_plain(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,
-                       uint8_t *resp, size_t cap, size_t *len, resp_query_t *q, resp_parse_t *pr);
+                       bool defer, uint8_t *resp, size_t cap, size_t *len, resp_query_t *q,
+                       resp_parse_t *pr);
 
 /* srvd_respond after resp_parse (q and pr are its results; pr is not
  * PARSE_DROP). reserve: bytes to leave free at the end of the answer,
@@ -120,6 +144,14 @@ int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const res
 int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
                      unsigned rcode, bool aa, uint8_t *resp, size_t cap, size_t reserve,
                      size_t *len);
+
+/* The answer RRL sends instead of a limited one (the slip): header with
+ * TC, the question, the OPT when the request had a usable one, no
+ * records, the rcode of the answer it replaces; reserve as for
+ * resp_respond_parsed. Not counted: the query was counted when it was
+ * answered. */
+int resp_reply_slip(const srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+                    unsigned rcode, uint8_t *resp, size_t cap, size_t reserve, size_t *len);
 
 /* The authoritative answer for a QUERY of class IN or ANY in zone z.
  * r->key must hold the key of the query name. Fills m and returns the

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "common/acl.h"
@@ -59,9 +60,14 @@ static void parse_opt(rd_t *r, size_t rr_start, resp_query_t *q, bool owner_root
 	while (rd_left(&o) > 0) {
 		uint16_t code = rd_u16(&o);
 		uint16_t olen = rd_u16(&o);
-		rd_skip(&o, olen);
+		const uint8_t *data = rd_ptr(&o, olen);
 		if (code == EDNS_OPT_NSID && !o.err)
 			q->want_nsid = true;
+		if (code == EDNS_OPT_COOKIE && !o.err && !q->cookie) {
+			q->cookie_at = data;
+			q->cookie_len = olen;
+			q->cookie = q->defer = true;
+		}
 	}
 	if (o.err)
 		q->edns_bad = true; /* option lengths overrun the RDATA */
@@ -91,7 +97,7 @@ static bool parse_records(rd_t *r, const uint8_t *hdr, resp_query_t *q)
 			if (r->err)
 				return false;
 			if (type == DNS_T_TSIG)
-				q->tsig = true;
+				q->tsig = q->defer = true;
 			if (sec == 1 && type == DNS_T_SOA && !q->has_soa) {
 				rd_t s;
 				rd_init(&s, r->base, r->len);
@@ -158,6 +164,26 @@ static char *dup_opt(const char *s)
 	return d;
 }
 
+/* The RRL table, a power of two entries, and the key of its hash. A key
+ * that getrandom cannot give still works: only the protection against
+ * aimed collisions is weaker, so it falls back to the clock and address. */
+static int rrl_table(srvd_responder_t *r, unsigned slots)
+{
+	uint32_t n = 16;
+	uint32_t want = slots ? slots : RESP_RRL_SLOTS;
+	while (n < want && n < (1u << 26))
+		n <<= 1;
+	r->rrl = calloc(n, RESP_RRL_SLOT);
+	if (!r->rrl)
+		return SRVD_ENOMEM;
+	r->rrl_mask = n - 1;
+	if (getrandom(r->rrl_key, sizeof(r->rrl_key), GRND_NONBLOCK) != sizeof(r->rrl_key)) {
+		uint64_t v[2] = {(uint64_t)time(NULL), (uint64_t)(uintptr_t)r};
+		memcpy(r->rrl_key, v, sizeof(v));
+	}
+	return 0;
+}
+
 int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out)
 {
 	if (!out)
@@ -176,7 +202,9 @@ int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out
 	r->version = dup_opt(o.version);
 	r->nsid_len = r->nsid ? strlen(r->nsid) : 0;
 	r->row = o.stats_row;
-	if ((o.nsid && !r->nsid) || (o.identity && !r->identity) || (o.version && !r->version)) {
+	int rc = rrl_table(r, o.rrl_slots);
+	if (rc || (o.nsid && !r->nsid) || (o.identity && !r->identity) ||
+	    (o.version && !r->version)) {
 		srvd_responder_free(r);
 		return SRVD_ENOMEM;
 	}
@@ -191,6 +219,7 @@ void srvd_responder_free(srvd_responder_t *r)
 	free(r->nsid);
 	free(r->identity);
 	free(r->version);
+	free(r->rrl);
 	free(r);
 }
 
@@ -499,6 +528,18 @@ int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_quer
 	return 0;
 }
 
+int resp_reply_slip(const srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+                    unsigned rcode, uint8_t *resp, size_t cap, size_t reserve, size_t *len)
+{
+	reply_t rp;
+	reply_begin(&rp, r, q, resp, limit(r, q, sq->transport, cap, reserve),
+	            q->edns && !q->edns_bad, true);
+	rp.rcode = (int)rcode;
+	rp.tc = true;
+	*len = reply_end(&rp, r, q);
+	return 0;
+}
+
 int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *sq, unsigned rcode, uint8_t *resp,
                         size_t cap, size_t *resp_len)
 {
@@ -568,14 +609,15 @@ int resp_respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const res
 }
 
 int resp_respond_plain(srvd_responder_t *r, const srvd_zoneset_t *zs, const srvd_query_t *sq,
-                       uint8_t *resp, size_t cap, size_t *len, resp_query_t *q, resp_parse_t *pr)
+                       bool defer, uint8_t *resp, size_t cap, size_t *len, resp_query_t *q,
+                       resp_parse_t *pr)
 {
 	*pr = resp_parse(sq->wire, sq->len, q);
 	if (*pr == PARSE_DROP) {
 		r->stats.dropped++;
 		return SRVD_DROP;
 	}
-	if (q->tsig || q->opcode == DNS_OP_NOTIFY || q->opcode == DNS_OP_UPDATE)
+	if (defer || q->defer || q->opcode == DNS_OP_NOTIFY || q->opcode == DNS_OP_UPDATE)
 		return RESP_DEFER;
 	return respond_parsed(r, zs, q, *pr, sq, resp, cap, 0, len);
 }

@@ -46,6 +46,7 @@ enum {
 	DNS_RC_YXDOMAIN = 6,
 	DNS_RC_NOTAUTH = 9,
 	DNS_RC_BADVERS = 16,
+	DNS_RC_BADCOOKIE = 23, /* RFC 7873 8 */
 };
 
 enum {
@@ -102,6 +103,7 @@ enum {
 
 enum {
 	EDNS_OPT_NSID = 3,
+	EDNS_OPT_COOKIE = 10, /* RFC 7873 */
 	EDNS_DO = 0x8000,
 };
 

@@ -1101,12 +1101,80 @@ static void free_accepts_null(void **state)
 	conf_free(NULL);
 }
 
+/* server: rrl and cookies: off and on by default, every value, every
+ * error with its line. */
+static void rrl_and_cookies(void **state)
+{
+	fx_t *f = *state;
+	conf_t *c = load_ok(f, "server:\n  listen: 127.0.0.1@5300\n");
+	assert_false(c->rrl.on);
+	assert_int_equal(c->cookies, SRVD_COOKIES_ON);
+	assert_false(c->has_cookie_secret);
+	assert_int_equal(c->cookie_rotate, 3600);
+	conf_free(c);
+	c = load_ok(f, "server:\n  rrl: {}\n");
+	assert_true(c->rrl.on);
+	assert_int_equal(c->rrl.rate, 20);
+	assert_int_equal(c->rrl.slip, 2);
+	assert_int_equal(c->rrl.window, 15);
+	assert_int_equal(c->rrl.ipv4_prefix, 24);
+	assert_int_equal(c->rrl.ipv6_prefix, 56);
+	conf_free(c);
+	c = load_ok(f, "server:\n"
+	               "  rrl:\n"
+	               "    rate: 5\n"
+	               "    slip: 0\n"
+	               "    window: 3\n"
+	               "    ipv4-prefix: 32\n"
+	               "    ipv6-prefix: 64\n"
+	               "    exempt: [192.0.2.0/24, \"2001:db8::/32\"]\n"
+	               "    log-only: true\n"
+	               "    table-size: 1024\n"
+	               "  cookies: require\n"
+	               "  cookie-secret: e5e973e5a6b2a43f48e7dc849e37bfcf\n"
+	               "  cookie-rotate: 60\n");
+	assert_true(c->rrl.on);
+	assert_int_equal(c->rrl.rate, 5);
+	assert_int_equal(c->rrl.slip, 0);
+	assert_int_equal(c->rrl.window, 3);
+	assert_int_equal(c->rrl.ipv4_prefix, 32);
+	assert_int_equal(c->rrl.ipv6_prefix, 64);
+	assert_int_equal(c->rrl.n_exempt, 2);
+	assert_prefix(&c->rrl.exempt[0], "192.0.2.0", 24);
+	assert_true(c->rrl.log_only);
+	assert_int_equal(c->rrl.table_size, 1024);
+	assert_int_equal(c->cookies, SRVD_COOKIES_REQUIRE);
+	assert_true(c->has_cookie_secret);
+	assert_int_equal(c->cookie_secret[0], 0xe5);
+	assert_int_equal(c->cookie_secret[15], 0xcf);
+	assert_int_equal(c->cookie_rotate, 60);
+	conf_free(c);
+	c = load_ok(f, "server:\n  rrl: {rate: 0}\n  cookies: off\n");
+	assert_false(c->rrl.on);
+	assert_int_equal(c->cookies, SRVD_COOKIES_OFF);
+	conf_free(c);
+	static const bad_t bad[] = {
+	    {"server:\n  rrl: 5\n", 2, "rrl: expected a mapping"},
+	    {"server:\n  rrl:\n    rate: -1\n", 3, "rate: expected an integer"},
+	    {"server:\n  rrl:\n    ipv4-prefix: 33\n", 3, "out of range 8..32"},
+	    {"server:\n  rrl:\n    burst: 3\n", 3, "unknown key \"burst\" in rrl"},
+	    {"server:\n  rrl:\n    exempt: [key:k]\n", 3, "bad prefix"},
+	    {"server:\n  rrl:\n    log-only: yes\n", 3, "expected true or false"},
+	    {"server:\n  cookies: maybe\n", 2, "not one of off, on, require"},
+	    {"server:\n  cookie-secret: abcd\n", 2, "32 hexadecimal digits"},
+	    {"server:\n  cookie-secret: e5e973e5a6b2a43f48e7dc849e37bfcg\n", 2, "32 hexadecimal"},
+	    {"server:\n  cookie-rotate: 1\n", 2, "out of range"},
+	};
+	load_errs(f, bad, N(bad));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
 	    T(defaults_for_empty_files),
 	    T(every_server_key),
+	    T(rrl_and_cookies),
 	    T(log_keys_accept_each_value),
 	    T(bounds_are_inclusive),
 	    T(list_as_scalar_or_sequence),

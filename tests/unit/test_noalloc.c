@@ -8,7 +8,8 @@
  * every branch of the answer path goes through srvd_respond, over UDP and
  * TCP, and the count must stay 0. DO=1 queries over the signed zones
  * walk the DNSSEC paths too: signatures, NSEC and NSEC3 proofs (with the
- * per-query NSEC3 hash), signed referrals, truncation.
+ * per-query NSEC3 hash), signed referrals, truncation. The same holds for
+ * the front door with TSIG, NOTIFY, rate limiting and DNS cookies.
  *
  * Meaningful only without sanitizers (they own the allocator): the CMake
  * file does not build it under SRVD_SANITIZE or SRVD_FUZZ.
@@ -462,12 +463,85 @@ static void dispatch_allocates_nothing(void **state)
 		         frees);
 }
 
+/* wires[i] with a COOKIE option (cookie_len bytes) in its OPT. */
+static void cookie_wire(const wire_t *in, const uint8_t *cookie, size_t cookie_len, wire_t *out)
+{
+	memcpy(out, in, sizeof(*out));
+	assert_true(in->n >= 11 && get_u16(in->b + 10) == 1); /* the OPT ends it */
+	uint8_t *rdlen = out->b + in->n - 2;
+	put_u16(rdlen, (uint16_t)(4 + cookie_len));
+	put_u16(out->b + in->n, EDNS_OPT_COOKIE);
+	put_u16(out->b + in->n + 2, (uint16_t)cookie_len);
+	memcpy(out->b + in->n + 4, cookie, cookie_len);
+	out->n = in->n + 4 + cookie_len;
+}
+
+/* Rate limiting (answers, drops, slips, log lines as a bucket starts
+ * limiting) and cookies (fresh, valid, bad, malformed, BADCOOKIE) on the
+ * same path: none of it may allocate. */
+static void guard_allocates_nothing(void **state)
+{
+	srvd_guard_conf_t gc = {.rrl = {.rate = 3, .slip = 2}, .cookies = SRVD_COOKIES_REQUIRE};
+	memset(gc.secret, 0x5a, sizeof(gc.secret));
+	srvd_server_t *plain = NULL, *srv = NULL;
+	assert_int_equal(srvd_server_new(g_zs, NULL, NULL, 0, &plain), 0);
+	assert_int_equal(srvd_server_with_guard(plain, &gc, &srv), 0);
+	srvd_server_unref(plain);
+	log_info("noalloc: the first log line of the process");
+	/* A valid server cookie for 127.0.0.1 at the test's time, learnt the
+	 * way a client learns it. */
+	static const uint8_t client[40] = {1, 2, 3, 4, 5, 6, 7, 8};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	static wire_t in[5];
+	static uint8_t resp[65535];
+	cookie_wire(&wires[0], client, 8, &in[0]);
+	srvd_query_t q0 = {.wire = in[0].b, .len = in[0].n, .src_addr = &sa, .now = 1000};
+	srvd_result_t r0;
+	assert_int_equal(srvd_dispatch(g_r, srv, &q0, resp, sizeof(resp), &r0), SRVD_OK);
+	uint8_t valid[24];
+	memcpy(valid, resp + r0.len - 24, 24);
+	cookie_wire(&wires[0], valid, 24, &in[1]);
+	cookie_wire(&wires[0], client, 24, &in[2]); /* a bad server cookie */
+	cookie_wire(&wires[0], client, 12, &in[3]); /* malformed */
+	memcpy(&in[4], &wires[5], sizeof(in[4]));   /* NXDOMAIN, no cookie */
+	unsigned long drops = 0, slips = 0;
+	n_alloc = n_free = 0;
+	counting = 1;
+	for (uint32_t now = 1000; now < 1003; now++)
+		for (int round = 0; round < 20; round++)
+			for (size_t i = 0; i < 5; i++)
+				for (int t = 0; t < 2; t++) {
+					srvd_query_t q = {.wire = in[i].b,
+					                  .len = in[i].n,
+					                  .transport = t ? SRVD_TCP : SRVD_UDP,
+					                  .src_addr = &sa,
+					                  .now = now};
+					srvd_result_t res;
+					int rc =
+					    srvd_dispatch(g_r, srv, &q, resp, sizeof(resp), &res);
+					drops += rc == SRVD_DROP;
+					slips += rc == SRVD_OK && res.limited;
+				}
+	counting = 0;
+	unsigned long allocs = n_alloc, frees = n_free;
+	srvd_stats_t st;
+	srvd_responder_stats(g_r, &st);
+	srvd_server_unref(srv);
+	/* every path was taken */
+	assert_true(drops > 0 && slips > 0);
+	assert_true(st.cookie_valid > 0 && st.cookie_invalid > 0 && st.cookie_badcookie > 0);
+	if (allocs || frees)
+		fail_msg("RRL and cookies called the allocator: %lu allocations, %lu frees", allocs,
+		         frees);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(counter_sees_allocations),
 	    cmocka_unit_test(respond_allocates_nothing),
 	    cmocka_unit_test(dispatch_allocates_nothing),
+	    cmocka_unit_test(guard_allocates_nothing),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
