@@ -17,9 +17,6 @@
  *      (SRVD_UPDATE) for srvd_update_begin.
  *   5. The answer to a verified request is signed; room for the TSIG
  *      record is held back inside the client's size limit.
- * A plain query (no TSIG record, no COOKIE option, not NOTIFY) takes the
- * responder's fast path (resp_respond_plain), parsed once, and costs a few
- * stores over srvd_respond; everything else is deferred to door().
  *   6. A COOKIE option, when the server answers cookies (cookie.c): a
  *      malformed one is FORMERR; the answer carries our server cookie;
  *      BADCOOKIE only when cookies are required (RFC 7873 5.2.3).
@@ -27,6 +24,10 @@
  *      a verified TSIG nor a valid server cookie vouches for: the answer
  *      goes out, is dropped (SRVD_DROP), or is replaced by a truncated
  *      slip. With RRL off this is one test of a flag in the server.
+ * A plain query (no TSIG record, no COOKIE option, not NOTIFY or UPDATE,
+ * RRL off) takes the responder's fast path (resp_respond_plain), parsed
+ * once, and costs a few stores over srvd_respond; everything else is
+ * deferred to door().
  */
 #include <arpa/inet.h>
 #include <assert.h>
