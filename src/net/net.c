@@ -149,9 +149,11 @@ void net_log_addrs(const net_t *n)
 
 static void on_signal(uv_signal_t *h, int signum);
 
-/* Signals are watched before the first worker answers: whoever sees an
- * answer may signal us at once, and the default action would kill us. They
- * queue in libuv until net_run runs the loop. */
+/* Signals are watched before the first zone loads and so before the
+ * first worker answers: whoever sees an answer may signal us at once, and
+ * the default action would kill us. They queue in libuv until net_run runs
+ * the loop (the first load runs without it), so on_signal always finds the
+ * reload machinery in place. */
 static int watch_signals(net_t *n)
 {
 	int rc = uv_signal_start(&n->sig_term, on_signal, SIGTERM);
@@ -282,9 +284,14 @@ int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zo
 	n->started = true;
 	n->started_at = time(NULL);
 	*failed = 0;
-	int rc = start_services(n, conf, reload, ctx, failed);
+	/* Before the first load, which may take a while: a SIGHUP (systemctl
+	 * reload) then waits in libuv and becomes a reload once the loop runs,
+	 * instead of killing us with the default action. */
+	int rc = watch_signals(n);
 	if (rc == 0)
-		rc = watch_signals(n);
+		rc = start_services(n, conf, reload, ctx, failed);
+	else
+		conf_free(conf);
 	for (unsigned i = 0; rc == 0 && i < n->n_workers; i++)
 		rc = net_worker_start(n->workers[i]);
 	if (rc == 0)
