@@ -434,8 +434,7 @@ static int make_in(net_xfr_client_t *x)
 {
 	if (x->o.qtype == DNS_T_SOA)
 		return 0;
-	int rc = xfr_in_new(x->origin, x->o.qtype == DNS_T_IXFR ? x->o.cur : NULL, x->o.qtype,
-	                    x->id, &x->o.lim, &x->in);
+	int rc = xfr_in_new(x->origin, x->o.cur, x->o.qtype, x->id, &x->o.lim, &x->in);
 	if (rc == 0 && x->o.key)
 		xfr_in_set_tsig(x->in, &x->tsig);
 	return rc;
@@ -494,6 +493,11 @@ uint32_t net_xfr_client_serial(const net_xfr_client_t *x)
 bool net_xfr_client_fallback(const net_xfr_client_t *x)
 {
 	return x->fallback;
+}
+
+bool net_xfr_client_not_newer(const net_xfr_client_t *x)
+{
+	return x->in && xfr_in_error(x->in)->fail == XFR_FAIL_NOT_NEWER;
 }
 
 xfr_in_t *net_xfr_client_take(net_xfr_client_t *x)
