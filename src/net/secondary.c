@@ -745,6 +745,10 @@ static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf
 	}
 	char why[200] = "";
 	char *jp = ztab_journal_path(z->file);
+	/* before any save of ours can run: what a killed one left behind */
+	ztab_clean_temps(z->file);
+	if (jp)
+		ztab_clean_temps(jp);
 	xfr_journal_t **v = realloc(s->jnls, (s->n_jnls + 1) * sizeof(*v));
 	if (v)
 		s->jnls = v;

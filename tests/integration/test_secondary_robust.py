@@ -3,6 +3,9 @@ primary of scripted_primary.py: no rollback to an older serial after an
 IXFR NOTIMP, no temporaries left by a killed save, bounded memory against a
 transfer that never ends."""
 
+import os
+import subprocess
+
 import pytest
 
 from scripted_primary import ScriptedPrimary
@@ -60,3 +63,37 @@ def test_no_rollback_after_ixfr_notimp(primary, secondary):
     assert s.ctl("retransfer", ZONE)[0] == 0
     assert s.wait_serial(3, XFR_WAIT), s.log()
     assert s.q(f"s3-h0.{ZONE}", "A").answer, s.log()
+
+
+def dead_pid():
+    """A PID that no process has now (one that just exited)."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    return p.pid
+
+
+def test_stale_temporaries_are_removed(primary, tmp_path):
+    """A SIGKILL during a save leaves FILE.tmp.PID (and FILE.jnl.tmp.PID)
+    behind: start-up removes ours, and only ours."""
+    wd = tmp_path / "srvd0"
+    wd.mkdir()
+    copy = wd / f"{ZONE}.zone"
+    gone = dead_pid()
+    stale = [wd / f"{copy.name}.tmp.{gone}", wd / f"{copy.name}.jnl.tmp.{gone}",
+             # alive, but not an srvd: the PID was reused since
+             wd / f"{copy.name}.tmp.{os.getpid()}"]
+    kept = [wd / f"{copy.name}.tmp.x{gone}", wd / f"{copy.name}.tmp.{gone}.orig",
+            wd / f"other.zone.tmp.{gone}", wd / f"{copy.name}.tmp."]
+    for f in stale + kept:
+        f.write_bytes(b"x" * 4096)
+    primary.soa_serial = primary.axfr_serial = 7
+    s = SecSrvd(wd, primary.port)
+    s.start()
+    try:
+        assert s.wait_serial(7, XFR_WAIT), s.log()
+        left = [f.name for f in stale if f.exists()]
+        assert not left, f"stale temporaries left: {left}; log:\n{s.log()}"
+        assert all(f.exists() for f in kept), "removed a file that is not ours"
+        assert s.log().count("left by process") == len(stale), s.log()
+    finally:
+        assert s.stop() == 0, s.log()
