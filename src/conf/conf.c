@@ -105,7 +105,7 @@ static conf_t *conf_new(const char *path)
 	c->tcp_idle_timeout = 10;
 	c->tcp_max_clients = 1000;
 	c->xfr_timeout = 60;
-	c->xfr_max_size = (uint64_t)1 << 30;
+	c->xfr_max_size = (uint64_t)128 << 20;
 	if (path && !(c->path = strdup(path))) {
 		free(c);
 		return NULL;

@@ -25,7 +25,7 @@
  *     refresh-max: 86400           # zones (seconds; also retry-min/max,
  *     expire-min: 3600             # expire-min/max), per zone or here
  *     xfr-timeout: 60              # seconds for one transfer in
- *     xfr-max-size: 1073741824     # bytes of one transfer in
+ *     xfr-max-size: 134217728      # bytes of one transfer in
  *   keys:                          # TSIG keys (RFC 8945)
  *     - name: transfer-key
  *       algorithm: hmac-sha256     # hmac-sha1/224/256/384/512
@@ -119,7 +119,7 @@ typedef struct conf {
 	size_t n_key_refs;
 	conf_timers_t timers;  /* defaults for secondary zones */
 	unsigned xfr_timeout;  /* seconds; default 60 */
-	uint64_t xfr_max_size; /* bytes; default 1 GiB */
+	uint64_t xfr_max_size; /* bytes; default 128 MiB */
 	conf_key_t *keys;
 	size_t n_keys;
 	char *zones_dir; /* NULL when not set */

@@ -201,7 +201,7 @@ int conf_check_secondary(conf_t *c, char *err, size_t errlen)
 	if (!c->xfr_timeout)
 		c->xfr_timeout = 60;
 	if (!c->xfr_max_size)
-		c->xfr_max_size = (uint64_t)1 << 30;
+		c->xfr_max_size = (uint64_t)128 << 20;
 	for (size_t i = 0; i < c->n_zones; i++) {
 		int rc = check_zone(c, &c->zones[i], err, errlen);
 		if (rc)

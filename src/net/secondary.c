@@ -542,6 +542,7 @@ static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfr_client_cb cb)
 	     * the first message, unless forced (sec_accept_serial) */
 	    .cur = qtype == DNS_T_SOA ? NULL : z->cur,
 	    .lim = {.max_bytes = c->xfr_max_size, .force = z->run_force},
+	    .spool_beside = z->file,
 	};
 	char a[80];
 	addr_str(&z->primaries[z->prim], a, sizeof(a));

@@ -7,7 +7,10 @@
  * message (2-byte length, then the message) is fed to the xfr_in state
  * machine as soon as it is whole; it checks the messages, TSIG included,
  * and says when the transfer is done. A byte limit bounds the stream
- * (xfr_in counts it too), a timer bounds the whole exchange.
+ * (xfr_in counts it too), a timer bounds the whole exchange. A full
+ * transfer is spooled to an anonymous file beside the zone's copy
+ * (xfr_in_spool), so a stream that never ends costs no memory before the
+ * byte limit cuts it.
  *
  * The client owns three handles (UDP, TCP, timer); it is freed once every
  * one it opened has closed, so net_xfr_client_free may be called from any
@@ -437,6 +440,15 @@ static int make_in(net_xfr_client_t *x)
 	int rc = xfr_in_new(x->origin, x->o.cur, x->o.qtype, x->id, &x->o.lim, &x->in);
 	if (rc == 0 && x->o.key)
 		xfr_in_set_tsig(x->in, &x->tsig);
+	int fd = -1;
+	if (rc == 0 && x->o.spool_beside) {
+		if (xfr_spool_open(x->o.spool_beside, &fd) == 0)
+			xfr_in_spool(x->in, fd);
+		else
+			log_debug("xfr: no spool file beside %s: the transfer is held in memory",
+			          x->o.spool_beside);
+	}
+	x->o.spool_beside = NULL; /* borrowed until here */
 	return rc;
 }
 

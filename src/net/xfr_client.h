@@ -28,6 +28,8 @@ typedef struct net_xfr_client_opts {
 	uint16_t qtype;               /* DNS_T_SOA (UDP, TCP on TC), DNS_T_IXFR or DNS_T_AXFR */
 	const zone_t *cur;            /* IXFR, AXFR: the version we serve (referenced), or NULL */
 	xfr_in_limits_t lim;
+	const char *spool_beside; /* IXFR, AXFR: spool a full transfer in this file's
+	                             folder (xfr_in_spool); NULL: in memory. Read at start */
 } net_xfr_client_opts_t;
 
 int net_xfr_client_start(uv_loop_t *loop, const net_xfr_client_opts_t *o, net_xfr_client_cb cb,
