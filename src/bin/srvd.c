@@ -22,6 +22,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -76,7 +77,8 @@ static void usage(FILE *f)
 	        "\n"
 	        "Without --config, srvd serves every zone file (NAME.zone, db.NAME) in DIR, or\n"
 	        "in ./zones of the working directory, on 127.0.0.1@%d and [::1]@%d.\n"
-	        "Signals: SIGHUP reloads the configuration and changed zones, SIGTERM stops.\n"
+	        "Signals: SIGHUP reloads the configuration and changed zones, SIGTERM stops;\n"
+	        "SIGUSR1, SIGUSR2, SIGALRM and SIGQUIT are ignored.\n"
 	        "Exit status: 0 on a clean stop or a clean check, 1 on errors, 2 on usage errors.\n"
 	        "See srvd(8) and srvd.conf(5).\n",
 	        DEFAULT_PORT, DEFAULT_PORT);
@@ -450,6 +452,19 @@ static void notify_ready(size_t zones)
 		log_warn("NOTIFY_SOCKET: cannot tell systemd we are ready");
 }
 
+/* Signals that mean nothing to srvd must not end it: their default action
+ * kills the process, and a stray `kill -USR1` (log rotation scripts send
+ * it; Knot and NSD ignore it) or a SIGQUIT from a terminal would take the
+ * server down. SIGHUP is ignored too until net watches it, so a reload
+ * asked for while the config is being read cannot kill us either (it is
+ * not needed then: the config is read anyway). SIGPIPE: net.c. */
+static void ignore_signals(void)
+{
+	static const int sigs[] = {SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGQUIT};
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_IGN);
+}
+
 /* ---- serving ----------------------------------------------------------------- */
 
 /* Runs on a thread-pool thread; d->conf_path and d->zones_dir do not change
@@ -585,6 +600,7 @@ int main(int argc, char **argv)
 	bool check = false;
 	const char *zdir = NULL;
 	bin_tune_malloc();
+	ignore_signals();
 	int rc = parse_args(argc, argv, &d, &check, &zdir);
 	if (rc >= 0)
 		return rc;

@@ -121,7 +121,7 @@ static conf_t *conf_new(const char *path)
 	c->tcp_idle_timeout = 10;
 	c->tcp_max_clients = 1000;
 	c->xfr_timeout = 60;
-	c->xfr_max_size = (uint64_t)1 << 30;
+	c->xfr_max_size = (uint64_t)128 << 20;
 	c->rrl =
 	    (conf_rrl_t){.rate = 20, .slip = 2, .window = 15, .ipv4_prefix = 24, .ipv6_prefix = 56};
 	c->cookies = SRVD_COOKIES_ON;

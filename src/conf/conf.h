@@ -25,7 +25,7 @@
  *     refresh-max: 86400           # zones (seconds; also retry-min/max,
  *     expire-min: 3600             # expire-min/max), per zone or here
  *     xfr-timeout: 60              # seconds for one transfer in
- *     xfr-max-size: 1073741824     # bytes of one transfer in
+ *     xfr-max-size: 134217728      # bytes of one transfer in
  *     rrl:                         # response rate limiting; off without this
  *       rate: 20                   # answers per second per prefix and kind
  *       slip: 2                    # every 2nd limited answer goes out truncated
@@ -169,7 +169,7 @@ typedef struct conf {
 	size_t n_key_refs;
 	conf_timers_t timers;  /* defaults for secondary zones */
 	unsigned xfr_timeout;  /* seconds; default 60 */
-	uint64_t xfr_max_size; /* bytes; default 1 GiB */
+	uint64_t xfr_max_size; /* bytes; default 128 MiB */
 	conf_rrl_t rrl;
 	unsigned cookies; /* srvd_cookies_t; default SRVD_COOKIES_ON */
 	bool has_cookie_secret;

@@ -202,7 +202,7 @@ int conf_check_secondary(conf_t *c, char *err, size_t errlen)
 	if (!c->xfr_timeout)
 		c->xfr_timeout = 60;
 	if (!c->xfr_max_size)
-		c->xfr_max_size = (uint64_t)1 << 30;
+		c->xfr_max_size = (uint64_t)128 << 20;
 	/* Every zone, also after an error: --check-config shows them all. */
 	for (size_t i = 0; i < c->n_zones && rc != SRVD_ENOMEM; i++) {
 		char one[1024] = "";

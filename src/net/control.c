@@ -1,12 +1,16 @@
 /* The control socket: a unix stream socket (uv_pipe) on the main loop that
  * srvdctl talks to, with the framing and CBOR of src/ctl.
  *
- * Bounds: at most MAX_CLIENTS connections at once (one more is answered
- * with an error and closed), REQ_MAX bytes per request (a request is a few
- * dozen bytes; a longer length prefix gets an error and the connection is
- * closed, since the stream cannot be resynchronised), and a client that
- * sends nothing for IDLE_MS is closed. A malformed request gets an error
- * reply and the connection stays usable.
+ * Bounds: at most MAX_CLIENTS connections at once (one more closes the
+ * client that has waited longest for its reply to be read, or when none
+ * does, is answered with an error and closed), REQ_MAX bytes per request (a
+ * request is a few dozen bytes; a longer length prefix gets an error and
+ * the connection is closed, since the stream cannot be resynchronised), a
+ * client that sends nothing for IDLE_MS is closed, and so is one that has
+ * not read its reply WRITE_MS after it was queued. Output per client is
+ * one reply at a time, at most CTL_MAX_MSG bytes: a client that never
+ * reads holds that much for WRITE_MS and no more, and never blocks another.
+ * A malformed request gets an error reply and the connection stays usable.
  *
  * One request per connection is served at a time: while a reply is being
  * built (a reload or a stats collection can take a while) or written, the
@@ -29,14 +33,15 @@
 #include "common/log.h"
 #include "net/control_cmd.h"
 
-enum { MAX_CLIENTS = 16, REQ_MAX = 4096, IDLE_MS = 30000 };
+enum { MAX_CLIENTS = 16, REQ_MAX = 4096, IDLE_MS = 30000, WRITE_MS = 10000 };
 
 typedef struct client {
 	link_t link;
 	struct net_control *nc;
 	uv_pipe_t pipe;
 	uv_timer_t idle;
-	int handles; /* open uv handles; freed when 0 */
+	int handles;       /* open uv handles; freed when 0 */
+	uint64_t write_at; /* uv_now() when the reply being written was queued; 0: none */
 	bool busy, reading, closing;
 	ctl_request_t req;
 	net_waiter_t wait;
@@ -85,11 +90,18 @@ static void close_client(client_t *c)
 	uv_close((uv_handle_t *)&c->idle, on_client_closed);
 }
 
-static void on_idle(uv_timer_t *t)
+/* One timer per client: IDLE_MS without a request, or WRITE_MS for the
+ * reply being written to be read. */
+static void on_timer(uv_timer_t *t)
 {
 	client_t *c = t->data;
-	if (!c->busy)
+	if (c->write_at) {
+		log_warn("control: a client did not read its reply within %d s; closed",
+		         WRITE_MS / 1000);
 		close_client(c);
+	} else if (!c->busy) {
+		close_client(c);
+	}
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -103,11 +115,12 @@ static void on_written(uv_write_t *w, int status)
 	free(r);
 	if (c->closing)
 		return;
+	c->write_at = 0;
 	if (close) {
 		close_client(c);
 	} else {
 		c->busy = false;
-		uv_timer_again(&c->idle);
+		uv_timer_start(&c->idle, on_timer, IDLE_MS, IDLE_MS);
 		process(c);
 	}
 	if (stop)
@@ -129,6 +142,8 @@ static void send_msg(client_t *c, uint8_t *data, size_t len, bool close_after, b
 	r->w.data = r;
 	uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
 	c->busy = true;
+	c->write_at = uv_now(c->pipe.loop);
+	uv_timer_start(&c->idle, on_timer, WRITE_MS, 0);
 	if (uv_write(&r->w, (uv_stream_t *)&c->pipe, &b, 1, on_written)) {
 		free(data);
 		free(r);
@@ -310,6 +325,24 @@ static void process(client_t *c)
 	set_reading(c, !c->busy);
 }
 
+/* Full: the client that has waited longest for a reply to be read makes
+ * room, so clients that never read cannot lock srvdctl out for WRITE_MS.
+ * Clients waiting for a reload or reading requests are left alone. */
+static bool evict_stalled(struct net_control *nc)
+{
+	client_t *victim = NULL;
+	for (link_t *l = nc->clients.next; l != &nc->clients; l = l->next) {
+		client_t *c = CONTAINER_OF(l, client_t, link);
+		if (c->write_at && (!victim || c->write_at < victim->write_at))
+			victim = c;
+	}
+	if (!victim)
+		return false;
+	log_warn("control: %d clients: closed one that was not reading its reply", MAX_CLIENTS);
+	close_client(victim);
+	return true;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct net_control *nc = server->data;
@@ -331,8 +364,8 @@ static void on_connection(uv_stream_t *server, int status)
 		close_client(c);
 		return;
 	}
-	uv_timer_start(&c->idle, on_idle, IDLE_MS, IDLE_MS);
-	if (nc->n_clients > MAX_CLIENTS)
+	uv_timer_start(&c->idle, on_timer, IDLE_MS, IDLE_MS);
+	if (nc->n_clients > MAX_CLIENTS && !evict_stalled(nc))
 		send_error(c, "too many control clients", true);
 	else
 		process(c);

@@ -16,9 +16,11 @@
  * their own references on zones, so they are not disturbed. reload.c runs
  * one reload at a time and starts the next only after this release.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "common/array.h"
 #include "common/log.h"
@@ -48,8 +50,8 @@ static int copy_conf(net_t *n, const conf_t *c)
 	unsigned workers = c->workers ? c->workers : uv_available_parallelism();
 	n->n_workers = workers < 1 ? 1 : workers > MAX_WORKERS ? MAX_WORKERS : workers;
 	n->idle_ms = 1000u * (uint64_t)(c->tcp_idle_timeout ? c->tcp_idle_timeout : 10);
-	size_t max = c->tcp_max_clients ? c->tcp_max_clients : 1000;
-	n->max_conns = (max + n->n_workers - 1) / n->n_workers;
+	n->max_total = c->tcp_max_clients ? c->tcp_max_clients : 1000;
+	n->max_conns = (n->max_total + n->n_workers - 1) / n->n_workers;
 	return 0;
 }
 
@@ -151,9 +153,11 @@ void net_log_addrs(const net_t *n)
 
 static void on_signal(uv_signal_t *h, int signum);
 
-/* Signals are watched before the first worker answers: whoever sees an
- * answer may signal us at once, and the default action would kill us. They
- * queue in libuv until net_run runs the loop. */
+/* Signals are watched before the first zone loads and so before the
+ * first worker answers: whoever sees an answer may signal us at once, and
+ * the default action would kill us. They queue in libuv until net_run runs
+ * the loop (the first load runs without it), so on_signal always finds the
+ * reload machinery in place. */
 static int watch_signals(net_t *n)
 {
 	int rc = uv_signal_start(&n->sig_term, on_signal, SIGTERM);
@@ -278,6 +282,53 @@ static int start_services(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx
 	return control ? net_control_start(n, control) : 0;
 }
 
+/* ---- descriptors ------------------------------------------------------------ */
+
+static size_t count_open_fds(rlim_t limit)
+{
+	size_t open = 0;
+	for (rlim_t fd = 0; fd < limit && fd < 65536; fd++)
+		open += fcntl((int)fd, F_GETFD) != -1;
+	return open;
+}
+
+/* Every TCP connection is a descriptor. At RLIMIT_NOFILE accept fails
+ * (EMFILE), and so does opening a zone file, a journal or a control client:
+ * the TCP cap must leave room for them. What is open now (sockets, loops,
+ * the control socket, inotify) plus NET_FD_SPARE for what opens later, and
+ * one per listener for the connection libuv holds while we are at the cap,
+ * is kept from TCP. The soft limit is raised towards the hard one first, as
+ * far as tcp-max-clients needs. */
+static void cap_connections(net_t *n)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	size_t reserve = count_open_fds(rl.rlim_cur) + NET_FD_SPARE + n->n_workers * n->n_addrs;
+	rlim_t need = (rlim_t)(reserve + n->max_total);
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+		rlim_t old = rl.rlim_cur;
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			rl.rlim_cur = old;
+		else
+			log_info("RLIMIT_NOFILE raised from %llu to %llu for tcp-max-clients",
+			         (unsigned long long)old, (unsigned long long)rl.rlim_cur);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need)
+		return;
+	size_t avail = rl.rlim_cur > reserve ? (size_t)rl.rlim_cur - reserve : 0;
+	size_t per = avail / n->n_workers ? avail / n->n_workers : 1;
+	log_warn("tcp-max-clients lowered from %zu to %zu (%zu per worker): RLIMIT_NOFILE is %llu "
+	         "and %zu descriptors are kept for the sockets, zone files, journals, the control "
+	         "socket and transfers",
+	         n->max_total, per * n->n_workers, per, (unsigned long long)rl.rlim_cur, reserve);
+	n->max_conns = per;
+	for (unsigned i = 0; i < n->n_workers; i++)
+		n->workers[i]->max_conns = per;
+}
+
 static void notify_all(net_t *n)
 {
 	const ztab_t *t = net_reload_table(n);
@@ -312,9 +363,16 @@ int net_start(net_t *n, conf_t *conf, ztab_conf_fn reload, void *ctx, size_t *zo
 	n->started = true;
 	n->started_at = time(NULL);
 	*failed = 0;
-	int rc = start_services(n, conf, reload, ctx, failed);
+	/* Before the first load, which may take a while: a SIGHUP (systemctl
+	 * reload) then waits in libuv and becomes a reload once the loop runs,
+	 * instead of killing us with the default action. */
+	int rc = watch_signals(n);
 	if (rc == 0)
-		rc = watch_signals(n);
+		rc = start_services(n, conf, reload, ctx, failed);
+	else
+		conf_free(conf);
+	if (rc == 0)
+		cap_connections(n);
 	for (unsigned i = 0; rc == 0 && i < n->n_workers; i++)
 		rc = net_worker_start(n->workers[i]);
 	if (rc == 0)

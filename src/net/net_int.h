@@ -46,7 +46,8 @@ struct net {
 	srvd_responder_opts_t ropts;
 	char *nsid, *identity, *version;
 	uint64_t idle_ms;
-	size_t max_conns;
+	size_t max_conns; /* TCP connections per worker */
+	size_t max_total; /* tcp-max-clients */
 	uv_loop_t loop;
 	bool loop_ok;
 	uv_signal_t sig_term, sig_int, sig_hup;

@@ -157,6 +157,8 @@ static pj_zone_t *open_zone(struct net_primary_journal *pj, const ztab_zone_t *e
 	if (all)
 		pj->all = all;
 	char why[200] = "";
+	if (path)
+		ztab_clean_temps(path); /* what a killed save of the journal left */
 	if (!z || !path || !all || !(z->key = strdup(e->src.key)) ||
 	    !(z->name = strdup(e->src.name)) ||
 	    xfr_journal_open(path, e->ver->origin, PJ_MAX, why, sizeof(why), &z->jnl) != 0) {

@@ -469,6 +469,27 @@ static void after_build(uv_work_t *w, int status)
 
 static void start_xfr(sec_zone_t *z, uint16_t qtype);
 
+/* A full transfer must advance the serial we hold (RFC 1982), or it
+ * rolls the zone back: a primary that answers IXFR with NOTIMP and then
+ * serves an older AXFR. xfr_in already refuses it at the first message;
+ * this is the rule in one place for whatever reaches the build. */
+static bool accept_serial(sec_zone_t *z)
+{
+	uint32_t theirs = xfr_in_serial(z->in), ours = z->cur ? z->cur->serial : 0;
+	if (xfr_in_kind(z->in) != XFR_KIND_FULL ||
+	    sec_accept_serial(z->cur != NULL, ours, theirs, z->run_force))
+		return true;
+	snprintf(z->error, sizeof(z->error),
+	         "%s: serial %u is not newer than ours (%u): a rollback, refused; `srvdctl "
+	         "retransfer` forces it",
+	         z->used, theirs, ours);
+	log_warn("zone %s: transfer refused: %s", z->name, z->error);
+	xfr_in_free(z->in);
+	z->in = NULL;
+	next_primary(z);
+	return false;
+}
+
 static void on_xfr(net_xfr_client_t *x, void *ctx)
 {
 	sec_zone_t *z = ctx;
@@ -478,6 +499,7 @@ static void on_xfr(net_xfr_client_t *x, void *ctx)
 	if (rc == 0)
 		z->in = net_xfr_client_take(x);
 	bool fallback = rc && z->qtype == DNS_T_IXFR && net_xfr_client_fallback(x);
+	bool not_newer = rc && net_xfr_client_not_newer(x);
 	if (rc)
 		set_error(z, net_xfr_client_why(x));
 	net_xfr_client_free(x);
@@ -487,10 +509,13 @@ static void on_xfr(net_xfr_client_t *x, void *ctx)
 		return;
 	}
 	if (rc) {
-		log_warn("zone %s: transfer failed: %s", z->name, z->error);
+		log_warn("zone %s: transfer failed: %s%s", z->name, z->error,
+		         not_newer ? " (a rollback: refused; `srvdctl retransfer` forces it)" : "");
 		next_primary(z);
 		return;
 	}
+	if (!accept_serial(z))
+		return;
 	z->phase = BUILD;
 	z->work.data = z;
 	z->build_acl = dup_mem(z->acl, z->n_acl * sizeof(*z->acl));
@@ -514,8 +539,11 @@ static bool start_client(sec_zone_t *z, uint16_t qtype, net_xfr_client_cb cb)
 	    .key = z->has_tkey ? &z->tkey : NULL,
 	    .timeout_ms = qtype == DNS_T_SOA ? SOA_TIMEOUT_MS : 1000ull * c->xfr_timeout,
 	    .qtype = qtype,
-	    .cur = qtype == DNS_T_IXFR ? z->cur : NULL,
+	    /* AXFR too: xfr_in refuses a serial that does not advance ours at
+	     * the first message, unless forced (sec_accept_serial) */
+	    .cur = qtype == DNS_T_SOA ? NULL : z->cur,
 	    .lim = {.max_bytes = c->xfr_max_size, .force = z->run_force},
+	    .spool_beside = z->file,
 	};
 	char a[80];
 	addr_str(&z->primaries[z->prim], a, sizeof(a));
@@ -719,6 +747,10 @@ static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf
 	}
 	char why[200] = "";
 	char *jp = ztab_journal_path(z->file);
+	/* before any save of ours can run: what a killed one left behind */
+	ztab_clean_temps(z->file);
+	if (jp)
+		ztab_clean_temps(jp);
 	xfr_journal_t **v = realloc(s->jnls, (s->n_jnls + 1) * sizeof(*v));
 	if (v)
 		s->jnls = v;

@@ -3,10 +3,16 @@
  * Listening: every worker has its own listening socket per address, bound
  * with SO_REUSEPORT, so the kernel spreads connections across workers and
  * a connection lives on one worker for its whole life (no handoff, no lock).
- * The connection cap (tcp-max-clients) is therefore split evenly between
- * workers. At the cap the least recently active connection is closed,
- * preferring one with nothing in flight, and the new one is still accepted:
- * a flood of idle connections cannot lock out real clients.
+ * The connection cap (tcp-max-clients, lowered by net.c to fit
+ * RLIMIT_NOFILE) is therefore split evenly between workers. At the cap the
+ * least recently active connection with nothing in flight is closed and the
+ * new one accepted: a flood of idle connections cannot lock out real
+ * clients. When every connection is busy, the new one is left in libuv,
+ * which stops polling the listener until a close lets us take it. An
+ * accept that fails (EMFILE: something else took the descriptors) closes
+ * the listener's handle, which is the only way to stop libuv retrying it in
+ * a tight loop; a dup of the socket keeps it and its backlog alive until a
+ * close or a timer opens it again. UDP sockets never take part.
  *
  * Input: each connection reads into its own fixed buffer (NET_TCP_RBUF),
  * and every complete 2-byte-framed message is answered as soon as it is
@@ -36,6 +42,7 @@
  * write completed, so a slow reader costs memory for one message and never
  * blocks the worker. Queries pipelined behind a transfer wait for it.
  */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,6 +145,7 @@ static void on_closed(uv_handle_t *h)
 	free(c);
 	if (w->draining && w->n_conns == 0)
 		net_worker_finish(w);
+	net_tcp_resume(w); /* its descriptor is free now */
 }
 
 /* Pending writes are cancelled (their callbacks see the closing flag) and
@@ -509,40 +517,37 @@ static void on_turn(uv_idle_t *h)
 
 /* ---- accepting ---------------------------------------------------------- */
 
-/* Close the least recently active connection, preferring an idle one. */
-static void evict(worker_t *w)
+/* The least recently active connection with nothing in flight (no output
+ * queued, no transfer), or NULL when every one is busy. */
+static conn_t *idle_victim(worker_t *w)
 {
-	conn_t *victim = NULL;
 	for (link_t *l = w->conns.next; l != &w->conns; l = l->next) {
 		conn_t *c = CONTAINER_OF(l, conn_t, lru);
-		if (!busy(c)) {
-			victim = c;
-			break;
-		}
+		if (!busy(c))
+			return c;
 	}
-	if (!victim)
-		victim = CONTAINER_OF(w->conns.next, conn_t, lru);
-	NET_COUNT(w, tcp_evicted, 1);
-	conn_close(victim);
+	return NULL;
 }
+
+static void on_connection(uv_stream_t *server, int status);
 
 static void free_handle(uv_handle_t *h)
 {
 	free(h->data);
 }
 
-static void on_connection(uv_stream_t *server, int status)
+/* Take the connection libuv accepted for l: its fd is already ours. */
+static void take(tcp_listener_t *l)
 {
-	tcp_listener_t *l = server->data;
 	worker_t *w = l->w;
-	if (status < 0) {
-		log_debug("tcp: accept: %s", uv_strerror(status));
-		return;
-	}
+	l->pending = false;
 	conn_t *c = calloc(1, sizeof(*c));
 	if (!c || uv_tcp_init(&w->loop, &c->tcp)) {
+		/* uv_accept would restart the listener; without it, it stays
+		 * paused until the next close frees memory as well */
 		log_err("tcp: out of memory for a connection");
 		free(c);
+		l->pending = true;
 		return;
 	}
 	c->tcp.data = c;
@@ -552,12 +557,10 @@ static void on_connection(uv_stream_t *server, int status)
 	c->xreq.data = c;
 	link_init(&c->turn);
 	link_init(&c->lru);
-	if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
+	if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->tcp)) {
 		uv_close((uv_handle_t *)&c->tcp, free_handle);
 		return;
 	}
-	if (w->n_conns >= w->max_conns && !link_empty(&w->conns))
-		evict(w);
 	int len = sizeof(c->peer);
 	uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len);
 	uv_tcp_nodelay(&c->tcp, 1);
@@ -567,6 +570,114 @@ static void on_connection(uv_stream_t *server, int status)
 	if (!uv_is_active((uv_handle_t *)&w->idle))
 		arm_idle(w);
 	set_reading(c, true);
+}
+
+/* At the cap an idle connection makes room (a flood of idle connections
+ * must not lock out real clients). When every connection is busy, the new
+ * one waits in libuv, which stops polling the listener until we take it
+ * (resume, when a connection closes): the kernel's backlog holds the rest. */
+static void admit(tcp_listener_t *l)
+{
+	worker_t *w = l->w;
+	if (w->n_conns >= w->max_conns) {
+		conn_t *victim = idle_victim(w);
+		if (!victim) {
+			if (!l->pending)
+				NET_COUNT(w, tcp_paused, 1);
+			l->pending = true;
+			return;
+		}
+		NET_COUNT(w, tcp_evicted, 1);
+		conn_close(victim);
+	}
+	take(l);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	tcp_listener_t *l = h->data;
+	l->closing = false;
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	net_tcp_resume(t->data);
+}
+
+/* A failed accept (EMFILE, ENFILE, ENOMEM...): libuv calls us again at once
+ * for as long as the error lasts, and would spin there forever, deaf to
+ * everything else the loop should do. Closing the handle ends that; the
+ * socket lives on in l->spare, its backlog kept, until reopen(). */
+static void pause_listener(tcp_listener_t *l, int status)
+{
+	worker_t *w = l->w;
+	uint64_t now = uv_now(&w->loop);
+	if (!w->pause_logged || now - w->pause_logged >= 10000) {
+		w->pause_logged = now;
+		log_warn("tcp: accept: %s; worker %u accepts again once a connection closes",
+		         uv_strerror(status), w->id);
+	}
+	NET_COUNT(w, tcp_paused, 1);
+	if (l->spare < 0) {
+		log_err("tcp: no spare descriptor for this listener: it stays closed");
+		return;
+	}
+	l->open = false;
+	l->paused = true;
+	l->pending = false;
+	l->closing = true;
+	uv_close((uv_handle_t *)&l->tcp, on_listener_closed);
+	uv_timer_start(&w->retry, on_retry, NET_RETRY_MS, 0);
+}
+
+/* Listen again on the spare socket (a dup of it, so the next pause has one
+ * too). Fails while descriptors are still short: the next close or the
+ * retry timer tries again. */
+static bool reopen(tcp_listener_t *l)
+{
+	int fd = fcntl(l->spare, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	uv_tcp_init(&l->w->loop, &l->tcp);
+	l->tcp.data = l;
+	l->open = true;
+	l->paused = false;
+	int rc = uv_tcp_open(&l->tcp, fd);
+	if (rc)
+		close(fd);
+	else
+		rc = uv_listen((uv_stream_t *)&l->tcp, NET_TCP_BACKLOG, on_connection);
+	if (rc) {
+		pause_listener(l, rc);
+		return false;
+	}
+	log_debug("tcp: worker %u accepts again", l->w->id);
+	return true;
+}
+
+void net_tcp_resume(worker_t *w)
+{
+	if (w->draining)
+		return;
+	bool waiting = false;
+	for (size_t i = 0; i < w->n_socks; i++) {
+		tcp_listener_t *l = &w->lst[i];
+		if (l->pending && w->n_conns < w->max_conns)
+			take(l);
+		if (l->paused && (l->closing || !reopen(l)))
+			waiting = true;
+	}
+	if (waiting && !uv_is_active((uv_handle_t *)&w->retry))
+		uv_timer_start(&w->retry, on_retry, NET_RETRY_MS, 0);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+	tcp_listener_t *l = server->data;
+	if (status < 0)
+		pause_listener(l, status);
+	else
+		admit(l);
 }
 
 /* ---- worker lifecycle --------------------------------------------------- */
@@ -580,8 +691,10 @@ int net_tcp_init(worker_t *w)
 		return SRVD_ENOMEM;
 	uv_idle_init(&w->loop, &w->turn);
 	uv_timer_init(&w->loop, &w->idle);
+	uv_timer_init(&w->loop, &w->retry);
 	w->turn.data = w;
 	w->idle.data = w;
+	w->retry.data = w;
 	return 0;
 }
 
@@ -589,6 +702,7 @@ int net_tcp_open(worker_t *w, tcp_listener_t *l, int fd)
 {
 	l->w = w;
 	l->fd = fd;
+	l->spare = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	int rc = uv_tcp_init(&w->loop, &l->tcp);
 	if (rc == 0) {
 		l->open = true;
@@ -614,8 +728,12 @@ static void close_listeners(worker_t *w)
 			uv_close((uv_handle_t *)&l->tcp, NULL);
 		if (l->fd >= 0)
 			close(l->fd);
-		l->fd = -1;
+		if (l->spare >= 0)
+			close(l->spare);
+		l->fd = l->spare = -1;
+		l->paused = l->pending = false;
 	}
+	uv_timer_stop(&w->retry);
 }
 
 /* Graceful stop: accept nothing more; connections finish what they hold

@@ -156,7 +156,7 @@ static int open_socks(worker_t *w)
 	for (size_t i = 0; i < n->n_addrs; i++) {
 		const net_addr_t *a = &n->addrs[i];
 		int fd;
-		w->udp[i].fd = w->lst[i].fd = -1;
+		w->udp[i].fd = w->lst[i].fd = w->lst[i].spare = -1;
 		w->n_socks = i + 1;
 		if (net_sock_udp(a, &fd) || net_udp_open(w, &w->udp[i], fd, a->any))
 			return SRVD_EIO;

@@ -35,6 +35,8 @@ enum {
 	NET_TCP_BACKLOG = 256, /* listen() queue */
 	NET_POOL = 32,         /* output buffers kept for reuse */
 	NET_DRAIN_MS = 2000,   /* graceful stop: time left to in-flight TCP */
+	NET_RETRY_MS = 500,    /* a listener paused by EMFILE tries again */
+	NET_FD_SPARE = 64,     /* fds kept from TCP: zone files, journals, control, transfers */
 };
 
 typedef struct net_addr {
@@ -78,8 +80,12 @@ typedef struct udp_sock {
 typedef struct tcp_listener {
 	uv_tcp_t tcp;
 	worker_t *w;
-	int fd;    /* ours until uv_tcp_open takes it, then -1 */
-	bool open; /* handle initialised */
+	int fd;       /* ours until uv_tcp_open takes it, then -1 */
+	int spare;    /* a dup of the socket: it lives on while the handle is closed */
+	bool open;    /* handle initialised (and not closed for a pause) */
+	bool pending; /* at the cap: libuv holds an accepted fd until we take it */
+	bool paused;  /* closed after an accept error (EMFILE); spare reopens it */
+	bool closing; /* the handle is closing: wait before reopening */
 } tcp_listener_t;
 
 enum { NET_SIZE_BUCKETS = 9 };
@@ -87,7 +93,7 @@ enum { NET_SIZE_BUCKETS = 9 };
 /* Written by the owning worker only, read by anyone. */
 typedef struct net_counters {
 	atomic_uint_fast64_t udp_recv, udp_sent, udp_dropped;
-	atomic_uint_fast64_t tcp_accepted, tcp_queries, tcp_evicted, tcp_timeouts;
+	atomic_uint_fast64_t tcp_accepted, tcp_queries, tcp_evicted, tcp_timeouts, tcp_paused;
 	atomic_uint_fast64_t xfr_started, xfr_done;
 	/* answers by size: <= 64, 128, ..., 4096, 8192, more (net_count_size) */
 	atomic_uint_fast64_t size[NET_SIZE_BUCKETS], size_bytes;
@@ -124,6 +130,7 @@ struct worker {
 	uv_idle_t turn;   /* connections with queries left after their budget */
 	uv_timer_t idle;  /* closes TCP connections idle for idle_ms */
 	uv_timer_t drain; /* bounds the graceful stop */
+	uv_timer_t retry; /* reopens listeners paused by EMFILE when nothing closes */
 	srvd_responder_t *resp;
 	udp_sock_t *udp;
 	tcp_listener_t *lst;
@@ -132,6 +139,7 @@ struct worker {
 	link_t ready;   /* waiting for their next turn */
 	size_t n_conns, max_conns;
 	uint64_t idle_ms;
+	uint64_t pause_logged; /* uv_now() of the last "not accepting" warning */
 	bool draining, finished;
 	uint8_t *pool[NET_POOL];
 	unsigned n_pool;
@@ -196,6 +204,9 @@ void net_update_push(worker_t *w, const srvd_server_t *srv, const srvd_query_t *
 int net_tcp_init(worker_t *w);
 int net_tcp_open(worker_t *w, tcp_listener_t *l, int fd);
 void net_tcp_drain(worker_t *w);
+/* Take a connection waiting at the cap, listen again after EMFILE: called
+ * when a connection's descriptor is freed, and by a retry timer. */
+void net_tcp_resume(worker_t *w);
 void net_tcp_close(worker_t *w);
 void net_tcp_free(worker_t *w);
 

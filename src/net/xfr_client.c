@@ -7,7 +7,10 @@
  * message (2-byte length, then the message) is fed to the xfr_in state
  * machine as soon as it is whole; it checks the messages, TSIG included,
  * and says when the transfer is done. A byte limit bounds the stream
- * (xfr_in counts it too), a timer bounds the whole exchange.
+ * (xfr_in counts it too), a timer bounds the whole exchange. A full
+ * transfer is spooled to an anonymous file beside the zone's copy
+ * (xfr_in_spool), so a stream that never ends costs no memory before the
+ * byte limit cuts it.
  *
  * The client owns three handles (UDP, TCP, timer); it is freed once every
  * one it opened has closed, so net_xfr_client_free may be called from any
@@ -434,10 +437,18 @@ static int make_in(net_xfr_client_t *x)
 {
 	if (x->o.qtype == DNS_T_SOA)
 		return 0;
-	int rc = xfr_in_new(x->origin, x->o.qtype == DNS_T_IXFR ? x->o.cur : NULL, x->o.qtype,
-	                    x->id, &x->o.lim, &x->in);
+	int rc = xfr_in_new(x->origin, x->o.cur, x->o.qtype, x->id, &x->o.lim, &x->in);
 	if (rc == 0 && x->o.key)
 		xfr_in_set_tsig(x->in, &x->tsig);
+	int fd = -1;
+	if (rc == 0 && x->o.spool_beside) {
+		if (xfr_spool_open(x->o.spool_beside, &fd) == 0)
+			xfr_in_spool(x->in, fd);
+		else
+			log_debug("xfr: no spool file beside %s: the transfer is held in memory",
+			          x->o.spool_beside);
+	}
+	x->o.spool_beside = NULL; /* borrowed until here */
 	return rc;
 }
 
@@ -494,6 +505,11 @@ uint32_t net_xfr_client_serial(const net_xfr_client_t *x)
 bool net_xfr_client_fallback(const net_xfr_client_t *x)
 {
 	return x->fallback;
+}
+
+bool net_xfr_client_not_newer(const net_xfr_client_t *x)
+{
+	return x->in && xfr_in_error(x->in)->fail == XFR_FAIL_NOT_NEWER;
 }
 
 xfr_in_t *net_xfr_client_take(net_xfr_client_t *x)

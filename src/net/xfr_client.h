@@ -26,8 +26,10 @@ typedef struct net_xfr_client_opts {
 	const xfr_tsig_key_t *key;    /* NULL: unsigned; borrowed until the callback */
 	uint64_t timeout_ms;          /* the whole exchange */
 	uint16_t qtype;               /* DNS_T_SOA (UDP, TCP on TC), DNS_T_IXFR or DNS_T_AXFR */
-	const zone_t *cur;            /* IXFR: the version we serve (referenced) */
+	const zone_t *cur;            /* IXFR, AXFR: the version we serve (referenced), or NULL */
 	xfr_in_limits_t lim;
+	const char *spool_beside; /* IXFR, AXFR: spool a full transfer in this file's
+	                             folder (xfr_in_spool); NULL: in memory. Read at start */
 } net_xfr_client_opts_t;
 
 int net_xfr_client_start(uv_loop_t *loop, const net_xfr_client_opts_t *o, net_xfr_client_cb cb,
@@ -42,6 +44,8 @@ const char *net_xfr_client_why(const net_xfr_client_t *x);
 uint32_t net_xfr_client_serial(const net_xfr_client_t *x);
 /* A failed IXFR that AXFR may fix (xfr_err_fallback). */
 bool net_xfr_client_fallback(const net_xfr_client_t *x);
+/* Failed because the serial did not advance ours (XFR_FAIL_NOT_NEWER). */
+bool net_xfr_client_not_newer(const net_xfr_client_t *x);
 /* A transfer that is done: the caller owns it from here. */
 xfr_in_t *net_xfr_client_take(net_xfr_client_t *x);
 /* Bytes received (framing included) and messages, for logs. */

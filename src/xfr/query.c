@@ -36,6 +36,7 @@ int xfr_fail(xfr_err_t *e, xfr_fail_t f, const char *fmt, ...)
 	case XFR_FAIL_TSIG:
 	case XFR_FAIL_STATE: return SRVD_EINVAL;
 	case XFR_FAIL_NOMEM: return SRVD_ENOMEM;
+	case XFR_FAIL_SPOOL: return SRVD_EIO;
 	default: return SRVD_EMALFORM;
 	}
 }

@@ -61,6 +61,7 @@ typedef enum {
 	XFR_FAIL_ZONE,         /* the zone checks of the builder failed */
 	XFR_FAIL_NOMEM,
 	XFR_FAIL_STATE, /* fed after the end, or after a failure */
+	XFR_FAIL_SPOOL, /* the file that holds a full transfer: write or read failed */
 } xfr_fail_t;
 
 typedef struct xfr_err {
@@ -207,6 +208,19 @@ void xfr_in_free(xfr_in_t *x);
 /* Verify every message with this TSIG session (tsig.h), which signed the
  * query. t is borrowed and must outlive x. */
 void xfr_in_set_tsig(xfr_in_t *x, xfr_tsig_t *t);
+
+/* Keep the messages of a full transfer in fd (open for reading and
+ * writing; x takes it and closes it) instead of building the zone as they
+ * arrive. Every message is still checked when it is fed, but the memory a
+ * transfer holds until it is complete is one message, however long the
+ * stream (an endless AXFR is cut at max_bytes with nothing built);
+ * xfr_in_finish builds from the file. Diffs (IXFR) are applied in memory
+ * either way. Call before the first xfr_in_feed. */
+void xfr_in_spool(xfr_in_t *x, int fd);
+/* An anonymous file for xfr_in_spool in the folder of the file `beside`
+ * (O_TMPFILE, so nothing is left if we die; else a name unlinked at once).
+ * SRVD_EIO when that folder takes no file. */
+int xfr_spool_open(const char *beside, int *fd);
 
 /* Feed one message. XFR_IN_MORE, XFR_IN_DONE, or a negative SRVD_E* code
  * with the reason in xfr_in_error(). After an error or DONE every further

@@ -10,11 +10,21 @@
  * fails at once, so the caller can fall back to AXFR early); finish() then
  * feeds the current records minus the overlay plus its additions into a
  * new builder. The current version is never modified.
+ *
+ * With a spool file (xfr_in_spool), a full transfer is checked message by
+ * message but not built: the messages go to the file, and finish() feeds
+ * them to a second xfr_in that builds. A transfer that never ends then
+ * costs disk up to max_bytes and no memory; the builder's several bytes
+ * per wire byte are spent only on a transfer that is complete.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
 
 #include "common/array.h"
 #include "wire/dns.h"
@@ -83,6 +93,9 @@ struct xfr_in {
 
 	uint8_t owner[255];
 	uint8_t *rdbuf;
+
+	int spool;          /* full transfers go here, not to b; -1: none */
+	uint64_t spool_len; /* bytes written to it */
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -276,6 +289,7 @@ int xfr_in_new(const uint8_t *origin, const zone_t *cur, uint16_t qtype, uint16_
 		x->lim = *lim;
 	x->proxy.fn = forward_diag;
 	x->proxy.ctx = x;
+	x->spool = -1;
 	*out = x;
 	return 0;
 }
@@ -288,6 +302,8 @@ void xfr_in_free(xfr_in_t *x)
 	ov_free(&x->ov);
 	srvd_zone_unref(x->cur);
 	free(x->rdbuf);
+	if (x->spool >= 0)
+		close(x->spool);
 	free(x);
 }
 
@@ -295,6 +311,52 @@ void xfr_in_set_tsig(xfr_in_t *x, xfr_tsig_t *t)
 {
 	if (x)
 		x->tsig = t;
+}
+
+void xfr_in_spool(xfr_in_t *x, int fd)
+{
+	if (x && x->spool < 0 && x->msgs == 0)
+		x->spool = fd;
+	else if (fd >= 0)
+		close(fd);
+}
+
+int xfr_spool_open(const char *beside, int *out)
+{
+	if (!beside || !out)
+		return SRVD_EINVAL;
+	const char *slash = strrchr(beside, '/');
+	size_t dlen = slash ? (size_t)(slash - beside) : 1;
+	char *path = malloc(dlen + 32);
+	if (!path)
+		return SRVD_ENOMEM;
+	snprintf(path, dlen + 32, "%.*s", (int)dlen, slash ? (dlen ? beside : "/") : ".");
+	int fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) { /* a file system without O_TMPFILE */
+		strcat(path, "/.srvd-xfr.XXXXXX");
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
+			unlink(path);
+	}
+	free(path);
+	if (fd < 0)
+		return SRVD_EIO;
+	*out = fd;
+	return 0;
+}
+
+/* Append one message, framed as on TCP, while the form may still be full. */
+static int spool_write(xfr_in_t *x, const uint8_t *msg, size_t len)
+{
+	uint8_t hdr[2];
+	put_u16(hdr, (uint16_t)len);
+	struct iovec iov[2] = {{hdr, 2}, {(void *)msg, len}};
+	ssize_t n = pwritev(x->spool, iov, 2, (off_t)x->spool_len);
+	if (n != (ssize_t)(len + 2))
+		return fail(x, XFR_FAIL_SPOOL, "spool file: %s",
+		            n < 0 ? strerror(errno) : "short write (disk full?)");
+	x->spool_len += len + 2;
+	return 0;
 }
 
 const xfr_err_t *xfr_in_error(const xfr_in_t *x)
@@ -338,6 +400,11 @@ static int soa_serial_of(xfr_in_t *x, const xfr_rr_t *rr, uint32_t *serial)
 
 static int builder_start(xfr_in_t *x)
 {
+	if (x->spool >= 0) { /* finish() builds, from the file */
+		x->kind = XFR_KIND_FULL;
+		x->state = ST_AXFR;
+		return 0;
+	}
 	int rc = zone_builder_new(x->origin, &x->proxy, &x->b);
 	if (rc)
 		return fail(x, XFR_FAIL_NOMEM, "out of memory");
@@ -353,6 +420,8 @@ static int builder_start(xfr_in_t *x)
 
 static int builder_add(xfr_in_t *x, const xfr_rr_t *rr)
 {
+	if (x->spool >= 0)
+		return 0;
 	int rc = zone_builder_add(x->b, rr->owner, rr->type, rr->ttl, rr->rdata, rr->rdlen,
 	                          "transfer", (unsigned)x->msgs);
 	if (rc)
@@ -594,6 +663,9 @@ int xfr_in_feed(xfr_in_t *x, const uint8_t *msg, size_t len)
 		x->kind = XFR_KIND_UPTODATE;
 		x->state = ST_DONE;
 	}
+	if (x->spool >= 0 && x->kind != XFR_KIND_INCREMENTAL && x->kind != XFR_KIND_UPTODATE &&
+	    (rc = spool_write(x, msg, len)) != 0)
+		return rc;
 	if (x->state != ST_DONE)
 		return XFR_IN_MORE;
 	if (x->tsig && xfr_tsig_end(x->tsig) != 0)
@@ -647,6 +719,50 @@ static int copy_acl(const zone_t *from, zone_t *to)
 	return 0;
 }
 
+/* The message framed at off in the spool, into buf (65535 bytes). */
+static int spool_read(const xfr_in_t *x, uint64_t off, uint8_t *buf, size_t *len)
+{
+	uint8_t hdr[2];
+	if (off >= x->spool_len || pread(x->spool, hdr, 2, (off_t)off) != 2)
+		return SRVD_EIO;
+	size_t n = get_u16(hdr);
+	if (pread(x->spool, buf, n, (off_t)(off + 2)) != (ssize_t)n)
+		return SRVD_EIO;
+	*len = n;
+	return 0;
+}
+
+/* The spooled messages, fed again to a transfer that builds (no TSIG:
+ * every message was verified as it came). Its result, or its error, is
+ * x's. */
+static int replay(xfr_in_t *x, zone_t **out)
+{
+	xfr_in_t *y = NULL;
+	if (xfr_in_new(x->origin, x->cur, x->qtype, x->id, &x->lim, &y) != 0)
+		return fail(x, XFR_FAIL_NOMEM, "out of memory");
+	uint8_t *buf = malloc(65535);
+	int rc = buf ? XFR_IN_MORE : fail(x, XFR_FAIL_NOMEM, "out of memory");
+	for (uint64_t off = 0; rc == XFR_IN_MORE;) {
+		size_t len = 0;
+		if (spool_read(x, off, buf, &len) != 0) {
+			rc = fail(x, XFR_FAIL_SPOOL, "spool file: short read");
+			break;
+		}
+		off += len + 2;
+		rc = xfr_in_feed(y, buf, len);
+	}
+	free(buf);
+	if (rc == XFR_IN_DONE)
+		rc = xfr_in_finish(y, x->diag, out);
+	if (rc < 0 && y->state == ST_FAILED) {
+		x->err = y->err;
+		x->err_rc = rc;
+		x->state = ST_FAILED;
+	}
+	xfr_in_free(y);
+	return rc < 0 ? rc : 0;
+}
+
 int xfr_in_finish(xfr_in_t *x, srvd_diag_t *diag, zone_t **out)
 {
 	if (!x || !out)
@@ -660,6 +776,8 @@ int xfr_in_finish(xfr_in_t *x, srvd_diag_t *diag, zone_t **out)
 		*out = x->cur;
 		return 0;
 	}
+	if (x->kind == XFR_KIND_FULL && x->spool >= 0)
+		return replay(x, out);
 	int rc = 0;
 	if (x->kind == XFR_KIND_INCREMENTAL)
 		rc = apply_diffs(x);

@@ -184,5 +184,11 @@ int ztab_saved_write(const char *file, const ztab_saved_t *st);
  * expire bound that xfr-in would use are not known yet, so it is served
  * and secondary.c expires it when its SOA says so). */
 bool ztab_saved_fresh(const char *file, time_t now);
+/* Remove what a save killed half-way (SIGKILL, a crash) left beside path:
+ * "path.tmp.PID" (xfr_zone_save, the journal's save) for a PID that is not
+ * ours and is not alive, or is alive as another program (the PID was
+ * reused). Only regular files with exactly that name shape go; each one is
+ * logged. Returns how many were removed. */
+unsigned ztab_clean_temps(const char *path);
 
 #endif

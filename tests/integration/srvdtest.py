@@ -166,7 +166,8 @@ class Srvd:
     """One srvd process with its own config in workdir."""
 
     def __init__(self, workdir: Path, zones, port=None, v6=True, allow_transfer=None,
-                 server_extra=None, cwd=None, zones_dir=None, control=False, top_extra=""):
+                 server_extra=None, cwd=None, zones_dir=None, control=False, top_extra="",
+                 preexec_fn=None):
         self.workdir = workdir
         self.cwd = cwd or workdir
         self.zones = zones  # [(name, path, allow_transfer list or None)]
@@ -176,6 +177,7 @@ class Srvd:
         self.top_extra = top_extra  # more top-level YAML, e.g. keys:
         self.default_allow_transfer = allow_transfer
         self.zones_dir = zones_dir
+        self.preexec_fn = preexec_fn  # runs in the child before exec (e.g. setrlimit)
         # a short path: sun_path holds 108 bytes, pytest's tmp paths are long
         self.control = None
         if isinstance(control, Path):
@@ -229,7 +231,7 @@ class Srvd:
             self.proc = subprocess.Popen(
                 [str(srvd_bin()), "-c", str(self.conf_path)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-                cwd=self.cwd)
+                cwd=self.cwd, preexec_fn=self.preexec_fn)
             serial = wait_for(lambda: soa_serial("127.0.0.1", self.port), START_TIMEOUT,
                               proc=self.proc)
             if serial is not None:

@@ -12,7 +12,9 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+import dns.name
 import dns.tsig
+import dns.tsigkeyring
 import dns.zone
 import pytest
 
@@ -208,3 +210,76 @@ def test_axfr_with_an_unknown_key_is_badkey(key_srvd):
     q.use_tsig(keyring("nobody."), keyname="nobody.")
     with pytest.raises(dns.tsig.PeerBadKey):
         dns.query.tcp(q, "127.0.0.1", port=s.port, timeout=XFR_TIMEOUT)
+
+
+# ---- malformed TSIG from an allowed address (issue 14) -------------------------
+
+
+def signed_axfr_wire(zone):
+    """An AXFR request signed with a key srvd does not know, and where its
+    TSIG record starts."""
+    q = make_query(zone, "AXFR", edns=False)
+    plain = len(q.to_wire())
+    q.use_tsig(dns.tsigkeyring.from_text({"any-key.": ("hmac-sha256", XFR_SECRET)}),
+               keyname="any-key.")
+    return bytearray(q.to_wire()), plain
+
+
+def short_mac(wire, at):
+    """The TSIG record at `at` with its 32-byte MAC cut to 5 bytes (MAC size
+    and RDLENGTH made to match): well formed as a record, wrong for the
+    algorithm."""
+    p = at
+    while wire[p]:  # owner: the key name, uncompressed
+        p += wire[p] + 1
+    p += 1 + 8  # root label, type, class, TTL
+    rdlen_at = p
+    p += 2
+    while wire[p]:  # algorithm name
+        p += wire[p] + 1
+    p += 1 + 6 + 2  # time signed, fudge
+    (mac_len,) = struct.unpack("!H", wire[p:p + 2])
+    assert mac_len == 32
+    wire[p:p + 2] = struct.pack("!H", 5)
+    del wire[p + 2 + 5:p + 2 + 32]
+    (rdlen,) = struct.unpack("!H", wire[rdlen_at:rdlen_at + 2])
+    wire[rdlen_at:rdlen_at + 2] = struct.pack("!H", rdlen - 27)
+    return wire
+
+
+def not_last(wire):
+    """A record after the TSIG: RFC 8945 5.1 says the TSIG must be last."""
+    wire += dns.name.from_text("example.com.").to_wire() + struct.pack("!HHIH", 16, 1, 0, 2)
+    wire += b"\x01x"
+    (ar,) = struct.unpack("!H", wire[10:12])
+    wire[10:12] = struct.pack("!H", ar + 1)
+    return wire
+
+
+def raw_answer(port, wire):
+    """(rcode, ANCOUNT) of the first answer to one framed request."""
+    with socket.create_connection(("127.0.0.1", port), timeout=XFR_TIMEOUT) as s:
+        s.sendall(struct.pack("!H", len(wire)) + bytes(wire))
+        s.settimeout(XFR_TIMEOUT)
+        buf = b""
+        while len(buf) < 2 + 12:
+            chunk = s.recv(4096)
+            assert chunk, "closed without an answer"
+            buf += chunk
+    flags, _qd, an = struct.unpack("!HHH", buf[4:10])
+    return flags & 0xF, an
+
+
+@pytest.mark.parametrize("damage", ["short-mac", "not-last"])
+def test_malformed_tsig_on_axfr_never_gets_the_zone(xfr_srvd, damage):
+    """From an address allow-transfer lists, an AXFR that carries a broken
+    TSIG gets FORMERR or NOTAUTH (RFC 8945 5.1, 5.2), never the zone as if
+    the request were unsigned."""
+    wire, plain = signed_axfr_wire("example.com")
+    wire = short_mac(wire, plain) if damage == "short-mac" else not_last(wire)
+    rcode, an = raw_answer(xfr_srvd.port, wire)
+    assert rcode in (dns.rcode.FORMERR, dns.rcode.NOTAUTH), dns.rcode.to_text(rcode)
+    assert an == 0, "records came back: the zone was served"
+    # the same request unsigned is served: the address is allowed
+    msgs, rrs = axfr(xfr_srvd.port, "example.com")
+    assert msgs[0].rcode() == dns.rcode.NOERROR and rrs

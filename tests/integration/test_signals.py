@@ -153,3 +153,51 @@ def test_sighup_with_broken_config_keeps_serving(srvd):
     got = wait_for(lambda: soa_serial("127.0.0.1", srvd.port, "other.test") == 7, RELOAD_TIMEOUT)
     assert got, srvd.log()
     assert soa_serial("127.0.0.1", srvd.port) == ZONE_SERIAL
+
+
+def sig_ignored(pid, sig):
+    """True when /proc says pid ignores sig (SIG_IGN)."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        return False
+    mask = int(re.search(r"^SigIgn:\s*([0-9a-f]+)", status, re.M).group(1), 16)
+    return bool(mask & (1 << (sig - 1)))
+
+
+def test_signal_storm_during_first_load(tmp_path):
+    """systemctl reload (SIGHUP) while a big zone still loads, and the
+    signals srvd has no use for (USR1, USR2, ALRM, QUIT), must not kill it:
+    the reload is queued until the load is done, the others are ignored."""
+    zone = tmp_path / "big.test.zone"
+    lines = ["$ORIGIN big.test.", "$TTL 300", "@ SOA ns hostmaster 1 3600 600 86400 300",
+             "@ NS ns", "ns A 192.0.2.1"]
+    lines += [f"h{i} A 10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(200_000)]
+    zone.write_text("\n".join(lines) + "\n")
+    s = Srvd(tmp_path, [("big.test", zone, None)], v6=False)
+    s.port = free_ports(1, v6=False)
+    s.write_config()
+    log = open(s.log_path, "ab")
+    s._log = log
+    s.proc = subprocess.Popen([str(srvd_bin()), "-c", str(s.conf_path)], cwd=tmp_path,
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    # Before main() runs, no program survives these; wait until srvd says
+    # (through /proc) that it ignores them, then storm until it answers.
+    assert wait_for(lambda: sig_ignored(s.proc.pid, signal.SIGUSR1), 20.0, 0.005,
+                    proc=s.proc), f"srvd never ignored SIGUSR1 (exit {s.proc.poll()})"
+    storm = [signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGALRM, signal.SIGQUIT]
+    sent = 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and s.proc.poll() is None:
+        for sig in storm:
+            os.kill(s.proc.pid, sig)
+        sent += 1
+        if soa_serial("127.0.0.1", s.port, "big.test", timeout=0.05) == 1:
+            break
+    assert s.proc.poll() is None, f"srvd died (exit {s.proc.returncode}); log:\n{s.log()}"
+    assert sent > 1, "the zone loaded before a second round of signals: make it bigger"
+    assert soa_serial("127.0.0.1", s.port, "big.test") == 1, s.log()
+    # the SIGHUPs sent during the load became a reload after it
+    assert wait_for(lambda: "SIGHUP: reloading" in s.log(), RELOAD_TIMEOUT), s.log()
+    assert s.q("h199999.big.test", "A").answer, s.log()
+    assert s.stop() == 0, s.log()

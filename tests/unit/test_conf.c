@@ -651,7 +651,7 @@ static void secondary_zone(void **state)
 	                       "  - name: n.test\n    file: /n\n    primaries: 192.0.2.1\n"
 	                       "    notify-from: [10.0.0.0/8, \"key:K1.\"]\n");
 	assert_int_equal(c->xfr_timeout, 9);
-	assert_int_equal(c->xfr_max_size, (uint64_t)1 << 30);
+	assert_int_equal(c->xfr_max_size, (uint64_t)128 << 20);
 	assert_int_equal(c->n_keys, 1);
 	assert_string_equal(c->keys[0].algorithm, "hmac-sha256");
 	assert_ptr_equal(conf_key_find(c, "K1."), &c->keys[0]);

@@ -2,6 +2,9 @@
  * cursor (compressed by our writer) and from ldns (compressed by ldns);
  * IXFR responses are built record by record with ldns; every error the
  * state machine names is provoked once. */
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "test_xfr_util.h"
 
 #define SOA(serial)                                                                                \
@@ -72,10 +75,17 @@ static int setup(void **state)
 	return 0;
 }
 
+static bool SPOOL;        /* start() gives the transfer a spool file */
+static int SPOOL_FD = -1; /* a dup of the last one, to look at */
+
 static int teardown_each(void **state)
 {
 	(void)state;
 	tx_stream_free(&S);
+	SPOOL = false;
+	if (SPOOL_FD >= 0)
+		close(SPOOL_FD);
+	SPOOL_FD = -1;
 	return 0;
 }
 
@@ -83,7 +93,22 @@ static xfr_in_t *start(const zone_t *cur, uint16_t qtype, uint16_t id, const xfr
 {
 	xfr_in_t *x = NULL;
 	assert_int_equal(xfr_in_new(ORIGIN, cur, qtype, id, lim, &x), 0);
+	if (SPOOL) {
+		int fd = -1;
+		assert_int_equal(xfr_spool_open("test_xfr_in.spool", &fd), 0);
+		if (SPOOL_FD >= 0)
+			close(SPOOL_FD);
+		SPOOL_FD = dup(fd);
+		xfr_in_spool(x, fd);
+	}
 	return x;
+}
+
+static off_t spool_size(void)
+{
+	struct stat st;
+	assert_int_equal(fstat(SPOOL_FD, &st), 0);
+	return st.st_size;
 }
 
 /* One message with answer RRs from text. */
@@ -142,6 +167,19 @@ static void test_axfr_many_messages(void **state)
 {
 	(void)state;
 	axfr_roundtrip(512);
+}
+
+/* Spooled: the same zone comes out, built from the file; every message
+ * went there, framed. */
+static void test_axfr_spooled(void **state)
+{
+	(void)state;
+	SPOOL = true;
+	axfr_roundtrip(512);
+	off_t want = 0;
+	for (size_t i = 0; i < S.n; i++)
+		want += (off_t)S.len[i] + 2;
+	assert_int_equal(spool_size(), want);
 }
 
 /* ldns's encoder, records repeated across messages, newer than current. */
@@ -411,6 +449,13 @@ static void test_axfr_zone_check(void **state)
 	xfr_in_free(x);
 }
 
+/* The builder's verdict comes back through the spool too. */
+static void test_axfr_zone_check_spooled(void **state)
+{
+	SPOOL = true;
+	test_axfr_zone_check(state);
+}
+
 /* ---- IXFR ------------------------------------------------------------------ */
 
 static const char *IXFR_1_3[] = {
@@ -515,6 +560,18 @@ static void test_ixfr_axfr_style(void **state)
 	srvd_zoneset_unref(zs);
 	srvd_zone_unref(v1);
 	srvd_zone_unref(v3);
+}
+
+/* Diffs are applied in memory, spool or not; nothing is written for them
+ * after the first message. AXFR-form answers go through the spool. */
+static void test_ixfr_spooled(void **state)
+{
+	SPOOL = true;
+	test_ixfr_one_rr_per_message(state);
+	assert_int_equal(spool_size(), (off_t)S.len[0] + 2);
+	tx_stream_free(&S);
+	test_ixfr_axfr_style(state);
+	assert_true(spool_size() > 0);
 }
 
 static void ixfr_expect(const char *const *an, size_t n, int rc, xfr_fail_t f, const char *why)
@@ -669,6 +726,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_axfr_one_message, teardown_each),
 	    cmocka_unit_test_teardown(test_axfr_many_messages, teardown_each),
+	    cmocka_unit_test_teardown(test_axfr_spooled, teardown_each),
+	    cmocka_unit_test_teardown(test_axfr_zone_check_spooled, teardown_each),
+	    cmocka_unit_test_teardown(test_ixfr_spooled, teardown_each),
 	    cmocka_unit_test_teardown(test_axfr_ldns_repeats, teardown_each),
 	    cmocka_unit_test_teardown(test_axfr_not_newer, teardown_each),
 	    cmocka_unit_test_teardown(test_axfr_keeps_acl, teardown_each),
