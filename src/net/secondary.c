@@ -43,6 +43,13 @@
 enum {
 	JOURNAL_MAX = 64 << 20, /* bytes per journal file */
 	SOA_TIMEOUT_MS = 5000,
+	/* NOTIFYs that come while a check runs, or within this long after one
+	 * ended, wait for one more check at the end of it (RFC 1996 4.4 lets
+	 * a secondary coalesce them): a burst costs two SOA queries however
+	 * it is spread, and a flood from a peer in notify-from costs at most
+	 * four a second. The first NOTIFY after a quiet spell is acted on at
+	 * once. */
+	NOTIFY_HOLD_MS = 250,
 };
 
 typedef enum { IDLE, SOA, XFR, BUILD, PUBLISH } phase_t;
@@ -74,6 +81,9 @@ typedef struct sec_zone {
 	uint16_t qtype;
 	uint64_t t0, notify_t0; /* uv_hrtime of the run's start, of its NOTIFY */
 	uint64_t notified;      /* uv_hrtime of a NOTIFY not yet acted on */
+	uint64_t last_end;      /* uv_now when the last run ended */
+	bool notify_again;      /* a NOTIFY came during the run: check once more */
+	bool held;              /* the timer is set for a held NOTIFY's check */
 	net_xfr_client_t *xc;
 	xfr_in_t *in;
 	zone_t *built;
@@ -109,6 +119,7 @@ struct net_secondary {
 
 static void run(sec_zone_t *z);
 static void schedule(sec_zone_t *z);
+static void on_timer(uv_timer_t *t);
 
 /* ---- small things ---------------------------------------------------------------- */
 
@@ -237,16 +248,30 @@ static void expire(sec_zone_t *z)
 
 /* ---- the end of a run ------------------------------------------------------------ */
 
+/* Check again when the hold-off after the last run is over. */
+static void hold(sec_zone_t *z, uint64_t ms)
+{
+	z->held = true;
+	uv_timer_start(&z->timer, on_timer, ms, 0);
+}
+
 static void end_run(sec_zone_t *z)
 {
 	z->phase = IDLE;
 	z->notify_t0 = 0;
 	z->run_force = false;
+	z->last_end = uv_now(&z->s->n->loop);
 	if (z->gone || z->s->stopped)
 		return;
 	if (z->again) {
 		z->again = false;
+		z->notify_again = false;
 		run(z);
+		return;
+	}
+	if (z->notify_again) {
+		z->notify_again = false;
+		hold(z, NOTIFY_HOLD_MS);
 		return;
 	}
 	schedule(z);
@@ -642,6 +667,11 @@ static void run(sec_zone_t *z)
 static void on_timer(uv_timer_t *t)
 {
 	sec_zone_t *z = t->data;
+	if (z->held) {
+		z->held = false;
+		run(z);
+		return;
+	}
 	time_t now = time(NULL);
 	/* from BUILD on, a primary has answered and the data is about to be
 	 * replaced: an expiry now would race with that install */
@@ -655,8 +685,8 @@ static void on_timer(uv_timer_t *t)
 
 static void schedule(sec_zone_t *z)
 {
-	if (z->gone || z->s->stopped)
-		return;
+	if (z->gone || z->s->stopped || z->held)
+		return; /* a held check comes first; its end schedules */
 	time_t now = time(NULL), due = sec_due(&z->sched, z->cur && !z->expired);
 	uint64_t ms = due > now ? (uint64_t)(due - now) * 1000 : 0;
 	if (z->phase != IDLE && ms < 1000)
@@ -920,7 +950,15 @@ static void svc_notified(void *state, const char *key)
 		return;
 	if (!z->notified)
 		z->notified = uv_hrtime();
-	run(z);
+	uint64_t now = uv_now(&s->n->loop);
+	if (z->phase != IDLE)
+		z->notify_again = true;
+	else if (z->held)
+		return; /* already waiting for its check */
+	else if (z->last_end && now < z->last_end + NOTIFY_HOLD_MS)
+		hold(z, z->last_end + NOTIFY_HOLD_MS - now);
+	else
+		run(z);
 }
 
 static sec_zone_t *zone_named(const struct net_secondary *s, const char *zone)

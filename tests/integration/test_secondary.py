@@ -186,7 +186,11 @@ def test_transfer_notify_ixfr(peers, kind):
     rc, _, err = s.ctl("refresh", "example.com")
     assert rc == 1 and "not transferred" in err, err
 
-    # 20 NOTIFYs in a burst: each answered, far fewer SOA checks (coalesced)
+    # 20 NOTIFYs in a burst: each answered, and at most three SOA checks:
+    # one at once, one at the end of the 250 ms hold-off for those that came
+    # during or just after it (RFC 1996 4.4 coalescing), and one more if the
+    # burst outlasted that on a busy machine. Before the hold-off, each
+    # NOTIFY that came after a check ended started another (13 of 20 seen).
     import socket
     checks = s.log().count(": up to date")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
@@ -199,8 +203,10 @@ def test_transfer_notify_ixfr(peers, kind):
             r = dns.message.from_wire(sock.recv(4096))
             assert r.rcode() == dns.rcode.NOERROR and r.opcode() == dns.opcode.NOTIFY
     assert wait_for(lambda: s.log().count(": up to date") > checks or None, 5), s.log()
-    time.sleep(0.3)
-    assert s.log().count(": up to date") - checks <= 10, s.log()
+    # Nothing to wait for but the absence of more checks: a window of four
+    # hold-offs, so that a held check would have run in it.
+    time.sleep(1.0)
+    assert s.log().count(": up to date") - checks <= 3, s.log()
 
 
 def test_tsig(peers, kind):
