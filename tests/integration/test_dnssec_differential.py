@@ -397,8 +397,7 @@ def test_every_case_asked(results):
 
 def test_signatures_only_with_do(results):
     """srvd's answers carry RRSIGs with DO=1 and no DNSSEC record without it
-    (RFC 3225 3; RFC 4035 3.2.1 for a query of DNSSEC types, which still
-    get them as plain data)."""
+    unless the query asked for that type (RFC 3225 3)."""
     layout, res = results
     dnssec = {"RRSIG", "NSEC", "NSEC3"}
     for (zone, transport, qid), got in res.items():
