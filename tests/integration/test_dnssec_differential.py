@@ -110,6 +110,9 @@ def queries(z, layout="parents"):
         ("nxdomain-case", f"NoSuch.{z.upper()}", "A"),    # proofs for the lower-case name
         ("nxdomain-below-ent", f"x.b.ent.{z}", "A"),      # closest encloser: an ENT
         ("nxdomain-below-leaf", f"x.c.b.ent.{z}", "A"),
+        ("nxdomain-last", f"zzz.{z}", "A"),               # after the last name: the chain wraps
+        ("nxdomain-bytes", f"\\255\\000x.{z}", "A"),      # canonical order is by octets
+        ("nxdomain-star", f"*.{z}", "A"),                 # a literal '*' where no wildcard is
         ("nodata", f"matrix.{z}", "TXT"),
         ("ent-tcp", f"_tcp.{z}", "SRV"),                  # empty non-terminals (RFC 8020)
         ("ent", f"b.ent.{z}", "A"),
@@ -117,6 +120,7 @@ def queries(z, layout="parents"):
         ("wild", f"foo.wild.{z}", "TXT"),                 # wildcard answers
         ("wild-deep", f"a.b.wild.{z}", "A"),
         ("wild-case", f"FoO.WiLd.{z}", "TXT"),
+        ("wild-star", f"*.foo.wild.{z}", "TXT"),          # RFC 4592 2.2.1: '*' matched as a label
         ("wild-nodata", f"foo.wild.{z}", "MX"),
         ("wild-owner", f"*.wild.{z}", "TXT"),
         ("wild-ent", f"wild.{z}", "A"),
