@@ -3,7 +3,7 @@
 # knotd and nsd, counted by valgrind's callgrind.
 #
 #   bench/callgrind_servers.sh [--queries N] [--seconds S] [--servers "srvd knot nsd"]
-#                              [--hosts N] [--no-build]
+#                              [--hosts N] [--no-build] [--signed] [--do]
 #
 # Each server runs under `valgrind --tool=callgrind` (NSD with
 # --trace-children=yes; its forked server process gets its own profile) on
@@ -17,6 +17,8 @@
 #
 # Writes bench/out/callgrind_servers.csv and keeps the loaded profiles in
 # bench/out/callgrind/ (callgrind_annotate FILE shows where the cost goes).
+# --signed and --do as in side_by_side.sh: the zone signed with NSEC3, the
+# DO bit in every query.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +30,8 @@ SECONDS_=10
 SERVERS="srvd knot nsd"
 HOSTS=10000
 BUILD=1
+SIGNED=0
+LG_DO=()
 OUT=${OUT:-$HERE/out}
 
 while [[ $# -gt 0 ]]; do
@@ -37,7 +41,9 @@ while [[ $# -gt 0 ]]; do
 	--servers) SERVERS=$2; shift 2 ;;
 	--hosts) HOSTS=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--signed) SIGNED=1; shift ;;
+	--do) LG_DO=(--do); shift ;;
+	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -62,6 +68,11 @@ read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 ZONE=$BL_WORK/bench.zone
 QFILE=$BL_WORK/queries.txt
 bl_gen "$ZONE" "$QFILE" --hosts "$HOSTS"
+if [[ $SIGNED == 1 ]]; then
+	bl_sign "$ZONE"
+	ZONE=$BL_SIGNED
+fi
+bl_log "zone $(basename "$ZONE"), queries ${LG_DO[*]:-without DO}"
 
 CSV=$OUT/callgrind_servers.csv
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -107,7 +118,7 @@ for s in "${SERVERS[@]}"; do
 	cg_all -z "$pid"
 	sleep "$SECONDS_"
 	cg_all -d "$pid" # part 1: idle
-	line=$(bl_client "$LOADGEN" -p "$port" -q "$QFILE" -r "$RATE" -n "$QUERIES" -d "$SECONDS_" \
+	line=$(bl_client "$LOADGEN" -p "$port" -q "$QFILE" -r "$RATE" -n "$QUERIES" -d "$SECONDS_" "${LG_DO[@]}" \
 		-T 2000 --quiet -l "$s")
 	cg_all -d "$pid" # part 2: loaded
 	answered=$(bl_kv "$line" answered) sent=$(bl_kv "$line" sent)

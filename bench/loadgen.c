@@ -12,7 +12,9 @@
  * runs), and stops at --duration seconds or --count queries, whichever comes
  * first; then it waits one --timeout for the answers still out.
  *
- * Every query in the file is encoded once at start. The DNS ID of a query in
+ * Every query in the file is encoded once at start (with --do, the OPT
+ * carries the DO bit, so a signed zone answers with its RRSIGs and denial
+ * proofs). The DNS ID of a query in
  * flight is its slot index, so an answer finds its slot without a search; the
  * question section must match too. A slot whose query timed out cools down
  * for one more timeout before reuse, so a late answer cannot be taken for
@@ -97,7 +99,7 @@ typedef struct conn {
 static struct opts {
 	const char *server, *file, *probe, *label;
 	int port;
-	bool tcp, edns, quiet;
+	bool tcp, edns, dnssec_ok, quiet;
 	unsigned window, conns, pipeline, batch;
 	double rate, duration, wait_ready;
 	uint64_t count;
@@ -304,6 +306,8 @@ static int add_query(const char *name, const char *type, const char *expect)
 		m[l++] = (uint8_t)(o.edns_size >> 8);
 		m[l++] = (uint8_t)o.edns_size;
 		memset(m + l, 0, 6);
+		if (o.dnssec_ok)
+			m[l + 2] = 0x80; /* DO, the top bit of the OPT TTL's flags (RFC 3225) */
 		l += 6;
 	}
 	qbuf[qbuf_len] = (uint8_t)(l >> 8);
@@ -1024,6 +1028,7 @@ static void usage(void)
 	        "  -T, --timeout MS      an answer later than this is lost (1000)\n"
 	        "  -b, --batch N         UDP sendmmsg/recvmmsg batch (64, max 256)\n"
 	        "  -e, --edns-size N     EDNS UDP size in queries (1232); --no-edns for none\n"
+	        "      --do              set the DO bit (DNSSEC OK) in every query's OPT\n"
 	        "  -l, --label STR       tag for the result line\n"
 	        "      --quiet           no human summary on stderr\n");
 	exit(2);
@@ -1065,6 +1070,7 @@ int main(int argc, char **argv)
 	    {"batch", required_argument, 0, 'b'},
 	    {"edns-size", required_argument, 0, 'e'},
 	    {"no-edns", no_argument, 0, 'E'},
+	    {"do", no_argument, 0, 'D'},
 	    {"label", required_argument, 0, 'l'},
 	    {"probe", required_argument, 0, 'P'},
 	    {"wait-ready", required_argument, 0, 'R'},
@@ -1089,6 +1095,7 @@ int main(int argc, char **argv)
 		case 'b': o.batch = (unsigned)arg_ul(optarg, 1, MAX_BATCH); break;
 		case 'e': o.edns_size = (uint16_t)arg_ul(optarg, 512, 65535); break;
 		case 'E': o.edns = false; break;
+		case 'D': o.dnssec_ok = true; break;
 		case 'l': o.label = optarg; break;
 		case 'P': o.probe = optarg; break;
 		case 'R': o.wait_ready = arg_d(optarg); break;
@@ -1098,6 +1105,8 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc || (!o.file && !o.probe))
 		usage();
+	if (o.dnssec_ok && !o.edns)
+		die("%s", "--do needs EDNS: it is a bit of the OPT record");
 	if (o.tcp && (uint64_t)o.conns * o.pipeline > 65536)
 		die("%s", "--conns x --pipeline must be at most 65536 (one DNS ID each)");
 	if (o.duration <= 0 && !o.count)

@@ -5,6 +5,7 @@
 #   bench/side_by_side.sh [--rounds N] [--duration S] [--rate QPS] [--window N]
 #                         [--conns N] [--pipeline K] [--servers "srvd knot nsd"]
 #                         [--hosts N] [--dnsperf] [--nice N] [--no-build]
+#                         [--signed] [--do]
 #
 # Each server runs with one query worker pinned to core 0 (taskset); the
 # client (bench/loadgen, or dnsperf with --dnsperf) is pinned to core 1. The
@@ -19,6 +20,9 @@
 # apt-get install gnuplot-nox). Every process it starts is stopped by PID on
 # exit. --nice -10 runs servers and client at that priority, so that other
 # work on a shared machine disturbs the runs less (needs root).
+# --signed serves the bench zone signed with ldns-signzone -n (NSEC3, see
+# bl_sign in bench_lib.sh; needs ldnsutils); --do sets the DO bit in every
+# query, so that a signed zone answers with its RRSIGs and NSEC3 proofs.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -35,6 +39,8 @@ SERVERS="srvd knot nsd"
 HOSTS=10000
 DNSPERF=0
 BUILD=1
+SIGNED=0
+DO=0
 OUT=${OUT:-$HERE/out}
 
 while [[ $# -gt 0 ]]; do
@@ -50,7 +56,9 @@ while [[ $# -gt 0 ]]; do
 	--dnsperf) DNSPERF=1; shift ;;
 	--nice) BL_NICE=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--signed) SIGNED=1; shift ;;
+	--do) DO=1; shift ;;
+	-h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -74,6 +82,13 @@ read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 ZONE=$BL_WORK/bench.zone
 QUERIES=$BL_WORK/queries.txt
 bl_gen "$ZONE" "$QUERIES" --hosts "$HOSTS"
+if [[ $SIGNED == 1 ]]; then
+	bl_sign "$ZONE"
+	ZONE=$BL_SIGNED
+fi
+LG_DO=() DP_DO=()
+[[ $DO == 1 ]] && LG_DO=(--do) DP_DO=(-D)
+bl_log "zone: $(grep -vc '^[;$]' "$ZONE") records$([[ $SIGNED == 1 ]] && echo ", signed (NSEC3)"), queries with DO=$DO"
 # dnsperf takes `name TYPE` only.
 cut -d' ' -f1,2 "$QUERIES" >"$BL_WORK/queries.dnsperf"
 
@@ -98,7 +113,7 @@ done
 # Response size of the Matrix SRV answer, as the load sends it (EDNS 1232).
 declare -A SRVSIZE SRVSECT
 for s in "${SERVERS[@]}"; do
-	p=$("$LOADGEN" -p "${PORT[$s]}" --probe "$SRV_QUERY")
+	p=$("$LOADGEN" -p "${PORT[$s]}" "${LG_DO[@]}" --probe "$SRV_QUERY")
 	SRVSIZE[$s]=$(bl_kv "$p" size)
 	SRVSECT[$s]="an=$(bl_kv "$p" ancount)/ns=$(bl_kv "$p" nscount)/ar=$(bl_kv "$p" arcount)"
 done
@@ -114,7 +129,7 @@ run_one() {
 	la=$(bl_loadavg)
 	c0=$(bl_cpu_ticks "${PID[$s]}")
 	if [[ $DNSPERF == 1 ]]; then
-		local -a a=(-s 127.0.0.1 -p "$port" -d "$BL_WORK/queries.dnsperf" -l "$DURATION" -t 1)
+		local -a a=(-s 127.0.0.1 -p "$port" -d "$BL_WORK/queries.dnsperf" -l "$DURATION" -t 1 "${DP_DO[@]}")
 		case $phase in
 		udp) a+=(-c 1 -q "$WINDOW") ;;
 		tcp) a+=(-m tcp -c "$CONNS" -q $((CONNS * PIPELINE))) ;;
@@ -128,7 +143,7 @@ run_one() {
 		p50=$(awk '/Average Latency/ {printf "%.1f", $4 * 1e6}' <<<"$line")
 		p99="" p999="" wrong="" size="" ccpu=""
 	else
-		local -a a=(-p "$port" -q "$QUERIES" -d "$DURATION" -n 100000000 --quiet -l "$s")
+		local -a a=(-p "$port" -q "$QUERIES" -d "$DURATION" -n 100000000 --quiet -l "$s" "${LG_DO[@]}")
 		case $phase in
 		udp) a+=(-w "$WINDOW") ;;
 		tcp) a+=(--tcp -c "$CONNS" -k "$PIPELINE") ;;
@@ -169,10 +184,10 @@ bl_stop_all
 
 SIZES=()
 for s in "${SERVERS[@]}"; do SIZES+=("$s=${SRVSIZE[$s]}:${SRVSECT[$s]}"); done
-"$PY" - "$CSV" "$OUT/summary.csv" "$DNSPERF" "$RATE" "$WINDOW" "$CONNS" "$PIPELINE" "${SIZES[@]}" <<'PYEOF'
+"$PY" - "$CSV" "$OUT/summary.csv" "$DNSPERF" "$RATE" "$WINDOW" "$CONNS" "$PIPELINE" "$SIGNED" "$DO" "${SIZES[@]}" <<'PYEOF'
 import csv, statistics, sys
-runs, summary_path, dnsperf, rate, window, conns, pipeline = sys.argv[1:8]
-sizes = dict(a.split("=", 1) for a in sys.argv[8:])
+runs, summary_path, dnsperf, rate, window, conns, pipeline, signed, do = sys.argv[1:10]
+sizes = dict(a.split("=", 1) for a in sys.argv[10:])
 rows = list(csv.DictReader(open(runs)))
 servers = list(dict.fromkeys(r["server"] for r in rows))
 def col(s, phase, key):
@@ -206,8 +221,9 @@ with open(summary_path, "w", newline="") as f:
 names = {"srvd": "srvd", "knot": "Knot", "nsd": "NSD"}
 tool = "dnsperf" if dnsperf == "1" else "loadgen"
 print()
-print("%s, %s rounds; UDP window %s, TCP %s conns x %s in flight, latency at %s q/s" %
-      (tool, len(col(servers[0], "udp", "qps")), window, conns, pipeline, rate))
+print("%s, %s rounds; UDP window %s, TCP %s conns x %s in flight, latency at %s q/s; %s zone, DO=%s" %
+      (tool, len(col(servers[0], "udp", "qps")), window, conns, pipeline, rate,
+       "signed (NSEC3)" if signed == "1" else "unsigned", do))
 print("%-6s %24s %24s %16s %17s %5s %9s %10s" % ("server", "UDP q/s min/median/max", "TCP q/s min/median/max",
       "p50/p99 us @rate", "per CPU-s UDP/TCP", "busy", "SRV bytes", "lost/wrong"))
 for s in servers:
@@ -257,7 +273,7 @@ if command -v gnuplot >/dev/null; then
 	gnuplot <<-EOF
 		set terminal pngcairo size 1500,480 font "sans,10"
 		set output "$OUT/results.png"
-		set multiplot layout 1,3 title "srvd vs Knot vs NSD, one worker each on core 0, client on core 1 ($DATE)"
+		set multiplot layout 1,3 title "srvd vs Knot vs NSD, one worker each on core 0, client on core 1, $([[ $SIGNED == 1 ]] && echo "signed zone" || echo "unsigned zone"), DO=$DO ($DATE)"
 		set style data histograms
 		set style histogram errorbars gap 1 lw 1
 		set style fill solid 0.6 border -1

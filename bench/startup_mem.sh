@@ -3,7 +3,7 @@
 # a large zone (1,000,000 records by default).
 #
 #   bench/startup_mem.sh [--records N] [--rounds N] [--servers "srvd srvd-snap knot nsd"]
-#                        [--timeout S] [--nice N] [--no-build]
+#                        [--timeout S] [--nice N] [--no-build] [--signed]
 #
 # For each server in turn (never two at once), --rounds times: start it
 # pinned to core 0 with the same configuration as side_by_side.sh, and poll
@@ -17,6 +17,11 @@
 # srvd-snap is srvd with `snapshot-dir`: it is started once, unmeasured, to
 # write the compiled zone, then measured starting from that snapshot.
 # --nice N runs server and client at that nice level (see side_by_side.sh).
+# --signed serves the zone signed with ldns-signzone -n (NSEC3, 0 iterations;
+# signed once and cached under the build folder, see bl_sign in
+# bench_lib.sh; needs ldnsutils). Bytes per record is the PSS divided by
+# the records of the zone file served (with --signed: RRSIGs, NSEC3s,
+# NSEC3PARAM and DNSKEY included).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -28,6 +33,7 @@ ROUNDS=3
 SERVERS="srvd srvd-snap knot nsd"
 TIMEOUT=600
 BUILD=1
+SIGNED=0
 OUT=${OUT:-$HERE/out}
 
 while [[ $# -gt 0 ]]; do
@@ -38,7 +44,8 @@ while [[ $# -gt 0 ]]; do
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--nice) BL_NICE=$2; shift 2 ;;
 	--no-build) BUILD=0; shift ;;
-	-h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--signed) SIGNED=1; shift ;;
+	-h | --help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -57,12 +64,18 @@ read -r -a SERVERS <<<"$(bl_available "${SERVERS[@]}")"
 ZONE=$BL_WORK/bench-large.zone
 bl_log "generating a zone of about $RECORDS records"
 bl_gen "$ZONE" "" --records "$RECORDS"
+unsigned=$(grep -vc '^[;$]' "$ZONE")
+if [[ $SIGNED == 1 ]]; then
+	bl_sign "$ZONE"
+	rm -f "$ZONE"
+	ZONE=$BL_SIGNED
+fi
 nrec=$(grep -vc '^[;$]' "$ZONE")
-bl_log "zone: $nrec records, $(du -m "$ZONE" | cut -f1) MB"
+bl_log "zone: $nrec records ($unsigned before signing), $(du -m "$ZONE" | cut -f1) MB"
 
 CSV=$OUT/startup_mem.csv
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-echo "date,server,records,round,startup_s,rss_kib,pss_kib,hwm_kib,procs" >"$CSV"
+echo "date,server,records,unsigned_records,signed,round,startup_s,rss_kib,pss_kib,hwm_kib,procs" >"$CSV"
 
 # start_ready SERVER: start it and wait for its first authoritative answer.
 # Sets pid, t0 and line; returns 1 (after logging) if it never answers.
@@ -111,7 +124,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 			v=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
 			hwm=$((hwm + ${v:-0}))
 		done
-		echo "$DATE,$s,$nrec,$r,$startup,$rss,$pss,$hwm,$n" >>"$CSV"
+		echo "$DATE,$s,$nrec,$unsigned,$SIGNED,$r,$startup,$rss,$pss,$hwm,$n" >>"$CSV"
 		printf '  %-9s round %d: first answer after %7s s, RSS %6d MiB, PSS %6d MiB, peak %6d MiB, %d process(es)\n' \
 			"$s" "$r" "$startup" $((rss / 1024)) $((pss / 1024)) $((hwm / 1024)) "$n" >&2
 		cp "$BL_WORK/$s.log" "$OUT/startup_$s.log"
@@ -128,15 +141,19 @@ if not rows:
 names = {"srvd": "srvd", "srvd-snap": "srvd+snap", "knot": "Knot", "nsd": "NSD"}
 servers = list(dict.fromkeys(r["server"] for r in rows))
 print()
-print("zone of %s records, median of %d rounds" % (rows[0]["records"], len(rows) // len(servers)))
-print("%-9s %12s %10s %10s %12s %6s" % ("server", "startup s", "RSS MiB", "PSS MiB", "peak MiB", "procs"))
+nrec = int(rows[0]["records"])
+print("zone of %d records (%s before signing)%s, median of %d rounds" % (
+    nrec, rows[0]["unsigned_records"], ", signed with NSEC3" if rows[0]["signed"] == "1" else "",
+    len(rows) // len(servers)))
+print("%-9s %12s %10s %10s %12s %6s %12s" % ("server", "startup s", "RSS MiB", "PSS MiB", "peak MiB",
+                                             "procs", "B/record"))
 med = {}
 for s in servers:
     rs = [r for r in rows if r["server"] == s]
     m = {k: statistics.median(float(r[k]) for r in rs) for k in ("startup_s", "rss_kib", "pss_kib", "hwm_kib", "procs")}
     med[s] = m
-    print("%-9s %12.3f %10.0f %10.0f %12.0f %6.0f" % (names[s], m["startup_s"], m["rss_kib"] / 1024,
-          m["pss_kib"] / 1024, m["hwm_kib"] / 1024, m["procs"]))
+    print("%-9s %12.3f %10.0f %10.0f %12.0f %6.0f %12.0f" % (names[s], m["startup_s"], m["rss_kib"] / 1024,
+          m["pss_kib"] / 1024, m["hwm_kib"] / 1024, m["procs"], m["pss_kib"] * 1024 / nrec))
 for mine in ("srvd", "srvd-snap"):
     if mine not in med:
         continue
@@ -146,5 +163,6 @@ for mine in ("srvd", "srvd-snap"):
             print("%s/%-4s start-up x%.2f, PSS x%.2f (lower is better)" % (
                 names[mine], names[o], a["startup_s"] / b["startup_s"], a["pss_kib"] / b["pss_kib"]))
 print("RSS counts memory that NSD's forked processes share once per process; PSS is the fair sum.")
+print("B/record: PSS bytes per record of the zone file served (the whole process, not the zone alone).")
 PYEOF
 bl_log "runs: $CSV"

@@ -14,7 +14,7 @@ cd "$ROOT"
 PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
       libmicrohttpd-dev prometheus
       libcmocka-dev dnsutils knot-dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
-      iproute2 clang libclang-rt-14-dev valgrind unbound
+      iproute2 clang libclang-rt-14-dev valgrind unbound ldnsutils
       pandoc debhelper debootstrap lintian)
 JOBS="${JOBS:-2}"
 T0=$SECONDS
