@@ -132,8 +132,10 @@ static void log_loaded(const ztab_zone_t *e, const ztab_zone_t *old, bool change
 {
 	srvd_zone_info_t info;
 	srvd_zone_info(e->ver, &info);
-	log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms", info.origin,
-	         info.serial, info.records, warnings, ms);
+	log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms%s%s", info.origin,
+	         info.serial, info.records, warnings, ms,
+	         e->ver->from_snapshot ? " from the snapshot " : "",
+	         e->ver->from_snapshot ? e->src.snapshot : "");
 	if (!old || !old->ver)
 		return;
 	srvd_zone_info_t was;
