@@ -211,3 +211,16 @@ def test_secondary_copy_in_state_dir_retransfer_and_zone_status(srvd_factory, tm
     assert rc == 0, err
     for key in ("last_refresh", "next_refresh", "expires"):
         assert f"{key}={utc(st[key])}" in text, text
+
+
+def test_reload_does_not_move_state_dir(srvd_factory, tmp_path):
+    """Journals are open in state-dir and updates live in them: a reload
+    that names another one fails, says why, and changes nothing."""
+    state = tmp_path / "state"
+    state.mkdir()
+    s = srvd_factory(control=True, server_extra={"state-dir": yaml_str(state)})
+    s.server_extra = {"state-dir": yaml_str(tmp_path / "elsewhere")}
+    s.write_config()
+    rc, _, err = s.ctl("reload")
+    assert rc == 1 and f"state-dir: {state} -> {tmp_path}/elsewhere takes a restart" in err, err
+    assert s.q(ZONE, "SOA").answer, s.log()

@@ -4,8 +4,10 @@ dpkg-buildpackage, check it with lintian (no errors), install it with
 bookworm` chroot, and there: `srvd --check-config` and `srvd-checkzone`
 pass on the shipped config and zone, the srvd user, /var/lib/srvd and the
 enabled (not started) unit exist, srvd started by hand answers a query and
-srvdctl talks to it, and `systemd-analyze verify` accepts the unit (with
-its Documentation= man pages).
+srvdctl talks to it, `systemd-analyze verify` accepts the unit (with
+its Documentation= man pages), and with /etc/srvd read-only (as under the
+unit's ProtectSystem=strict) the zone's snapshot and journal go to
+/var/lib/srvd (state-dir in the shipped config).
 
 Needs root (chroot), debootstrap, dpkg-buildpackage (debhelper), lintian and
 a Debian mirror; skips with the reason otherwise. The minbase root is made
@@ -198,3 +200,43 @@ def test_systemd_analyze_verify(root):
     # ExecStartPre must not be strict: one broken zone would stop the server
     unit = (root / "lib/systemd/system/srvd.service").read_text()
     assert "--check-config" in unit and "--strict" not in unit.split("[Service]")[1], unit
+
+
+def test_read_only_etc_keeps_journal_in_var_lib(root):
+    """As under the unit's ProtectSystem=strict: /etc/srvd read-only (a
+    read-only bind mount in srvd's own mount namespace), /var/lib/srvd
+    writable. The shipped config's state-dir gets the compiled snapshot at
+    start-up and the journal when the zone's serial goes up; nothing warns
+    that a journal cannot be written."""
+    etc = root / "etc/srvd"
+    mounts = f"mount --bind {etc} {etc} && mount -o remount,bind,ro {etc}"
+    rc, out = run(["unshare", "-m", "sh", "-c", f"{mounts} && ! touch {etc}/.probe"], 60)
+    if rc != 0:
+        pytest.skip(f"skipped: no read-only bind mount here (unshare -m): {out}")
+    port = free_ports(1, v6=False)
+    log = root / "tmp" / "srvd-ro.log"
+    with open(log, "wb") as f:
+        p = subprocess.Popen(["unshare", "-m", "sh", "-c", f'{mounts} && exec "$@"', "sh",
+                              "chroot", str(root), "/usr/sbin/srvd", "-c", "/etc/srvd/srvd.yaml",
+                              "-l", f"127.0.0.1@{port}"],
+                             stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+    zone = etc / "zones/example.com.zone"
+    text = zone.read_text()
+    try:
+        assert wait_for(lambda: soa_serial("127.0.0.1", port), START_TIMEOUT, proc=p), \
+            log.read_text()
+        rc, out = in_root(root, "stat -c '%U %n' /var/lib/srvd/example.com.snap")
+        assert rc == 0 and out.startswith("srvd "), out + log.read_text()
+        zone.write_text(text.replace(str(SERIAL), str(SERIAL + 1)))  # from outside: writable
+        rc, out = in_root(root, "srvdctl reload example.com", 60)
+        assert rc == 0, out + log.read_text()
+        assert wait_for(lambda: (root / "var/lib/srvd/example.com.jnl").is_file(), 10), \
+            log.read_text()
+    finally:
+        zone.write_text(text)
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+            p.wait(timeout=30)
+    assert p.returncode == 0, log.read_text()
+    assert "cannot be written" not in log.read_text(), log.read_text()
+    assert not (etc / "zones/example.com.zone.jnl").exists()
