@@ -240,3 +240,33 @@ def test_read_only_etc_keeps_journal_in_var_lib(root):
     assert p.returncode == 0, log.read_text()
     assert "cannot be written" not in log.read_text(), log.read_text()
     assert not (etc / "zones/example.com.zone.jnl").exists()
+
+
+def test_build_deps_are_listed():
+    """Every library CMake looks for (pkg_check_modules) comes from a -dev
+    package that debian/control, scripts/quickstart.sh and scripts/test.sh
+    install. A module missing from one of them builds here, where it is
+    installed, and fails on a fresh Debian (it happened: libmicrohttpd)."""
+    if not (shutil.which("pkg-config") and shutil.which("dpkg")):
+        pytest.skip("skipped: needs pkg-config and dpkg (Debian)")
+    cmake = "\n".join(p.read_text() for p in [SOURCE / "CMakeLists.txt",
+                                             *SOURCE.glob("tests/*/CMakeLists.txt")])
+    modules = re.findall(r"pkg_check_modules\(\w+\s+REQUIRED\s+IMPORTED_TARGET\s+([\w.+-]+)\)",
+                         cmake)
+    assert "ldns" in modules and "libmicrohttpd" in modules, modules
+    control = (SOURCE / "debian/control").read_text()
+    field = re.split(r"\n(?=\S)", control.split("Build-Depends:")[1])[0]
+    build_deps = set(re.findall(r"^\s*([a-z0-9][a-z0-9+.-]+)", field.replace(",", "\n"), re.M))
+    assert "libldns-dev" in build_deps and "Standards-Version" not in field, field
+    lists = {s: set(re.search(r"PKGS=\(([^)]*)\)", (SOURCE / "scripts" / s).read_text())
+                    .group(1).split()) for s in ("quickstart.sh", "test.sh")}
+    for m in modules:
+        rc, pcdir = run(["pkg-config", "--variable=pcfiledir", m], 30)
+        if rc != 0:
+            pytest.skip(f"skipped: {m}.pc is not installed here")
+        rc, owner = run(["dpkg", "-S", f"{pcdir.strip()}/{m}.pc"], 30)
+        assert rc == 0, owner
+        pkg = owner.split(":")[0]
+        assert m == "cmocka" or pkg in build_deps, f"{pkg} ({m}) not in debian/control"
+        for script, pkgs in lists.items():
+            assert pkg in pkgs, f"{pkg} ({m}) not installed by scripts/{script}"
