@@ -101,10 +101,11 @@ bl_config() {
 	mkdir -p "$d"
 	case $s in
 	srvd | srvd-snap)
-		# srvd-snap: the same, with compiled zone snapshots (snapshot-dir),
-		# for start-up after the first run.
+		# srvd-snap: the same with a state-dir, as the shipped
+		# /etc/srvd/srvd.yaml has: compiled zone snapshots kept there by
+		# default, for start-up after the first run.
 		local snap=""
-		[[ $s == srvd-snap ]] && snap="snapshot-dir: $d/snap" && mkdir -p "$d/snap"
+		[[ $s == srvd-snap ]] && snap="state-dir: $d/snap" && mkdir -p "$d/snap"
 		cat >"$d/srvd.conf" <<-EOF
 			server:
 			  listen: [127.0.0.1@$port]

@@ -14,8 +14,9 @@
 # server and an xfrd process): RSS (counts pages shared after fork once per
 # process), PSS (shares them out: the fair sum) and the sum of peak RSS
 # (VmHWM). The table shows medians; bench/out/startup_mem.csv has every run.
-# srvd-snap is srvd with `snapshot-dir`: it is started once, unmeasured, to
-# write the compiled zone, then measured starting from that snapshot.
+# srvd-snap is srvd with a `state-dir` (as the shipped config has), where it
+# keeps compiled snapshots: it is started once, unmeasured, to write the
+# compiled zone, then measured starting from that snapshot.
 # --nice N runs server and client at that nice level (see side_by_side.sh).
 # --signed serves the zone signed with ldns-signzone -n (NSEC3, 0 iterations;
 # signed once and cached under the build folder, see bl_sign in

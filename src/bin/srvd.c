@@ -52,9 +52,10 @@ typedef struct daemon {
 	conf_addr_t listen[LISTEN_MAX];
 	size_t n_listen;
 	const char *user, *control;
-	bool strict;   /* --check-config: zone errors fail the check too */
-	conf_t *conf;  /* replaced by each successful reload */
-	char *pidfile; /* written at start-up, removed at exit */
+	bool strict;     /* --check-config: zone errors fail the check too */
+	conf_t *conf;    /* replaced by each successful reload */
+	char *pidfile;   /* written at start-up, removed at exit */
+	char *state_dir; /* of the start-up config: a reload may not move it */
 } daemon_t;
 
 static void usage(FILE *f)
@@ -473,6 +474,17 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 {
 	const daemon_t *d = ctx;
 	int rc = read_conf(d, out, err, errlen);
+	const char *sd = rc == 0 ? (*out)->state_dir : NULL;
+	/* Journals are open there, and updates live in them: moving them is a
+	 * restart, after the files are moved too. */
+	if (rc == 0 && (!sd != !d->state_dir || (sd && strcmp(sd, d->state_dir) != 0))) {
+		snprintf(err, errlen,
+		         "%s: state-dir: %s -> %s takes a restart (move its files first)",
+		         (*out)->path, d->state_dir ? d->state_dir : "(none)", sd ? sd : "(none)");
+		conf_free(*out);
+		*out = NULL;
+		rc = SRVD_EPARSE;
+	}
 	if (rc)
 		log_lines(LOG_LVL_ERROR, err[0] ? err : srvd_strerror(rc),
 		          " (reload: the configuration in force stays)");
@@ -615,10 +627,16 @@ int main(int argc, char **argv)
 	if (!d.conf_path)
 		log_info("no --config: serving the zone files in %s (%s)", d.zones_dir,
 		         d.zones_from);
+	if (d.conf->state_dir && !(d.state_dir = strdup(d.conf->state_dir))) {
+		log_err("out of memory");
+		conf_free(d.conf);
+		return 1;
+	}
 	rc = serve(&d);
 	if (d.pidfile)
 		unlink(d.pidfile);
 	free(d.pidfile);
+	free(d.state_dir);
 	log_info("srvd stopped");
 	conf_free(d.conf);
 	return rc;

@@ -1,6 +1,7 @@
 /* conf/ entry points: conf_load (read the file, parse, then the checks that
  * span the whole file: defaults, duplicate zones, ACL inheritance, zones-dir),
  * conf_default, conf_free, and the error and path helpers. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,6 +150,58 @@ static int set_defaults(conf_t *c, uint16_t port)
 	return 0;
 }
 
+/* state-dir/NAME.EXT: NAME lower case without the trailing dot, "root" for
+ * the root zone (the names ztab gives journals and snapshots too). */
+char *conf_state_path(const char *dir, const char *zone, const char *ext)
+{
+	size_t n = strlen(zone);
+	if (n > 1 && zone[n - 1] == '.')
+		n--;
+	if (strcmp(zone, ".") == 0) {
+		zone = "root";
+		n = 4;
+	}
+	size_t len = strlen(dir) + 1 + n + strlen(ext) + 1;
+	char *p = malloc(len);
+	if (!p)
+		return NULL;
+	int at = snprintf(p, len, "%s/", dir);
+	for (size_t i = 0; i < n; i++)
+		p[at + (int)i] = (char)tolower((unsigned char)zone[i]);
+	snprintf(p + at + n, len - (size_t)at - n, "%s", ext);
+	return p;
+}
+
+/* What state-dir gives: the snapshot folder, and the copies of secondary
+ * zones that name no file. Without it a secondary zone needs its file. */
+static int set_state_paths(conf_t *c, unsigned dir_line, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (c->state_dir && c->zones_dir && strcmp(c->state_dir, c->zones_dir) == 0)
+		rc = conf_erradd(err, errlen, SRVD_EPARSE,
+		                 "%s:%u: zones-dir: %s is also state-dir: the copies of secondary "
+		                 "zones kept there would be served as zones of their own",
+		                 c->path, dir_line, c->zones_dir);
+	if (c->state_dir && !c->snapshot_dir && !(c->snapshot_dir = strdup(c->state_dir)))
+		return conf_errf(err, errlen, SRVD_ENOMEM, "%s: out of memory", c->path);
+	for (size_t i = 0; i < c->n_zones; i++) {
+		conf_zone_t *z = &c->zones[i];
+		if (z->file)
+			continue;
+		if (!c->state_dir) {
+			rc = conf_erradd(
+			    err, errlen, SRVD_EPARSE,
+			    "%s:%u: zone %s: no file (a secondary zone may leave it out "
+			    "when server: state-dir is set)",
+			    c->path, z->line, z->name);
+			continue;
+		}
+		if (!(z->file = conf_state_path(c->state_dir, z->name, ".zone")))
+			return conf_errf(err, errlen, SRVD_ENOMEM, "%s: out of memory", c->path);
+	}
+	return rc;
+}
+
 static int check_zones(conf_t *c, char *err, size_t errlen)
 {
 	size_t a, b;
@@ -180,6 +233,8 @@ static int load(conf_t *c, char *err, size_t errlen)
 	free(dir);
 	if (!rc && set_defaults(c, CONF_DEFAULT_PORT))
 		rc = conf_errf(err, errlen, SRVD_ENOMEM, "%s: out of memory", c->path);
+	if (!rc)
+		rc = set_state_paths(c, dir_line, err, errlen);
 	if (!rc)
 		rc = check_zones(c, err, errlen);
 	if (!rc)
@@ -247,6 +302,7 @@ void conf_free(conf_t *c)
 	free(c->group);
 	free(c->pidfile);
 	free(c->snapshot_dir);
+	free(c->state_dir);
 	free(c->control);
 	free(c->log_level);
 	free(c->allow_transfer);

@@ -16,7 +16,10 @@
  *     user: srvd
  *     group: srvd
  *     pidfile: /run/srvd.pid
+ *     state-dir: /var/lib/srvd    # journals, snapshots, secondary copies (default:
+ *                                 # journals beside the zone file, no snapshots)
  *     snapshot-dir: /var/cache/srvd   # compiled zones reused while files are unchanged
+ *                                     # (default: state-dir)
  *     control: /run/srvd/srvd.sock # control socket path
  *     log-level: info             # error | warning | info | debug
  *     log-target: stderr          # stderr | syslog
@@ -48,7 +51,8 @@
  *       allow-transfer: [127.0.0.1]
  *       notify: [192.0.2.2@53]
  *     - name: sec.example          # a secondary zone
- *       file: sec.example.zone     # where the received copy is kept
+ *       file: sec.example.zone     # where the received copy is kept (default, with
+ *                                  # state-dir: state-dir/sec.example.zone)
  *       primaries: [192.0.2.1@53]  # tried in order
  *       key: transfer-key          # TSIG on SOA, IXFR, AXFR, NOTIFY
  *       notify-from: [192.0.2.1, "key:transfer-key"]   # default: the primaries
@@ -158,7 +162,8 @@ typedef struct conf {
 	unsigned tcp_max_clients;
 	char *identity, *version, *nsid;
 	char *user, *group, *pidfile, *control;
-	char *snapshot_dir;   /* compiled zone snapshots for fast start-up; NULL = off */
+	char *snapshot_dir; /* compiled zone snapshots for fast start-up; NULL = off */
+	char *state_dir;    /* journals, snapshots, secondary copies; NULL = beside the zone file */
 	conf_addr_t *metrics; /* Prometheus endpoint (the first); none = off */
 	size_t n_metrics;
 	char *log_level; /* "info" by default */
@@ -194,8 +199,10 @@ typedef struct conf {
  * writes "file:line: message" into err, one line per error when the file
  * has several (err should start empty; give it room for a few). When the file (or zones-dir) can't
  * be read: SRVD_EIO and "file: strerror" (a zones-dir error names the config line too). Relative
- * file, zones-dir, pidfile and control paths are joined to the config file's folder. err may be
- * NULL. */
+ * file, zones-dir, pidfile, control, snapshot-dir and state-dir paths are joined to the config
+ * file's folder. With state-dir, snapshot-dir defaults to it and a secondary zone without file
+ * keeps its copy in state-dir/NAME.zone (NAME in lower case, no trailing dot; "root" for the
+ * root zone). err may be NULL. */
 int conf_load(const char *path, conf_t **out, char *err, size_t errlen);
 
 /* The no-config default: serve every zone file in zones_dir on
@@ -216,6 +223,11 @@ int conf_parse_addr(const char *s, uint16_t default_port, conf_addr_t *out);
 /* Parse "192.0.2.0/24", "2001:db8::/32", or a bare address (full length).
  * Address bits beyond the length are an error (192.0.2.1/24). SRVD_EPARSE. */
 int conf_parse_prefix(const char *s, srvd_prefix_t *out);
+
+/* dir/NAME.EXT, a zone's file in state-dir (a secondary copy, a journal, a
+ * snapshot): NAME in lower case without the trailing dot, "root" for the
+ * root zone. malloc'ed; NULL when out of memory. */
+char *conf_state_path(const char *dir, const char *zone, const char *ext);
 
 /* The key of that name (case-insensitive, trailing dot ignored), or NULL. */
 const conf_key_t *conf_key_find(const conf_t *c, const char *name);

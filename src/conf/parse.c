@@ -97,6 +97,7 @@ static const keydef_t server_keys[] = {
     {"group", K_STR, C(group), 0, 0, 0},
     {"pidfile", K_PATH, C(pidfile), 0, 0, 0},
     {"snapshot-dir", K_PATH, C(snapshot_dir), 0, 0, 0},
+    {"state-dir", K_PATH, C(state_dir), 0, 0, 0},
     {"control", K_PATH, C(control), 0, 0, 107}, /* sun_path holds 108 with the NUL */
     {"metrics", K_ADDRS, C(metrics), C(n_metrics), 0, 0},
     {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
@@ -606,7 +607,8 @@ static int set_zone(const parse_t *p, const yaml_node_t *n, conf_zone_t *z)
 		return rc;
 	if (!z->name)
 		return fail(p, n, "zone without a name");
-	if (!z->file)
+	/* A secondary zone may leave its copy to state-dir (conf.c). */
+	if (!z->file && !z->n_primaries)
 		return fail(p, n, "zone %s: no file", z->name);
 	z->allow_transfer_set =
 	    find_pair(p, n, "allow-transfer", n->data.mapping.pairs.top) != NULL;

@@ -373,8 +373,8 @@ static size_t cell_width(const cbor_item_t *zone, const char *key)
 	return n;
 }
 
-/* A secondary zone's refresh state, under its row. Times are unix seconds,
- * as in the LOADED column. */
+/* A secondary zone's refresh state, under its row. Times come as unix
+ * seconds and print in UTC, as in the LOADED column (srvdctl(1)). */
 static void secondary_line(ctl_buf_t *b, const cbor_item_t *zone)
 {
 	static const char *const keys[] = {"primary",     "last_refresh", "next_refresh",

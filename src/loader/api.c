@@ -24,8 +24,10 @@ static int load_snapshot(const srvd_zone_src_t *src, zone_t **out)
 		srvd_zone_unref(z);
 		rc = SRVD_ENOENT;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		z->from_snapshot = true;
 		*out = z;
+	}
 	return rc;
 }
 

@@ -1,13 +1,16 @@
 /* Journals for primary zones: every version a reload publishes is diffed
  * against the one before (on the thread pool) and the diff appended to the
- * zone's journal FILE.jnl beside its master file, so that IXFR for a primary
- * zone is answered incrementally too (notify_in.c, xfr_out_ixfr_new).
+ * zone's journal (state-dir/ORIGIN.jnl, or FILE.jnl beside its master file
+ * without state-dir: ztab_src_t.journal), so that IXFR for a primary zone
+ * is answered incrementally too (notify_in.c, xfr_out_ixfr_new).
  *
  * Driven from net_secondary_sync, i.e. after every reload is applied: a
  * zone whose served version is not the one we saw last gets a diff when its
  * serial went forward (RFC 1982). One diff per zone runs at a time; those
- * that wait merge (oldest to newest). A folder we cannot write to means no
- * journal for that zone (IXFR is then answered in AXFR form), said once.
+ * that wait merge (oldest to newest). A journal we cannot write means no
+ * journal for that zone (IXFR is then answered in AXFR form, and UPDATE is
+ * refused): a warning says so once, and each new serial tries again, so a
+ * folder made writable later is picked up without a restart.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,9 @@ enum { PJ_MAX = 64 << 20 }; /* bytes per journal file */
 
 typedef struct pj_zone {
 	struct net_primary_journal *pj;
-	char *key, *name;
-	zone_t *seen; /* the version of the last sync */
-	xfr_journal_t *jnl;
+	char *key, *name, *path;
+	zone_t *seen;       /* the version of the last sync */
+	xfr_journal_t *jnl; /* NULL: it cannot be written (warned) */
 	uv_work_t work;
 	bool busy;
 	int refs; /* the list, the work */
@@ -50,6 +53,7 @@ static void pj_put(pj_zone_t *z)
 	srvd_zone_unref(z->next_new);
 	free(z->key);
 	free(z->name);
+	free(z->path);
 	free(z);
 }
 
@@ -99,13 +103,17 @@ static void start_diff(pj_zone_t *z)
 	}
 }
 
+static bool open_journal(pj_zone_t *z, const uint8_t *origin, bool warn);
+
 /* A new version was published: diff it when its serial moved forward. */
 static void saw(pj_zone_t *z, zone_t *v)
 {
 	zone_t *prev = z->seen;
 	z->seen = v;
 	srvd_zone_ref(v);
-	if (!prev || !v || prev->expired || v->expired ||
+	if (!z->jnl && v && (!prev || v != prev) && open_journal(z, v->origin, false))
+		log_info("zone %s: journal %s can be written now", z->name, z->path);
+	if (!z->jnl || !prev || !v || prev->expired || v->expired ||
 	    !wire_serial_gt(v->serial, prev->serial)) {
 		srvd_zone_unref(prev);
 		return;
@@ -132,50 +140,48 @@ static pj_zone_t *find(const struct net_primary_journal *pj, const char *key)
 	return NULL;
 }
 
-static bool dir_writable(const char *file)
+/* Open z's journal, when it can be written; else warn (once: warn). */
+static bool open_journal(pj_zone_t *z, const uint8_t *origin, bool warn)
 {
-	const char *slash = strrchr(file, '/');
-	char dir[4096];
-	if (!slash)
-		return access(".", W_OK) == 0;
-	int n = slash == file ? 1 : (int)(slash - file); /* "/x": the folder is "/" */
-	snprintf(dir, sizeof(dir), "%.*s", n, file);
-	return access(dir, W_OK) == 0;
+	char why[300] = "";
+	if (!ztab_journal_writable(z->path, why, sizeof(why))) {
+		if (warn)
+			log_warn("zone %s: journal %s cannot be written (%s): IXFR for the zone is "
+			         "answered with the whole zone and UPDATE is refused; set server: "
+			         "state-dir to a folder srvd may write",
+			         z->name, z->path, why);
+		return false;
+	}
+	xfr_journal_t **all = realloc(z->pj->all, (z->pj->n_all + 1) * sizeof(*all));
+	if (!all)
+		return false;
+	z->pj->all = all;
+	if (xfr_journal_open(z->path, origin, PJ_MAX, why, sizeof(why), &z->jnl) != 0)
+		return false;
+	if (why[0])
+		log_warn("zone %s: journal %s: %s", z->name, z->path, why);
+	z->pj->all[z->pj->n_all++] = z->jnl;
+	return true;
 }
 
 static pj_zone_t *open_zone(struct net_primary_journal *pj, const ztab_zone_t *e)
 {
-	if (!e->ver || !dir_writable(e->src.file)) {
-		if (e->ver)
-			log_debug("zone %s: no journal (cannot write beside %s): IXFR in AXFR form",
-			          e->src.name, e->src.file);
+	if (!e->ver)
 		return NULL;
-	}
 	pj_zone_t *z = calloc(1, sizeof(*z));
-	char *path = ztab_journal_path(e->src.file);
-	xfr_journal_t **all = realloc(pj->all, (pj->n_all + 1) * sizeof(*all));
-	if (all)
-		pj->all = all;
-	char why[200] = "";
-	if (path)
-		ztab_clean_temps(path); /* what a killed save of the journal left */
-	if (!z || !path || !all || !(z->key = strdup(e->src.key)) ||
-	    !(z->name = strdup(e->src.name)) ||
-	    xfr_journal_open(path, e->ver->origin, PJ_MAX, why, sizeof(why), &z->jnl) != 0) {
+	if (!z || !(z->key = strdup(e->src.key)) || !(z->name = strdup(e->src.name)) ||
+	    !(z->path = strdup(e->src.journal))) {
 		if (z) {
 			free(z->key);
 			free(z->name);
 		}
 		free(z);
-		free(path);
 		return NULL;
 	}
-	if (why[0])
-		log_warn("zone %s: journal %s: %s", z->name, path, why);
-	free(path);
-	pj->all[pj->n_all++] = z->jnl;
 	z->pj = pj;
 	z->refs = 1;
+	ztab_clean_temps(z->path); /* what a killed save of the journal left */
+	open_journal(z, e->ver->origin, true);
 	z->seen = e->ver;
 	srvd_zone_ref(z->seen);
 	return z;
@@ -194,6 +200,9 @@ static void *want_zone(void *ctx, size_t i)
 	if (e->src.secondary)
 		return NULL;
 	pj_zone_t *z = find(s->pj, e->src.key);
+	if (z && strcmp(z->path, e->src.journal) != 0)
+		z = NULL; /* its file moved: the old state is dropped, its journal kept to the end
+		           */
 	if (z)
 		saw(z, e->ver);
 	else
@@ -226,7 +235,7 @@ size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone
 	size_t n = 0;
 	for (size_t i = 0; pj && i < pj->nv && n < cap; i++) {
 		const pj_zone_t *z = pj->v[i];
-		if (!z->seen)
+		if (!z->seen || !z->jnl)
 			continue;
 		v[n] = (srvd_zone_rule_t){.origin = z->key};
 		j[n++] = z->jnl;

@@ -292,21 +292,49 @@ static void set_error(sec_zone_t *z, const char *what)
 
 /* ---- saving (thread pool) -------------------------------------------------------- */
 
+static bool same_soa(const xfr_rr_t *a, const xfr_rr_t *b)
+{
+	return a->ttl == b->ttl && a->rdlen == b->rdlen &&
+	       memcmp(a->rdata, b->rdata, a->rdlen) == 0;
+}
+
+/* The diff old -> new into the journal. Only a serial that went forward
+ * (RFC 1982) is a step IXFR can describe. A retransfer (AXFR whatever the
+ * serial) usually brings the same data under the same serial: nothing to
+ * record. Other data under the same serial, or a serial that went back,
+ * means the journal's diffs no longer lead to what is served: it starts
+ * over, and IXFR from older serials gets the whole zone. */
+static void journal_diff(sec_zone_t *z, const zone_t *old, const zone_t *nv)
+{
+	xfr_diff_t *d = NULL;
+	int rc = xfr_diff_compute(old, nv, &d);
+	bool forward = wire_serial_gt(nv->serial, old->serial);
+	if (rc == 0 && forward) {
+		rc = xfr_journal_append(z->jnl, d);
+	} else if (rc == 0 && d->n_removed == 1 && d->n_added == 1 &&
+	           same_soa(&d->removed[0], &d->added[0])) {
+		log_debug("zone %s: serial %u transferred again, same data: journal unchanged",
+		          z->name, nv->serial);
+	} else if (rc == 0) {
+		log_warn("zone %s: serial %u %s %u with other data: journal cleared (IXFR from "
+		         "older serials gets the whole zone)",
+		         z->name, nv->serial,
+		         nv->serial == old->serial ? "again after" : "back from", old->serial);
+		rc = xfr_journal_reset(z->jnl);
+	}
+	xfr_diff_unref(d);
+	if (rc)
+		log_warn("zone %s: journal: %s", z->name, srvd_strerror(rc));
+}
+
 /* The diff old -> new into the journal, then new into the file. */
 static void work_save(uv_work_t *w)
 {
 	sec_zone_t *z = w->data;
 	zone_t *old = z->save_old, *nv = z->save_new;
 	uint64_t t0 = uv_hrtime();
-	if (old && z->jnl) {
-		xfr_diff_t *d = NULL;
-		int rc = xfr_diff_compute(old, nv, &d);
-		if (rc == 0)
-			rc = xfr_journal_append(z->jnl, d);
-		xfr_diff_unref(d);
-		if (rc)
-			log_warn("zone %s: journal: %s", z->name, srvd_strerror(rc));
-	}
+	if (old && z->jnl)
+		journal_diff(z, old, nv);
 	int rc = z->save_path ? xfr_zone_save(nv, z->save_path) : SRVD_ENOMEM;
 	if (rc)
 		log_err("zone %s: cannot save %s: %s", z->name,
@@ -775,20 +803,25 @@ static sec_zone_t *new_zone(struct net_secondary *s, const conf_t *c, const conf
 		zone_free(z);
 		return NULL;
 	}
-	char why[200] = "";
-	char *jp = ztab_journal_path(z->file);
+	/* state-dir/ORIGIN.jnl, or beside the copy: checked when the zone is
+	 * added, as the copy's folder is (a save that fails says so each time) */
+	char why[300] = "";
+	const char *jp = e->src.journal;
 	/* before any save of ours can run: what a killed one left behind */
 	ztab_clean_temps(z->file);
-	if (jp)
-		ztab_clean_temps(jp);
+	ztab_clean_temps(jp);
 	xfr_journal_t **v = realloc(s->jnls, (s->n_jnls + 1) * sizeof(*v));
 	if (v)
 		s->jnls = v;
-	if (jp && v && xfr_journal_open(jp, z->origin, JOURNAL_MAX, why, sizeof(why), &z->jnl) == 0)
+	if (!ztab_journal_writable(jp, why, sizeof(why)))
+		log_warn(
+		    "zone %s: journal %s cannot be written (%s): IXFR for the zone is answered "
+		    "with the whole zone; set server: state-dir to a folder srvd may write",
+		    z->name, jp, why);
+	else if (v && xfr_journal_open(jp, z->origin, JOURNAL_MAX, why, sizeof(why), &z->jnl) == 0)
 		s->jnls[s->n_jnls++] = z->jnl;
-	if (why[0])
+	if (z->jnl && why[0])
 		log_warn("zone %s: journal %s: %s", z->name, jp, why);
-	free(jp);
 	uv_timer_init(&s->n->loop, &z->timer);
 	z->timer.data = z;
 	z->refs = 2; /* the list and the timer */

@@ -701,6 +701,27 @@ int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d)
 	return rc;
 }
 
+int xfr_journal_reset(xfr_journal_t *j)
+{
+	if (!j)
+		return SRVD_EINVAL;
+	pthread_mutex_lock(&j->lock);
+	size_t n = j->n;
+	xfr_diff_t **gone = n ? malloc(n * sizeof(*gone)) : NULL;
+	if (gone)
+		drop_front(j, n, gone);
+	pthread_mutex_unlock(&j->lock);
+	if (n && !gone)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		xfr_diff_unref(gone[i]);
+	free(gone);
+	/* Only this thread writes the file, as for appends. */
+	int rc = rewrite_file(j);
+	j->rewrite = rc != 0;
+	return rc;
+}
+
 size_t xfr_journal_count(const xfr_journal_t *j)
 {
 	xfr_journal_t *m = (xfr_journal_t *)j;

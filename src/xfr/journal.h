@@ -68,6 +68,11 @@ void xfr_journal_free(xfr_journal_t *j);
  * journal takes its own reference. */
 int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d);
 
+/* Drop every diff (the file keeps only its header): the zone's history
+ * no longer leads to the version served, e.g. a transfer brought other
+ * data under the same serial. Called from the thread that appends. */
+int xfr_journal_reset(xfr_journal_t *j);
+
 /* Number of diffs, and the serial range they span (when n > 0). */
 size_t xfr_journal_count(const xfr_journal_t *j);
 bool xfr_journal_range(const xfr_journal_t *j, uint32_t *first, uint32_t *last);

@@ -113,6 +113,9 @@ struct srvd_zone {
 	/* srvd_zone_new_expired: an origin and nothing else (no nodes, no
 	 * SOA); the responder answers SERVFAIL for every name in it. */
 	bool expired;
+	/* Read back from a compiled snapshot rather than parsed (loader/api.c):
+	 * the log says so, since it explains a start-up time. */
+	bool from_snapshot;
 
 	/* Per-zone counters (stats.c): ctr_rows blocks, one per responder
 	 * row, or none. Set once, before the version is published. */

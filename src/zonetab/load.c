@@ -132,8 +132,10 @@ static void log_loaded(const ztab_zone_t *e, const ztab_zone_t *old, bool change
 {
 	srvd_zone_info_t info;
 	srvd_zone_info(e->ver, &info);
-	log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms", info.origin,
-	         info.serial, info.records, warnings, ms);
+	log_info("zone %s: serial %u, %zu records, %u warnings, loaded in %.1f ms%s%s", info.origin,
+	         info.serial, info.records, warnings, ms,
+	         e->ver->from_snapshot ? " from the snapshot " : "",
+	         e->ver->from_snapshot ? e->src.snapshot : "");
 	if (!old || !old->ver)
 		return;
 	srvd_zone_info_t was;
@@ -224,21 +226,35 @@ static void apply_chain(ztab_zone_t *e, const xfr_chain_t *c)
 	e->ver = v;
 }
 
-/* Updates survive a restart: the journal beside a primary zone's file
+/* A journal left beside the zone file by a run without state-dir is not
+ * read once state-dir is set: say where it should go, or its updates
+ * would seem lost. */
+static void old_journal_hint(const ztab_zone_t *e)
+{
+	char *old = ztab_journal_path(e->src.file);
+	if (old && strcmp(old, e->src.journal) != 0 && access(old, F_OK) == 0)
+		log_warn("zone %s: journal %s is not read since state-dir is set: move it to %s "
+		         "(while srvd is stopped) to keep its changes",
+		         e->src.name, old, e->src.journal);
+	free(old);
+}
+
+/* Updates survive a restart: the zone's journal (ztab_src_t.journal)
  * holds every diff published since (RFC 2136 UPDATEs), so the chain from
  * the file's serial to the journal's last one is applied over the file.
  * A journal that does not reach back to the file's serial (the file was
  * edited and its serial moved) is not applied: the file wins, said in the
  * log. */
-static void replay_journal(ztab_zone_t *e)
+static void replay_journal(ztab_zone_t *e, bool first_load)
 {
-	char *path = ztab_journal_path(e->src.file);
+	const char *path = e->src.journal;
 	xfr_journal_t *j = NULL;
 	char why[200] = "";
 	uint32_t first = 0, last = 0, serial = e->ver->serial;
 	if (!path || access(path, F_OK) != 0 ||
 	    xfr_journal_open(path, e->ver->origin, SIZE_MAX, why, sizeof(why), &j) != 0) {
-		free(path);
+		if (path && first_load)
+			old_journal_hint(e);
 		return;
 	}
 	xfr_chain_t *c = NULL;
@@ -252,7 +268,6 @@ static void replay_journal(ztab_zone_t *e)
 	}
 	xfr_chain_free(c);
 	xfr_journal_free(j);
-	free(path);
 }
 
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
@@ -300,7 +315,7 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
 		e->loaded_at = time(NULL);
 		mem = loaded_fps(e, pre, n_pre);
 		if (!e->src.secondary)
-			replay_journal(e);
+			replay_journal(e, !old);
 		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
 	} else {
 		e->ver = old ? old->ver : NULL;

@@ -1,6 +1,7 @@
 /* The state file of a secondary zone's saved copy: when the copy was last
  * confirmed by a primary, its serial and its expire interval, so that a
- * restart serves the copy at once only while it has not expired.
+ * restart serves the copy at once only while it has not expired. Also the
+ * paths of journals, and whether one can be written.
  *
  * Format: one line "srvd-secondary 1 REFRESHED SERIAL EXPIRE\n", written to
  * a temp file and renamed. No libuv: reload jobs read it on pool threads.
@@ -41,6 +42,28 @@ char *ztab_saved_path(const char *file)
 char *ztab_journal_path(const char *file)
 {
 	return with_suffix(file, "", ".jnl");
+}
+
+/* The folder too: a journal that is trimmed is rewritten (temp file and
+ * rename beside it). access() and not a trial write, so that nothing is
+ * left behind; the daemon runs with its real ids, so access() answers for
+ * them. Under systemd's ProtectSystem=strict this is EROFS. */
+bool ztab_journal_writable(const char *path, char *why, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else
+		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	const char *bad = NULL;
+	if (access(dir, W_OK) != 0)
+		bad = dir;
+	else if (access(path, F_OK) == 0 && access(path, W_OK) != 0)
+		bad = path;
+	if (bad && why && cap)
+		snprintf(why, cap, "%s: %s", bad, strerror(errno));
+	return !bad;
 }
 
 int ztab_saved_read(const char *file, ztab_saved_t *out)

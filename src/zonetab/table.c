@@ -61,6 +61,7 @@ static void zsrc_deinit(ztab_src_t *s)
 	free(s->name);
 	free(s->file);
 	free(s->snapshot);
+	free(s->journal);
 	free(s->acl);
 	free(s->notify);
 	memset(s, 0, sizeof(*s));
@@ -92,16 +93,22 @@ static int zsrc_fill(ztab_src_t *out, const char *name, const char *file, const 
 /* snapshot-dir/ORIGIN.snap (docs/srvd.conf.5.md), the root zone as root.snap */
 static int set_snapshot(ztab_src_t *out, const char *dir)
 {
-	if (!dir)
-		return 0;
-	const char *name = strcmp(out->key, ".") == 0 ? "root" : out->key;
-	size_t n = strlen(dir) + strlen(name) + 7;
-	out->snapshot = malloc(n);
-	if (!out->snapshot) {
+	if (dir && !(out->snapshot = conf_state_path(dir, out->key, ".snap"))) {
 		zsrc_deinit(out);
 		return SRVD_ENOMEM;
 	}
-	snprintf(out->snapshot, n, "%s/%s.snap", dir, name);
+	return 0;
+}
+
+/* state-dir/ORIGIN.jnl, or FILE.jnl beside the zone file without state-dir. */
+static int set_journal(ztab_src_t *out, const char *state_dir)
+{
+	out->journal =
+	    state_dir ? conf_state_path(state_dir, out->key, ".jnl") : ztab_journal_path(out->file);
+	if (!out->journal) {
+		zsrc_deinit(out);
+		return SRVD_ENOMEM;
+	}
 	return 0;
 }
 
@@ -113,7 +120,9 @@ static int zsrc_from_conf(const conf_t *c, const conf_zone_t *z, ztab_src_t *out
 	out->secondary = z->n_primaries > 0;
 	int rc = zsrc_fill(out, z->name, z->file, s.allow_transfer, s.n_allow_transfer, z->notify,
 	                   z->n_notify);
-	return rc ? rc : set_snapshot(out, c->snapshot_dir);
+	if (rc == 0)
+		rc = set_snapshot(out, c->snapshot_dir);
+	return rc ? rc : set_journal(out, c->state_dir);
 }
 
 static int zsrc_copy(const ztab_src_t *a, ztab_src_t *out)
@@ -121,7 +130,8 @@ static int zsrc_copy(const ztab_src_t *a, ztab_src_t *out)
 	out->from_dir = a->from_dir;
 	out->secondary = a->secondary;
 	int rc = zsrc_fill(out, a->name, a->file, a->acl, a->n_acl, a->notify, a->n_notify);
-	if (rc == 0 && a->snapshot && !(out->snapshot = strdup(a->snapshot))) {
+	if (rc == 0 && ((a->snapshot && !(out->snapshot = strdup(a->snapshot))) ||
+	                !(out->journal = strdup(a->journal)))) {
 		zsrc_deinit(out);
 		rc = SRVD_ENOMEM;
 	}
@@ -202,6 +212,12 @@ static int srcs_scan_dir(srcs_t *s, const conf_t *c)
 	conf_t *tmp = calloc(1, sizeof(*tmp));
 	char err[512] = "";
 	int rc = SRVD_ENOMEM;
+	/* the zones found take the journal and snapshot paths of c */
+	if (tmp && ((c->state_dir && !(tmp->state_dir = strdup(c->state_dir))) ||
+	            (c->snapshot_dir && !(tmp->snapshot_dir = strdup(c->snapshot_dir))))) {
+		conf_free(tmp);
+		tmp = NULL;
+	}
 	if (tmp && c->n_allow_transfer) {
 		tmp->allow_transfer =
 		    memdup(c->allow_transfer, c->n_allow_transfer * sizeof(srvd_prefix_t));
@@ -224,7 +240,7 @@ static int srcs_scan_dir(srcs_t *s, const conf_t *c)
 		}
 		free(key.key);
 		ztab_src_t *z = srcs_push(s);
-		if (!z || zsrc_from_conf(tmp, cz, z) || set_snapshot(z, c->snapshot_dir))
+		if (!z || zsrc_from_conf(tmp, cz, z))
 			rc = SRVD_ENOMEM;
 	}
 	conf_free(tmp);
@@ -320,7 +336,9 @@ static bool same_settings(const ztab_src_t *a, const ztab_src_t *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->from_dir != b->from_dir ||
 	    a->secondary != b->secondary || a->n_notify != b->n_notify ||
-	    !a->snapshot != !b->snapshot || (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0))
+	    !a->snapshot != !b->snapshot ||
+	    (a->snapshot && strcmp(a->snapshot, b->snapshot) != 0) ||
+	    strcmp(a->journal, b->journal) != 0)
 		return false;
 	for (size_t i = 0; i < a->n_notify; i++)
 		if (!same_addr(&a->notify[i], &b->notify[i]))

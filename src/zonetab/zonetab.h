@@ -59,6 +59,7 @@ typedef struct ztab_src {
 	char *name; /* as configured */
 	char *file;
 	char *snapshot; /* snapshot-dir/<key>.snap, or NULL */
+	char *journal;  /* state-dir/<key>.jnl, or FILE.jnl without state-dir */
 	srvd_prefix_t *acl;
 	size_t n_acl;
 	conf_addr_t *notify;
@@ -173,8 +174,12 @@ typedef struct ztab_saved {
 /* dir/.BASE.srvd-state for the saved copy at file: hidden, so zones-dir
  * scans skip it. malloc'ed, NULL when out of memory. */
 char *ztab_saved_path(const char *file);
-/* The journal beside the copy: FILE.jnl (zones-dir scans skip *.jnl). */
+/* The journal beside the copy: FILE.jnl (zones-dir scans skip *.jnl); with
+ * state-dir, zones use state-dir/<key>.jnl instead (ztab_src_t.journal). */
 char *ztab_journal_path(const char *file);
+/* Whether srvd may write the journal at path (the file, or its folder when
+ * there is none yet): false with the reason in why (cap bytes). */
+bool ztab_journal_writable(const char *path, char *why, size_t cap);
 /* SRVD_ENOENT when there is none or it does not parse. */
 int ztab_saved_read(const char *file, ztab_saved_t *out);
 /* Temp file and rename. */

@@ -167,8 +167,9 @@ class Srvd:
 
     def __init__(self, workdir: Path, zones, port=None, v6=True, allow_transfer=None,
                  server_extra=None, cwd=None, zones_dir=None, control=False, top_extra="",
-                 preexec_fn=None):
+                 wrap=None, preexec_fn=None):
         self.workdir = workdir
+        self.wrap = list(wrap or [])  # argv before srvd's (it must exec srvd: the PID is srvd's)
         self.cwd = cwd or workdir
         self.zones = zones  # [(name, path, allow_transfer list or None)]
         self.v6 = v6
@@ -229,7 +230,7 @@ class Srvd:
             self.write_config()
             self._log = open(self.log_path, "ab")
             self.proc = subprocess.Popen(
-                [str(srvd_bin()), "-c", str(self.conf_path)],
+                self.wrap + [str(srvd_bin()), "-c", str(self.conf_path)],
                 stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                 cwd=self.cwd, preexec_fn=self.preexec_fn)
             serial = wait_for(lambda: soa_serial("127.0.0.1", self.port), START_TIMEOUT,

@@ -4,8 +4,10 @@ dpkg-buildpackage, check it with lintian (no errors), install it with
 bookworm` chroot, and there: `srvd --check-config` and `srvd-checkzone`
 pass on the shipped config and zone, the srvd user, /var/lib/srvd and the
 enabled (not started) unit exist, srvd started by hand answers a query and
-srvdctl talks to it, and `systemd-analyze verify` accepts the unit (with
-its Documentation= man pages).
+srvdctl talks to it, `systemd-analyze verify` accepts the unit (with
+its Documentation= man pages), and with /etc/srvd read-only (as under the
+unit's ProtectSystem=strict) the zone's snapshot and journal go to
+/var/lib/srvd (state-dir in the shipped config).
 
 Needs root (chroot), debootstrap, dpkg-buildpackage (debhelper), lintian and
 a Debian mirror; skips with the reason otherwise. The minbase root is made
@@ -198,3 +200,73 @@ def test_systemd_analyze_verify(root):
     # ExecStartPre must not be strict: one broken zone would stop the server
     unit = (root / "lib/systemd/system/srvd.service").read_text()
     assert "--check-config" in unit and "--strict" not in unit.split("[Service]")[1], unit
+
+
+def test_read_only_etc_keeps_journal_in_var_lib(root):
+    """As under the unit's ProtectSystem=strict: /etc/srvd read-only (a
+    read-only bind mount in srvd's own mount namespace), /var/lib/srvd
+    writable. The shipped config's state-dir gets the compiled snapshot at
+    start-up and the journal when the zone's serial goes up; nothing warns
+    that a journal cannot be written."""
+    etc = root / "etc/srvd"
+    mounts = f"mount --bind {etc} {etc} && mount -o remount,bind,ro {etc}"
+    rc, out = run(["unshare", "-m", "sh", "-c", f"{mounts} && ! touch {etc}/.probe"], 60)
+    if rc != 0:
+        pytest.skip(f"skipped: no read-only bind mount here (unshare -m): {out}")
+    port = free_ports(1, v6=False)
+    log = root / "tmp" / "srvd-ro.log"
+    with open(log, "wb") as f:
+        p = subprocess.Popen(["unshare", "-m", "sh", "-c", f'{mounts} && exec "$@"', "sh",
+                              "chroot", str(root), "/usr/sbin/srvd", "-c", "/etc/srvd/srvd.yaml",
+                              "-l", f"127.0.0.1@{port}"],
+                             stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+    zone = etc / "zones/example.com.zone"
+    text = zone.read_text()
+    try:
+        assert wait_for(lambda: soa_serial("127.0.0.1", port), START_TIMEOUT, proc=p), \
+            log.read_text()
+        rc, out = in_root(root, "stat -c '%U %n' /var/lib/srvd/example.com.snap")
+        assert rc == 0 and out.startswith("srvd "), out + log.read_text()
+        zone.write_text(text.replace(str(SERIAL), str(SERIAL + 1)))  # from outside: writable
+        rc, out = in_root(root, "srvdctl reload example.com", 60)
+        assert rc == 0, out + log.read_text()
+        assert wait_for(lambda: (root / "var/lib/srvd/example.com.jnl").is_file(), 10), \
+            log.read_text()
+    finally:
+        zone.write_text(text)
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+            p.wait(timeout=30)
+    assert p.returncode == 0, log.read_text()
+    assert "cannot be written" not in log.read_text(), log.read_text()
+    assert not (etc / "zones/example.com.zone.jnl").exists()
+
+
+def test_build_deps_are_listed():
+    """Every library CMake looks for (pkg_check_modules) comes from a -dev
+    package that debian/control, scripts/quickstart.sh and scripts/test.sh
+    install. A module missing from one of them builds here, where it is
+    installed, and fails on a fresh Debian (it happened: libmicrohttpd)."""
+    if not (shutil.which("pkg-config") and shutil.which("dpkg")):
+        pytest.skip("skipped: needs pkg-config and dpkg (Debian)")
+    cmake = "\n".join(p.read_text() for p in [SOURCE / "CMakeLists.txt",
+                                             *SOURCE.glob("tests/*/CMakeLists.txt")])
+    modules = re.findall(r"pkg_check_modules\(\w+\s+REQUIRED\s+IMPORTED_TARGET\s+([\w.+-]+)\)",
+                         cmake)
+    assert "ldns" in modules and "libmicrohttpd" in modules, modules
+    control = (SOURCE / "debian/control").read_text()
+    field = re.split(r"\n(?=\S)", control.split("Build-Depends:")[1])[0]
+    build_deps = set(re.findall(r"^\s*([a-z0-9][a-z0-9+.-]+)", field.replace(",", "\n"), re.M))
+    assert "libldns-dev" in build_deps and "Standards-Version" not in field, field
+    lists = {s: set(re.search(r"PKGS=\(([^)]*)\)", (SOURCE / "scripts" / s).read_text())
+                    .group(1).split()) for s in ("quickstart.sh", "test.sh")}
+    for m in modules:
+        rc, pcdir = run(["pkg-config", "--variable=pcfiledir", m], 30)
+        if rc != 0:
+            pytest.skip(f"skipped: {m}.pc is not installed here")
+        rc, owner = run(["dpkg", "-S", f"{pcdir.strip()}/{m}.pc"], 30)
+        assert rc == 0, owner
+        pkg = owner.split(":")[0]
+        assert m == "cmocka" or pkg in build_deps, f"{pkg} ({m}) not in debian/control"
+        for script, pkgs in lists.items():
+            assert pkg in pkgs, f"{pkg} ({m}) not installed by scripts/{script}"

@@ -848,6 +848,60 @@ static void relative_paths_follow_the_config(void **state)
 	conf_free(c);
 }
 
+/* state-dir holds journals, snapshots and the copies of secondary zones
+ * that name no file; without it, journals stay beside the zone file and a
+ * secondary zone needs its file. */
+static void state_dir_defaults(void **state)
+{
+	fx_t *f = *state;
+	char want[512];
+	conf_t *c = load_ok(f, "server:\n  state-dir: state\n"
+	                       "zones:\n  - {name: a.test, file: a.zone}\n"
+	                       "  - {name: Sec.TEST., primaries: [192.0.2.1]}\n"
+	                       "  - {name: ., primaries: [192.0.2.1]}\n"
+	                       "  - {name: b.test, file: b.zone, primaries: [192.0.2.1]}\n");
+	snprintf(want, sizeof(want), "%s/state", f->dir);
+	assert_string_equal(c->state_dir, want);
+	assert_string_equal(c->snapshot_dir, want); /* snapshots go there too */
+	snprintf(want, sizeof(want), "%s/a.zone", f->dir);
+	assert_string_equal(c->zones[0].file, want);
+	snprintf(want, sizeof(want), "%s/state/sec.test.zone", f->dir);
+	assert_string_equal(c->zones[1].file, want);
+	snprintf(want, sizeof(want), "%s/state/root.zone", f->dir);
+	assert_string_equal(c->zones[2].file, want);
+	snprintf(want, sizeof(want), "%s/b.zone", f->dir); /* a file given is used */
+	assert_string_equal(c->zones[3].file, want);
+	conf_free(c);
+
+	c = load_ok(f, "server:\n  state-dir: /var/lib/srvd\n  snapshot-dir: /var/cache/srvd\n");
+	assert_string_equal(c->state_dir, "/var/lib/srvd");
+	assert_string_equal(c->snapshot_dir, "/var/cache/srvd");
+	conf_free(c);
+
+	c = load_ok(f, "zones:\n  - {name: a.test, file: a.zone}\n");
+	assert_null(c->state_dir);
+	assert_null(c->snapshot_dir);
+	conf_free(c);
+
+	static const bad_t t[] = {
+	    {"zones:\n  - name: a.test\n    primaries: [192.0.2.1]\n", 2,
+	     "zone a.test: no file (a secondary zone may leave it out when server: state-dir is "
+	     "set)"},
+	    {"server:\n  state-dir: /s\nzones-dir: /s\n", 3, "zones-dir: /s is also state-dir"},
+	    {"server:\n  state-dir: \"\"\n", 2, "state-dir: empty value"},
+	    {"server:\n  state-dir: [a, b]\n", 2, "state-dir: expected"},
+	    {"server:\n  statedir: /s\n", 2, "did you mean \"state-dir\""},
+	};
+	load_errs(f, t, N(t));
+
+	char *p = conf_state_path("/s", "Example.COM.", ".jnl");
+	assert_string_equal(p, "/s/example.com.jnl");
+	free(p);
+	p = conf_state_path("/s", ".", ".snap");
+	assert_string_equal(p, "/s/root.snap");
+	free(p);
+}
+
 /* A relative config path gives paths relative to the working directory. */
 static void relative_config_path(void **state)
 {
@@ -1202,6 +1256,7 @@ int main(void)
 	    T(large_file),
 	    T(relative_paths_follow_the_config),
 	    T(relative_config_path),
+	    T(state_dir_defaults),
 	    T(zones_dir_scan),
 	    T(zones_dir_errors),
 	    T(zones_dir_bad_entries_are_skipped),

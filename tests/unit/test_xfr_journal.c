@@ -147,6 +147,8 @@ static void test_diff(void **state)
 
 /* ---- journal ------------------------------------------------------------- */
 
+static xfr_journal_t *journal_123(void);
+
 static xfr_journal_t *open_j(size_t max, char *why, size_t cap)
 {
 	xfr_journal_t *j = NULL;
@@ -239,6 +241,39 @@ static void test_chain_survives(void **state)
 	assert_int_equal(c->diffs[0]->to, 2);
 	assert_int_equal(c->diffs[0]->added[0].type, DNS_T_SOA);
 	xfr_chain_free(c);
+}
+
+/* Reset: the history goes, in memory and on disk, and a chain handed out
+ * before stays usable; appending afterwards starts from the new version. */
+static void test_journal_reset(void **state)
+{
+	(void)state;
+	xfr_journal_t *j = journal_123();
+	xfr_chain_t *c = NULL;
+	assert_int_equal(xfr_journal_chain(j, 1, 3, &c), 0);
+	assert_int_equal(xfr_journal_reset(j), 0);
+	assert_int_equal(xfr_journal_count(j), 0);
+	assert_int_equal(xfr_journal_bytes(j), 0);
+	assert_int_equal(c->n, 2); /* held by the chain, not the journal */
+	xfr_chain_free(c);
+	xfr_chain_t *none = NULL;
+	assert_int_equal(xfr_journal_chain(j, 1, 3, &none), SRVD_ENOENT);
+	xfr_journal_free(j);
+
+	char why[256];
+	j = open_j(1 << 20, why, sizeof(why));
+	assert_string_equal(why, ""); /* a valid, empty journal */
+	assert_int_equal(xfr_journal_count(j), 0);
+	xfr_diff_t *d23 = diff(v2, v3);
+	assert_int_equal(xfr_journal_append(j, d23), 0);
+	xfr_diff_unref(d23);
+	assert_int_equal(xfr_journal_reset(j), 0);
+	assert_int_equal(xfr_journal_reset(j), 0); /* twice: nothing to drop */
+	xfr_journal_free(j);
+	j = open_j(1 << 20, why, sizeof(why));
+	assert_int_equal(xfr_journal_count(j), 0);
+	xfr_journal_free(j);
+	assert_int_equal(xfr_journal_reset(NULL), SRVD_EINVAL);
 }
 
 /* Diffs 1->2->...->21, each adding one record, under a tight bound. */
@@ -633,6 +668,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test_teardown(test_journal_append_reload, cleanup_each),
 	    cmocka_unit_test_teardown(test_chain_survives, cleanup_each),
+	    cmocka_unit_test_teardown(test_journal_reset, cleanup_each),
 	    cmocka_unit_test_teardown(test_journal_bound, cleanup_each),
 	    cmocka_unit_test_teardown(test_journal_damage, cleanup_each),
 	    cmocka_unit_test_teardown(test_ixfr_out_incremental, cleanup_each),

@@ -675,6 +675,67 @@ static void init_serves_saved_copy_only_while_fresh(void **state)
 	assert_int_equal(served_serial(f, "s.example"), 40);
 }
 
+/* With state-dir every zone, configured or found in zones-dir, keeps its
+ * journal and snapshot there (the zone's folder may be read-only, as
+ * /etc/srvd is under ProtectSystem=strict); without it the journal stays
+ * beside the zone file and there is no snapshot. */
+static void state_dir_holds_journals_and_snapshots(void **state)
+{
+	fx_t *f = *state;
+	char want[600];
+	assert_int_equal(mkdir(at(f, "zones"), 0755), 0);
+	assert_int_equal(mkdir(at(f, "state"), 0755), 0);
+	put_zone(f, "a.zone", 1, T0);
+	put_zone(f, "zones/d.example.zone", 1, T0);
+	put(f, "srvd.conf",
+	    "server:\n  state-dir: state\nzones-dir: zones\n"
+	    "zones:\n  - {name: A.Example., file: a.zone}\n",
+	    T0);
+	f->conf = read_conf(f);
+	ztab_job_t j = job(f, ZTAB_JOB_INIT);
+	const char *const keys[] = {"a.example", "d.example"};
+	const ztab_outcome_t loaded[] = {ZTAB_ZONE_LOADED, ZTAB_ZONE_LOADED};
+	assert_outcomes(&j, keys, loaded, 2);
+	for (size_t i = 0; i < N(keys); i++) {
+		const ztab_src_t *src = &j.next.v[index_of(&j, keys[i])]->src;
+		snprintf(want, sizeof(want), "%s/state/%s.jnl", f->dir, keys[i]);
+		assert_string_equal(src->journal, want);
+		snprintf(want, sizeof(want), "%s/state/%s.snap", f->dir, keys[i]);
+		assert_string_equal(src->snapshot, want);
+		struct stat st;
+		assert_int_equal(stat(want, &st), 0); /* written by the load */
+	}
+	apply(f, &j);
+	/* a zones-dir scan finds d.example again with the same paths: kept */
+	j = job(f, ZTAB_JOB_SCAN | ZTAB_JOB_CHECK);
+	const ztab_outcome_t kept[] = {ZTAB_ZONE_KEPT, ZTAB_ZONE_KEPT};
+	assert_outcomes(&j, keys, kept, 2);
+	apply(f, &j);
+	conf_free(f->conf);
+	ztab_deinit(&f->tab);
+
+	put(f, "srvd.conf", "zones:\n  - {name: a.example, file: a.zone}\n", T0);
+	f->conf = read_conf(f);
+	j = job(f, ZTAB_JOB_INIT);
+	const ztab_src_t *src = &j.next.v[index_of(&j, "a.example")]->src;
+	snprintf(want, sizeof(want), "%s/a.zone.jnl", f->dir);
+	assert_string_equal(src->journal, want);
+	assert_null(src->snapshot);
+	apply(f, &j);
+
+	char why[300] = "";
+	assert_true(ztab_journal_writable(at(f, "state/x.jnl"), why, sizeof(why)));
+	assert_false(ztab_journal_writable(at(f, "nowhere/x.jnl"), why, sizeof(why)));
+	snprintf(want, sizeof(want), "%s/nowhere: No such file or directory", f->dir);
+	assert_string_equal(why, want);
+	if (geteuid() != 0) { /* root may write anywhere */
+		assert_int_equal(chmod(at(f, "state"), 0555), 0);
+		assert_false(ztab_journal_writable(at(f, "state/x.jnl"), why, sizeof(why)));
+		assert_non_null(strstr(why, "Permission denied"));
+		assert_int_equal(chmod(at(f, "state"), 0755), 0);
+	}
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -697,6 +758,7 @@ int main(void)
 	    T(saved_read_refuses_what_is_not_state),
 	    T(saved_fresh_until_expired),
 	    T(init_serves_saved_copy_only_while_fresh),
+	    T(state_dir_holds_journals_and_snapshots),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
