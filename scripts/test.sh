@@ -13,7 +13,8 @@ cd "$ROOT"
 
 PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
       libcmocka-dev dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
-      iproute2 clang libclang-rt-14-dev valgrind unbound)
+      iproute2 clang libclang-rt-14-dev valgrind unbound
+      pebble lego certbot python3-certbot-dns-rfc2136 knot-dnsutils)
 JOBS="${JOBS:-2}"
 T0=$SECONDS
 SUMMARY=()

@@ -48,6 +48,7 @@
  *           types: [A, AAAA]       # none: any type
  *       acme: [acme-matrix]        # TXT at _acme-challenge[.<any name>]
  *       serial-policy: increment   # or unixtime, dateserial
+ *       update-wait: 5             # NOERROR once notify: serves it (at most 5 s)
  *   zones-dir: /etc/srvd/zones    # every *.zone or db.* file; origin from the name
  */
 #ifndef SRVD_CONF_CONF_H
@@ -123,7 +124,8 @@ typedef struct conf_zone {
 	/* Dynamic update: update: and acme: entries, in file order. */
 	conf_grant_t *grants;
 	size_t n_grants;
-	char *serial_policy; /* "increment" (default), "unixtime", "dateserial" */
+	char *serial_policy;  /* "increment" (default), "unixtime", "dateserial" */
+	unsigned update_wait; /* seconds NOERROR waits for the notify: list to serve it */
 } conf_zone_t;
 
 typedef struct conf {

@@ -105,6 +105,7 @@ static const keydef_t zone_keys[] = {
     {"update", K_UPDATE, 0, 0, 0, 0},
     {"acme", K_ACME, 0, 0, 0, 0},
     {"serial-policy", K_SERIAL, Z(serial_policy), 0, 0, 0},
+    {"update-wait", K_UINT, Z(update_wait), 0, 0, 60},
     TIMER_KEYS(Z),
 };
 

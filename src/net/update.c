@@ -13,6 +13,9 @@
  *            there sends NOTIFY to the zone's notify list
  *   main     the waiter hears the publish: NOERROR goes back through the
  *            worker that got the request (net_worker_reply)
+ *   main     with `update-wait: S`, NOERROR waits (at most S seconds) until
+ *            every address of the zone's notify: list answers SOA with the
+ *            new serial (or a later one): see "confirming" below
  * So NOERROR means: published, and durable in the journal. A secondary
  * zone forwards the request to its first primary as it came (RFC 2136 6),
  * TSIG and all, and relays the answer untouched (same ID), so the client
@@ -32,6 +35,8 @@
 #include "net/secondary.h"
 #include "update/update.h"
 #include "wire/dns.h"
+#include "wire/serial.h"
+#include "xfr/xfr.h"
 
 enum {
 	UPD_QUEUE = 64,          /* waiting requests per zone */
@@ -80,6 +85,7 @@ struct net_update {
 	uv_mutex_t mu;
 	uv_async_t async;
 	link_t incoming;
+	link_t confirms; /* confirm_t waiting for secondaries */
 	zq_t **zones;
 	size_t n_zones;
 	bool stopped;
@@ -200,6 +206,220 @@ static void work_eval(uv_work_t *req)
 
 static void start_eval(item_t *it);
 
+/* ---- confirming: the secondaries serve it (update-wait) --------------------------------- */
+
+/* An ACME CA asks any of the zone's servers, so a client told NOERROR
+ * while a secondary still serves the old data may fail its challenge
+ * (certbot issue 9378). With update-wait the answer waits until each
+ * address of the notify: list answers SOA with the new serial or a later
+ * one, polled over UDP after 5, 10, 20 ... 200 ms. The change is published
+ * and durable either way: when the time is up the answer is still NOERROR,
+ * and the log names the servers that did not confirm. */
+enum { CONFIRM_FIRST_MS = 5, CONFIRM_MAX_MS = 200, CONFIRM_MSG = 1232 };
+
+typedef struct confirm {
+	link_t link; /* nu->confirms */
+	item_t *it;
+	uv_udp_t sock[2]; /* IPv4, IPv6 */
+	bool has_sock[2];
+	uv_timer_t timer;
+	int open; /* handles not closed yet */
+	bool ending;
+	size_t n, left;
+	struct sockaddr_storage *sa;
+	bool *ok;
+	uint16_t id;
+	uint32_t serial;
+	uint8_t origin[255];
+	uint8_t q[512];
+	size_t qlen;
+	uint64_t deadline;
+	unsigned interval;
+	uint8_t rbuf[CONFIRM_MSG];
+} confirm_t;
+
+static void published_ok(item_t *it, const char *how)
+{
+	log_info("update: zone %s: serial %u published%s", it->zq->key, it->next->serial, how);
+	finish(it, DNS_RC_NOERROR);
+}
+
+static void confirm_closed(uv_handle_t *h)
+{
+	confirm_t *c = h->data;
+	if (--c->open > 0)
+		return;
+	item_t *it = c->it;
+	bool all = c->left == 0;
+	if (!all) {
+		for (size_t i = 0; i < c->n; i++) {
+			char host[INET6_ADDRSTRLEN] = "?";
+			const struct sockaddr *sa = (const struct sockaddr *)&c->sa[i];
+			if (!c->ok[i] && !uv_ip_name(sa, host, sizeof(host)))
+				log_warn("update: zone %s: %s did not serve serial %u in time",
+				         it->zq->key, host, c->serial);
+		}
+	}
+	free(c->sa);
+	free(c->ok);
+	free(c);
+	published_ok(it, all ? ", and served by every notify: address" : "");
+}
+
+static void confirm_end(confirm_t *c)
+{
+	if (c->ending)
+		return;
+	c->ending = true;
+	link_remove(&c->link);
+	uv_timer_stop(&c->timer);
+	uv_close((uv_handle_t *)&c->timer, confirm_closed);
+	for (int f = 0; f < 2; f++)
+		if (c->has_sock[f])
+			uv_close((uv_handle_t *)&c->sock[f], confirm_closed);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family != b->sa_family)
+		return false;
+	if (b->sa_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+}
+
+static void confirm_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	confirm_t *c = h->data;
+	(void)hint;
+	*buf = uv_buf_init((char *)c->rbuf, sizeof(c->rbuf));
+}
+
+static void confirm_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                         const struct sockaddr *addr, unsigned flags)
+{
+	confirm_t *c = h->data;
+	(void)buf;
+	(void)flags;
+	if (nread <= 0 || !addr || c->ending)
+		return;
+	xfr_err_t err;
+	uint32_t serial = 0;
+	if (xfr_soa_response(c->rbuf, (size_t)nread, c->origin, c->id, &err, &serial) ||
+	    wire_serial_lt(serial, c->serial))
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		if (!c->ok[i] && same_addr(&c->sa[i], addr)) {
+			c->ok[i] = true;
+			c->left--;
+		}
+	if (c->left == 0)
+		confirm_end(c);
+}
+
+static void confirm_tick(uv_timer_t *t)
+{
+	confirm_t *c = t->data;
+	uv_loop_t *loop = t->loop;
+	if (c->ending)
+		return;
+	if (c->it->nu->stopped || uv_now(loop) >= c->deadline) {
+		confirm_end(c);
+		return;
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		int f = c->sa[i].ss_family == AF_INET6;
+		if (c->ok[i] || !c->has_sock[f])
+			continue;
+		uv_buf_t b = uv_buf_init((char *)c->q, (unsigned)c->qlen);
+		(void)uv_udp_try_send(&c->sock[f], &b, 1, (const struct sockaddr *)&c->sa[i]);
+	}
+	uint64_t left = c->deadline - uv_now(loop);
+	uv_timer_start(&c->timer, confirm_tick, c->interval < left ? c->interval : left, 0);
+	c->interval = c->interval * 2 > CONFIRM_MAX_MS ? CONFIRM_MAX_MS : c->interval * 2;
+}
+
+static int confirm_targets(confirm_t *c, const conf_zone_t *cz)
+{
+	c->sa = calloc(cz->n_notify, sizeof(*c->sa));
+	c->ok = calloc(cz->n_notify, sizeof(*c->ok));
+	if (!c->sa || !c->ok)
+		return SRVD_ENOMEM;
+	for (size_t i = 0; i < cz->n_notify; i++) {
+		const conf_addr_t *a = &cz->notify[i];
+		if (uv_ip4_addr(a->host, a->port, (struct sockaddr_in *)&c->sa[c->n]) &&
+		    uv_ip6_addr(a->host, a->port, (struct sockaddr_in6 *)&c->sa[c->n]))
+			continue;
+		c->n++;
+	}
+	c->left = c->n;
+	return c->n ? 0 : SRVD_EINVAL;
+}
+
+static int confirm_socket(confirm_t *c, uv_loop_t *loop, int f)
+{
+	struct sockaddr_storage any = {0};
+	if (f)
+		uv_ip6_addr("::", 0, (struct sockaddr_in6 *)&any);
+	else
+		uv_ip4_addr("0.0.0.0", 0, (struct sockaddr_in *)&any);
+	if (uv_udp_init(loop, &c->sock[f]))
+		return SRVD_EIO;
+	c->has_sock[f] = true;
+	c->open++;
+	c->sock[f].data = c;
+	if (uv_udp_bind(&c->sock[f], (const struct sockaddr *)&any, 0) ||
+	    uv_udp_recv_start(&c->sock[f], confirm_alloc, confirm_recv))
+		return SRVD_EIO;
+	return 0;
+}
+
+/* Wait for the secondaries when the zone asks for it: true when the answer
+ * is now the confirmation's to give. */
+static bool start_confirm(item_t *it)
+{
+	struct net_update *nu = it->nu;
+	const conf_zone_t *cz = conf_zone_of(net_reload_conf(nu->n), it->zq->key);
+	if (!cz || !cz->update_wait || !cz->n_notify || nu->stopped)
+		return false;
+	confirm_t *c = calloc(1, sizeof(*c));
+	if (!c)
+		return false;
+	uv_loop_t *loop = &nu->n->loop;
+	c->it = it;
+	c->serial = it->next->serial;
+	memcpy(c->origin, it->next->origin, it->next->origin_len);
+	if (uv_random(NULL, NULL, &c->id, sizeof(c->id), 0, NULL))
+		c->id = (uint16_t)rand();
+	int rc = confirm_targets(c, cz);
+	if (rc == 0)
+		rc = xfr_query_soa(c->origin, c->id, c->q, sizeof(c->q), &c->qlen);
+	if (rc) {
+		free(c->sa);
+		free(c->ok);
+		free(c);
+		return false;
+	}
+	uv_timer_init(loop, &c->timer);
+	c->timer.data = c;
+	c->open = 1;
+	link_push_back(&nu->confirms, &c->link);
+	for (size_t i = 0; i < c->n; i++) {
+		int f = c->sa[i].ss_family == AF_INET6;
+		if (!c->has_sock[f] && confirm_socket(c, loop, f))
+			log_warn("update: zone %s: no UDP socket to confirm the update with",
+			         it->zq->key);
+	}
+	c->deadline = uv_now(loop) + cz->update_wait * 1000ull;
+	c->interval = CONFIRM_FIRST_MS;
+	uv_timer_start(&c->timer, confirm_tick, CONFIRM_FIRST_MS, 0);
+	return true;
+}
+
 static void published(net_waiter_t *w, const ztab_job_t *j)
 {
 	item_t *it = CONTAINER_OF(w, item_t, waiter);
@@ -208,8 +428,8 @@ static void published(net_waiter_t *w, const ztab_job_t *j)
 		finish(it, DNS_RC_SERVFAIL);
 		return;
 	}
-	log_info("update: zone %s: serial %u published", it->zq->key, it->next->serial);
-	finish(it, DNS_RC_NOERROR);
+	if (!start_confirm(it))
+		published_ok(it, "");
 }
 
 static void after_eval(uv_work_t *req, int status)
@@ -464,6 +684,7 @@ int net_update_init(net_t *n)
 		return SRVD_ENOMEM;
 	nu->n = n;
 	link_init(&nu->incoming);
+	link_init(&nu->confirms);
 	uv_mutex_init(&nu->mu);
 	uv_async_init(&n->loop, &nu->async, on_async);
 	nu->async.data = nu;
@@ -485,6 +706,8 @@ void net_update_stop(net_t *n)
 	if (!nu || nu->stopped)
 		return;
 	nu->stopped = true;
+	while (!link_empty(&nu->confirms))
+		confirm_end(CONTAINER_OF(nu->confirms.next, confirm_t, link));
 	for (size_t i = 0; i < nu->n_zones; i++)
 		while (!link_empty(&nu->zones[i]->items)) {
 			item_t *it = CONTAINER_OF(nu->zones[i]->items.next, item_t, link);
