@@ -5,9 +5,13 @@
  *            it for the main loop (a mutex and an async, as notify_in.c)
  *   main     one queue per zone, at most UPD_QUEUE requests; one request
  *            of a zone at a time
- *   pool     upd_req_new -> upd_eval(served version) -> xfr_diff_apply ->
- *            journal append (fsync): nothing is published yet, so a
- *            failure changes nothing that is served
+ *   main     bounds: update-max-records, update-max-size (REFUSED)
+ *   pool     upd_req_new -> upd_eval(served version) -> xfr_diff_apply:
+ *            nothing is published yet, so a failure changes nothing that
+ *            is served
+ *   main     still the version served? (else evaluate again) -> the
+ *            zone's journal driver appends the diff after any write a
+ *            reload asked for (primary_journal.c; pool, fsync)
  *   main     net_reload_install: the next reload job swaps the version in
  *            and publishes it with the RCU step of every reload; apply()
  *            there sends NOTIFY to the zone's notify list
@@ -40,6 +44,8 @@
 
 enum {
 	UPD_QUEUE = 64,          /* waiting requests per zone */
+	UPD_MAX_RECORDS = 1000,  /* prerequisites + updates, unless update-max-records says */
+	UPD_SYNC_RETRY = 1000,   /* ms: zonefile-sync found an update in flight */
 	UPD_MAX_RRS = 65536,     /* records an update may touch */
 	UPD_RETRIES = 3,         /* evaluations when reloads keep racing */
 	UPD_FWD_TIMEOUT = 10000, /* ms for the primary to answer a forwarded one */
@@ -55,7 +61,7 @@ typedef struct item {
 	/* the evaluation (pool) */
 	uv_work_t work;
 	zone_t *base, *next;
-	xfr_journal_t *jnl;
+	xfr_diff_t *diff; /* base -> next */
 	upd_serial_t policy;
 	unsigned rcode;
 	unsigned tries;
@@ -78,6 +84,15 @@ typedef struct zq {
 	link_t items;
 	size_t n;
 	bool busy;
+	struct net_update *nu;
+	/* zonefile-sync: the quiet-period timer and the write on the pool */
+	uv_timer_t sync_timer;
+	bool sync_init, sync_busy;
+	uv_work_t sync_work;
+	zone_t *sync_ver;
+	char *sync_path;
+	int sync_rc;
+	const char *sync_why; /* for the log: "zonefile-sync" or "journal compaction" */
 } zq_t;
 
 struct net_update {
@@ -119,6 +134,7 @@ static void item_free(item_t *it)
 	srvd_update_free(it->u);
 	srvd_zone_unref(it->base);
 	srvd_zone_unref(it->next);
+	xfr_diff_unref(it->diff);
 	free(it->fbuf);
 	free(it);
 }
@@ -136,34 +152,14 @@ static void finish(item_t *it, unsigned rcode)
 
 /* ---- the zone's settings ------------------------------------------------------------ */
 
-static bool same_key(const char *name, const char *key)
+static upd_serial_t policy_of(const conf_zone_t *cz)
 {
-	size_t n = strlen(name);
-	if (n && name[n - 1] == '.')
-		n--;
-	return n == strlen(key) && strncasecmp(name, key, n) == 0;
-}
-
-static upd_serial_t policy_of(const conf_t *c, const char *key)
-{
-	for (size_t i = 0; i < c->n_zones; i++) {
-		const char *p = c->zones[i].serial_policy;
-		if (!same_key(c->zones[i].name, key) || !p)
-			continue;
-		if (strcmp(p, "unixtime") == 0)
-			return UPD_SERIAL_UNIXTIME;
-		if (strcmp(p, "dateserial") == 0)
-			return UPD_SERIAL_DATESERIAL;
-	}
+	const char *p = cz ? cz->serial_policy : NULL;
+	if (p && strcmp(p, "unixtime") == 0)
+		return UPD_SERIAL_UNIXTIME;
+	if (p && strcmp(p, "dateserial") == 0)
+		return UPD_SERIAL_DATESERIAL;
 	return UPD_SERIAL_INCREMENT;
-}
-
-static const conf_zone_t *conf_zone_of(const conf_t *c, const char *key)
-{
-	for (size_t i = 0; i < c->n_zones; i++)
-		if (same_key(c->zones[i].name, key))
-			return &c->zones[i];
-	return NULL;
 }
 
 /* ---- evaluation on the pool ------------------------------------------------------------ */
@@ -192,19 +188,101 @@ static void work_eval(uv_work_t *req)
 	if (!out.diff)
 		return;
 	rc = xfr_diff_apply(it->base, out.diff, NULL, &it->next);
-	if (rc == 0 && it->jnl)
-		rc = xfr_journal_append(it->jnl, out.diff);
 	if (rc) {
-		srvd_zone_unref(it->next);
-		it->next = NULL;
 		it->rcode = rc == SRVD_EZONE ? DNS_RC_REFUSED : DNS_RC_SERVFAIL;
 		snprintf(it->why, sizeof(it->why), "%s",
 		         rc == SRVD_EZONE ? "the result fails the zone checks" : srvd_strerror(rc));
+		xfr_diff_unref(out.diff);
+		return;
 	}
-	xfr_diff_unref(out.diff);
+	it->diff = out.diff;
 }
 
 static void start_eval(item_t *it);
+
+/* ---- zonefile-sync: the updated zone back into its file -------------------------------- */
+
+/* With `zonefile-sync: S`, S seconds after the last update the version
+ * served is written to the zone's file (temp file, fsync, rename:
+ * xfr_zone_save), and becomes the entry's file version (net_reload_written),
+ * so the write is not taken for an edit. The journal keeps its diffs for
+ * IXFR; a restart finds the file at the journal's last serial and has
+ * nothing to replay. The file is rewritten in srvd's own form: one record
+ * per line, absolute names, no comments, no $INCLUDE. */
+static void sync_arm(zq_t *z, uint64_t ms);
+
+static void work_sync(uv_work_t *w)
+{
+	zq_t *z = w->data;
+	z->sync_rc = xfr_zone_save(z->sync_ver, z->sync_path);
+}
+
+static void after_sync(uv_work_t *w, int status)
+{
+	zq_t *z = w->data;
+	struct net_update *nu = z->nu;
+	z->sync_busy = false;
+	int rc = status ? SRVD_EIO : z->sync_rc;
+	if (rc)
+		log_err("update: zone %s: writing %s failed: %s", z->key, z->sync_path,
+		        srvd_strerror(rc));
+	else
+		log_info("update: zone %s: serial %u written to %s (%s)", z->key,
+		         z->sync_ver->serial, z->sync_path, z->sync_why);
+	if (rc == 0 && !nu->stopped) {
+		net_reload_written(nu->n, z->key, z->sync_ver); /* takes the reference */
+		z->sync_ver = NULL;
+	}
+	srvd_zone_unref(z->sync_ver);
+	z->sync_ver = NULL;
+	free(z->sync_path);
+	z->sync_path = NULL;
+}
+
+static void on_sync(uv_timer_t *t)
+{
+	zq_t *z = t->data;
+	struct net_update *nu = z->nu;
+	if (nu->stopped)
+		return;
+	if (z->busy || z->sync_busy) {
+		sync_arm(z, UPD_SYNC_RETRY);
+		return;
+	}
+	const ztab_zone_t *e = ztab_find(net_reload_table(nu->n), z->key);
+	if (!e || !e->ver || e->src.secondary || e->ver == e->file_ver)
+		return; /* nothing the file lacks */
+	if (!(z->sync_path = strdup(e->src.file)))
+		return;
+	z->sync_ver = e->ver;
+	srvd_zone_ref(z->sync_ver);
+	z->sync_busy = true;
+	z->sync_work.data = z;
+	if (uv_queue_work(&nu->n->loop, &z->sync_work, work_sync, after_sync)) {
+		work_sync(&z->sync_work);
+		after_sync(&z->sync_work, 0);
+	}
+}
+
+static void sync_arm(zq_t *z, uint64_t ms)
+{
+	if (!z->sync_init) {
+		uv_timer_init(&z->nu->n->loop, &z->sync_timer);
+		z->sync_timer.data = z;
+		z->sync_init = true;
+	}
+	uv_timer_start(&z->sync_timer, on_sync, ms, 0);
+}
+
+/* An update was published: the quiet period starts again. */
+static void sync_after_update(zq_t *z)
+{
+	const conf_zone_t *cz = net_conf_zone(z->nu->n, z->key);
+	if (cz && cz->zonefile_sync && !z->nu->stopped) {
+		z->sync_why = "zonefile-sync";
+		sync_arm(z, cz->zonefile_sync * 1000ull);
+	}
+}
 
 /* ---- confirming: the secondaries serve it (update-wait) --------------------------------- */
 
@@ -383,7 +461,7 @@ static int confirm_socket(confirm_t *c, uv_loop_t *loop, int f)
 static bool start_confirm(item_t *it)
 {
 	struct net_update *nu = it->nu;
-	const conf_zone_t *cz = conf_zone_of(net_reload_conf(nu->n), it->zq->key);
+	const conf_zone_t *cz = net_conf_zone(nu->n, it->zq->key);
 	if (!cz || !cz->update_wait || !cz->n_notify || nu->stopped)
 		return false;
 	confirm_t *c = calloc(1, sizeof(*c));
@@ -428,8 +506,30 @@ static void published(net_waiter_t *w, const ztab_job_t *j)
 		finish(it, DNS_RC_SERVFAIL);
 		return;
 	}
+	if (net_primary_journal_take_write(net_secondary_journals(it->nu->n), it->zq->key)) {
+		it->zq->sync_why = "journal compaction"; /* zonefile-sync or not */
+		sync_arm(it->zq, 0);
+	} else {
+		sync_after_update(it->zq);
+	}
 	if (!start_confirm(it))
 		published_ok(it, "");
+}
+
+static void journaled(void *ctx, int rc)
+{
+	item_t *it = ctx;
+	if (rc || it->nu->stopped) {
+		if (rc)
+			log_err(
+			    "update: zone %s: the journal could not be written (%s): not applied",
+			    it->zq->key, srvd_strerror(rc));
+		finish(it, DNS_RC_SERVFAIL);
+		return;
+	}
+	srvd_zone_ref(it->next);
+	it->waiter.done = published;
+	net_reload_install(it->nu->n, it->zq->key, it->next, &it->waiter);
 }
 
 static void after_eval(uv_work_t *req, int status)
@@ -451,13 +551,20 @@ static void after_eval(uv_work_t *req, int status)
 	if (!e || e->ver != it->base) { /* a reload came first: once more, on its version */
 		srvd_zone_unref(it->next);
 		it->next = NULL;
+		xfr_diff_unref(it->diff);
+		it->diff = NULL;
 		start_eval(it);
 		return;
 	}
+	/* Durable first (the journal's fsync), then published: the journal
+	 * driver writes after whatever a reload asked for before us. */
 	net_primary_journal_seen(net_secondary_journals(n), it->zq->key, it->next);
-	srvd_zone_ref(it->next);
-	it->waiter.done = published;
-	net_reload_install(n, it->zq->key, it->next, &it->waiter);
+	int rc = net_primary_journal_append(net_secondary_journals(n), it->zq->key, it->diff,
+	                                    it->next, e->file_ver, journaled, it);
+	if (rc == SRVD_ENOENT) /* no journal (a folder we may not write): publish only */
+		journaled(it, 0);
+	else if (rc)
+		journaled(it, rc);
 }
 
 static void start_eval(item_t *it)
@@ -471,8 +578,7 @@ static void start_eval(item_t *it)
 	srvd_zone_unref(it->base);
 	it->base = e->ver;
 	srvd_zone_ref(it->base);
-	it->jnl = net_primary_journal_get(net_secondary_journals(n), it->zq->key);
-	it->policy = policy_of(net_reload_conf(n), it->zq->key);
+	it->policy = policy_of(net_conf_zone(n, it->zq->key));
 	it->work.data = it;
 	if (uv_queue_work(&n->loop, &it->work, work_eval, after_eval))
 		finish(it, DNS_RC_SERVFAIL);
@@ -567,7 +673,7 @@ static void fwd_timeout(uv_timer_t *t)
 static void start_forward(item_t *it)
 {
 	net_t *n = it->nu->n;
-	const conf_zone_t *cz = conf_zone_of(net_reload_conf(n), it->zq->key);
+	const conf_zone_t *cz = net_conf_zone(n, it->zq->key);
 	struct sockaddr_storage sa = {0};
 	if (!cz || !cz->n_primaries ||
 	    (uv_ip4_addr(cz->primaries[0].host, cz->primaries[0].port, (struct sockaddr_in *)&sa) &&
@@ -618,15 +724,44 @@ static zq_t *zone_queue(struct net_update *nu, const char *key)
 		return NULL;
 	}
 	link_init(&z->items);
+	z->nu = nu;
 	v[nu->n_zones++] = z;
 	return z;
+}
+
+/* update-max-records and update-max-size: a request past either is
+ * REFUSED before it is parsed (the primary judges forwarded ones). */
+static bool too_big(struct net_update *nu, const item_t *it)
+{
+	const srvd_update_t *u = it->u;
+	if (u->forward || u->len < DNS_HDR_LEN)
+		return false;
+	const conf_zone_t *cz = net_conf_zone(nu->n, srvd_update_zone(u));
+	size_t max_rr = cz && cz->update_max_records ? cz->update_max_records : UPD_MAX_RECORDS;
+	size_t max_len = cz && cz->update_max_size ? cz->update_max_size : 65535;
+	size_t rrs = (size_t)get_u16(u->wire + 6) + get_u16(u->wire + 8);
+	if (rrs <= max_rr && u->len <= max_len)
+		return false;
+	char who[INET6_ADDRSTRLEN] = "?";
+	if (u->has_peer)
+		uv_ip_name((const struct sockaddr *)&u->peer, who, sizeof(who));
+	log_warn("update: zone %s: refused from %s: %zu records and %zu bytes, the bounds are %zu "
+	         "records (update-max-records) and %zu bytes (update-max-size)",
+	         srvd_update_zone(u), who, rrs, u->len, max_rr, max_len);
+	return true;
 }
 
 static void enqueue(struct net_update *nu, item_t *it)
 {
 	zq_t *z = zone_queue(nu, srvd_update_zone(it->u));
 	it->zq = z;
+	if (too_big(nu, it)) {
+		reply(it, DNS_RC_REFUSED);
+		item_free(it);
+		return;
+	}
 	if (!z || z->n >= UPD_QUEUE) {
+
 		log_warn("update: zone %s: %s, answering SERVFAIL", srvd_update_zone(it->u),
 		         z ? "too many updates waiting" : "out of memory");
 		reply(it, DNS_RC_SERVFAIL);
@@ -709,6 +844,10 @@ void net_update_stop(net_t *n)
 	while (!link_empty(&nu->confirms))
 		confirm_end(CONTAINER_OF(nu->confirms.next, confirm_t, link));
 	for (size_t i = 0; i < nu->n_zones; i++)
+		if (nu->zones[i]->sync_init &&
+		    !uv_is_closing((uv_handle_t *)&nu->zones[i]->sync_timer))
+			uv_close((uv_handle_t *)&nu->zones[i]->sync_timer, NULL);
+	for (size_t i = 0; i < nu->n_zones; i++)
 		while (!link_empty(&nu->zones[i]->items)) {
 			item_t *it = CONTAINER_OF(nu->zones[i]->items.next, item_t, link);
 			link_remove(&it->link);
@@ -729,6 +868,8 @@ void net_update_free(net_t *n)
 		item_free(it);
 	}
 	for (size_t i = 0; i < nu->n_zones; i++) {
+		srvd_zone_unref(nu->zones[i]->sync_ver);
+		free(nu->zones[i]->sync_path);
 		free(nu->zones[i]->key);
 		free(nu->zones[i]);
 	}

@@ -68,6 +68,11 @@ void xfr_journal_free(xfr_journal_t *j);
  * journal takes its own reference. */
 int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d);
 
+/* Replace every diff by this one (a new chain), and rewrite the file:
+ * after a file edit merged with updates, and to compact a journal. One
+ * that does not fit the bound empties the journal (SRVD_ELIMIT). */
+int xfr_journal_reset(xfr_journal_t *j, xfr_diff_t *d);
+
 /* Number of diffs, and the serial range they span (when n > 0). */
 size_t xfr_journal_count(const xfr_journal_t *j);
 bool xfr_journal_range(const xfr_journal_t *j, uint32_t *first, uint32_t *last);

@@ -255,6 +255,28 @@ static void replay_journal(ztab_zone_t *e)
 	free(path);
 }
 
+/* The file changed while updates exist: its own difference goes on top
+ * of the updated version (merge.c). The journal is then restarted by the
+ * primary journal's driver (src/net/primary_journal.c): it must lead from
+ * the new file's serial, for the next start-up. */
+static void merge_updates(ztab_zone_t *e, const ztab_zone_t *old)
+{
+	zone_t *r = NULL;
+	size_t conflicts = 0;
+	int rc = ztab_merge(old->file_ver, old->ver, e->file_ver, e->src.name, &r, &conflicts);
+	if (rc) {
+		log_err("zone %s: the updates could not be kept over the edited file (%s): the "
+		        "file is served",
+		        e->src.name, srvd_strerror(rc));
+		return;
+	}
+	log_info("zone %s: the file's changes applied over the updated version: serial %u "
+	         "(file %u, served %u), %zu RRsets changed by both (the file's kept)",
+	         e->src.name, r->serial, e->file_ver->serial, old->ver->serial, conflicts);
+	srvd_zone_unref(e->ver);
+	e->ver = r;
+}
+
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
                             size_t n_pre, bool changed)
 {
@@ -299,8 +321,14 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
 	if (rc == 0) {
 		e->loaded_at = time(NULL);
 		mem = loaded_fps(e, pre, n_pre);
-		if (!e->src.secondary)
-			replay_journal(e);
+		if (!e->src.secondary) {
+			e->file_ver = e->ver;
+			srvd_zone_ref(e->file_ver);
+			if (old && old->ver && old->file_ver && old->ver != old->file_ver)
+				merge_updates(e, old);
+			else if (!old || !old->file_ver)
+				replay_journal(e);
+		}
 		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
 	} else {
 		e->ver = old ? old->ver : NULL;

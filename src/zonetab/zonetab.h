@@ -70,6 +70,11 @@ typedef struct ztab_src {
 typedef struct ztab_zone {
 	ztab_src_t src;
 	srvd_zone_t *ver; /* the version served; NULL: never loaded, not served */
+	/* Primary zones: the version the zone file gave at its last load (or
+	 * that srvd wrote to it, zonefile-sync), before journal and updates.
+	 * ver == file_ver while nothing but the file changed the zone. A file
+	 * edit is merged against it (merge.c). NULL for secondary zones. */
+	srvd_zone_t *file_ver;
 	ztab_fp_t *fps;   /* the files of the last load attempt */
 	size_t n_fps;
 	time_t loaded_at; /* when ver was loaded */
@@ -110,6 +115,11 @@ typedef struct ztab_install {
 	srvd_zone_t *ver;
 } ztab_install_t;
 
+/* A primary zone's version that srvd wrote to its file (zonefile-sync):
+ * it becomes the entry's file_ver and the file's fingerprints are taken
+ * again, so the write is not seen as an edit. */
+typedef ztab_install_t ztab_written_t;
+
 typedef struct ztab_job {
 	/* what to do */
 	unsigned flags;
@@ -117,6 +127,8 @@ typedef struct ztab_job {
 	size_t n_force;
 	ztab_install_t *installs; /* secondary zones: the versions to serve */
 	size_t n_installs;
+	ztab_written_t *written; /* primary zones written back to their files */
+	size_t n_written;
 	const conf_t *conf;   /* the current config */
 	const ztab_t *cur;    /* the current table; NULL at start-up */
 	ztab_conf_fn conf_fn; /* for ZTAB_JOB_CONF */
@@ -147,6 +159,20 @@ void ztab_job_deinit(ztab_job_t *j);
  * memory. */
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
                             size_t n_pre, bool changed);
+
+/* merge.c: a zone file edited while updates exist. f0: the file's version
+ * before the edit, u: the version served (f0 plus updates), f1: the file's
+ * version now. The result is f1 plus every change of the updates (u
+ * against f0) to an RRset the edit did not touch; where both changed an
+ * RRset differently the file wins, and each such RRset is logged as a
+ * warning and counted in *conflicts. The SOA is the file's, its serial
+ * newer than both f1's and u's (so secondaries and the journal move on),
+ * except when nothing of the updates remains and f1's serial is already
+ * newer than u's: then the result is f1 itself. When the updates' changes
+ * break the zone checks on top of the edit they are all dropped (logged
+ * as an error). name is for the log. */
+int ztab_merge(const srvd_zone_t *f0, const srvd_zone_t *u, const srvd_zone_t *f1,
+               const char *name, srvd_zone_t **out, size_t *conflicts);
 
 void ztab_src_deinit(ztab_src_t *s);
 /* A copy of old with src (taken over, zeroed) as its settings; NULL when
