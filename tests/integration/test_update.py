@@ -226,15 +226,20 @@ class SecondarySrvd(Srvd):
             f"  - name: {OPS_KEY}\n    algorithm: hmac-sha256\n    secret: {OPS_SECRET}\n")
 
 
-def test_secondary_forwards_to_the_primary(tmp_path):
+@pytest.mark.parametrize("hosts", [0, 2000])
+def test_secondary_forwards_to_the_primary(tmp_path, hosts):
     """RFC 2136 6: an UPDATE sent to a secondary reaches the primary, signed
     as it came, and the primary's answer comes back (its MAC verifies
-    against the client's request)."""
+    against the client's request). With 2,000 more records both servers
+    make their new versions copy-on-write (the primary from the UPDATE,
+    the secondary from the IXFR)."""
     sport = free_ports(1, v6=False)
     (tmp_path / "p").mkdir()
     (tmp_path / "s").mkdir()
     zone = tmp_path / "p" / "example.com.zone"
-    zone.write_text(bundled_zone().read_text())
+    zone.write_text(bundled_zone().read_text() +
+                    "".join(f"host{i} 300 IN A 198.51.{i // 250}.{i % 250 + 1}\n"
+                            for i in range(hosts)))
     p = UpdSrvd(tmp_path / "p", [("example.com", zone, ["127.0.0.1"], [f"127.0.0.1@{sport}"])],
                 v6=False)
     p.start()
@@ -251,6 +256,8 @@ def test_secondary_forwards_to_the_primary(tmp_path):
         assert soa_serial("127.0.0.1", p.port) == ZONE_SERIAL + 1
         # ... and the secondary follows by NOTIFY and IXFR
         assert wait_for(lambda: soa_serial("127.0.0.1", s.port) == ZONE_SERIAL + 1, 20)
+        assert txts(s, "_acme-challenge.example.com")[0] == ["via-the-secondary"]
+        assert re.search(r"IXFR, incremental", s.log())
         assert re.search(r"update: zone example\.com: forwarding to the primary 127\.0\.0\.1",
                          s.log())
         # over TCP too, and a refusal is the primary's, relayed

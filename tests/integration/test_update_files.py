@@ -55,10 +55,17 @@ class FileSrvd(Srvd):
         self.start()
 
 
-@pytest.fixture
-def zone(tmp_path):
+@pytest.fixture(params=["small", "large"])
+def zone(tmp_path, request):
+    """The bundled zone, and (large) the same with 2,000 more records, so
+    that updates, the journal replay and the merge take the copy-on-write
+    path (src/zone/cow.c, XFR_COW_MIN_RECORDS) instead of the builder."""
     z = tmp_path / "example.com.zone"
-    z.write_text(bundled_zone().read_text())
+    text = bundled_zone().read_text()
+    if request.param == "large":
+        text += "".join(f"host{i} 300 IN A 198.51.{i // 250}.{i % 250 + 1}\n"
+                        for i in range(2000))
+    z.write_text(text)
     return z
 
 
