@@ -92,6 +92,10 @@ void net_reload_request(net_t *n, unsigned flags, const char *force, net_waiter_
  * the next job; w (may be NULL) is told when it is published (done with j
  * NULL when it was not). */
 void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w);
+/* The same for an UPDATE's version of a primary zone; twin (taken, may be
+ * NULL) stands in for the zone's file version from then on (zonetab.h). */
+void net_reload_install_twin(net_t *n, const char *key, srvd_zone_t *ver, srvd_zone_t *twin,
+                             net_waiter_t *w);
 /* update.c (zonefile-sync): ver (taken) was written to the primary zone's
  * file; the next job makes it the entry's file version (zonetab.h). */
 void net_reload_written(net_t *n, const char *key, srvd_zone_t *ver);

@@ -261,12 +261,17 @@ static int add_force(struct net_reload *rl, const char *zone)
 }
 
 /* A later version for the same zone replaces one still waiting. */
-static int add_install(ztab_install_t **list, size_t *n, const char *key, srvd_zone_t *ver)
+static int add_install(ztab_install_t **list, size_t *n, const char *key, srvd_zone_t *ver,
+                       srvd_zone_t *twin)
 {
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*list)[i].key, key) == 0) {
 			srvd_zone_unref((*list)[i].ver);
 			(*list)[i].ver = ver;
+			if (twin) {
+				srvd_zone_unref((*list)[i].file_twin);
+				(*list)[i].file_twin = twin;
+			}
 			return 0;
 		}
 	ztab_install_t *v = realloc(*list, (*n + 1) * sizeof(*v));
@@ -277,14 +282,14 @@ static int add_install(ztab_install_t **list, size_t *n, const char *key, srvd_z
 		free(k);
 		return SRVD_ENOMEM;
 	}
-	v[(*n)++] = (ztab_install_t){k, ver};
+	v[(*n)++] = (ztab_install_t){k, ver, twin};
 	return 0;
 }
 
 void net_reload_written(net_t *n, const char *key, srvd_zone_t *ver)
 {
 	struct net_reload *rl = rl_of(n);
-	if (rl->stopped || add_install(&rl->pend_written, &rl->n_pend_written, key, ver)) {
+	if (rl->stopped || add_install(&rl->pend_written, &rl->n_pend_written, key, ver, NULL)) {
 		srvd_zone_unref(ver);
 		return;
 	}
@@ -294,9 +299,16 @@ void net_reload_written(net_t *n, const char *key, srvd_zone_t *ver)
 
 void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w)
 {
+	net_reload_install_twin(n, key, ver, NULL, w);
+}
+
+void net_reload_install_twin(net_t *n, const char *key, srvd_zone_t *ver, srvd_zone_t *twin,
+                             net_waiter_t *w)
+{
 	struct net_reload *rl = rl_of(n);
-	if (rl->stopped || add_install(&rl->pend_installs, &rl->n_pend_installs, key, ver)) {
+	if (rl->stopped || add_install(&rl->pend_installs, &rl->n_pend_installs, key, ver, twin)) {
 		srvd_zone_unref(ver);
+		srvd_zone_unref(twin);
 		if (w)
 			w->done(w, NULL);
 		return;
@@ -403,6 +415,7 @@ void net_reload_free(net_t *n)
 	for (size_t i = 0; i < rl->n_pend_installs; i++) {
 		free(rl->pend_installs[i].key);
 		srvd_zone_unref(rl->pend_installs[i].ver);
+		srvd_zone_unref(rl->pend_installs[i].file_twin);
 	}
 	free(rl->pend_installs);
 	for (size_t i = 0; i < rl->n_pend_written; i++) {

@@ -61,6 +61,8 @@ typedef struct item {
 	/* the evaluation (pool) */
 	uv_work_t work;
 	zone_t *base, *next;
+	zone_t *file_ver;   /* the zone file's version when base is it */
+	zone_t *file_twin;  /* next's image as copied from file_ver (zone_cow_origin) */
 	xfr_diff_t *diff; /* base -> next */
 	upd_serial_t policy;
 	unsigned rcode;
@@ -134,6 +136,8 @@ static void item_free(item_t *it)
 	srvd_update_free(it->u);
 	srvd_zone_unref(it->base);
 	srvd_zone_unref(it->next);
+	srvd_zone_unref(it->file_ver);
+	srvd_zone_unref(it->file_twin);
 	xfr_diff_unref(it->diff);
 	free(it->fbuf);
 	free(it);
@@ -196,6 +200,12 @@ static void work_eval(uv_work_t *req)
 		return;
 	}
 	it->diff = out.diff;
+	/* The first copy-on-write version of a zone copied the file's version
+	 * into an image: a twin of that version in the image stands in for it
+	 * in the zone table, and the file's version (as big as the zone) goes. */
+	if (it->file_ver == it->base && !zone_cow_image(it->base) && zone_cow_image(it->next) &&
+	    zone_cow_origin(it->next, &it->file_twin) != 0)
+		it->file_twin = NULL;
 }
 
 static void start_eval(item_t *it);
@@ -529,7 +539,8 @@ static void journaled(void *ctx, int rc)
 	}
 	srvd_zone_ref(it->next);
 	it->waiter.done = published;
-	net_reload_install(it->nu->n, it->zq->key, it->next, &it->waiter);
+	net_reload_install_twin(it->nu->n, it->zq->key, it->next, it->file_twin, &it->waiter);
+	it->file_twin = NULL;
 }
 
 static void after_eval(uv_work_t *req, int status)
@@ -578,6 +589,11 @@ static void start_eval(item_t *it)
 	srvd_zone_unref(it->base);
 	it->base = e->ver;
 	srvd_zone_ref(it->base);
+	srvd_zone_unref(it->file_ver);
+	it->file_ver = e->file_ver;
+	srvd_zone_ref(it->file_ver);
+	srvd_zone_unref(it->file_twin);
+	it->file_twin = NULL;
 	it->policy = policy_of(net_conf_zone(n, it->zq->key));
 	it->work.data = it;
 	if (uv_queue_work(&n->loop, &it->work, work_eval, after_eval))

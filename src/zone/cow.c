@@ -61,6 +61,10 @@ typedef struct zone_image {
 	size_t size, page, pages;
 	size_t off[R_N], cap[R_N]; /* bytes; regions start on page boundaries */
 	uint32_t table_mask;
+	/* the version it was copied from, for zone_cow_origin */
+	size_t used[R_N];
+	uint32_t n_nodes, n_rrsets;
+	size_t n_records;
 } zone_image_t;
 
 struct zone_cow {
@@ -211,6 +215,10 @@ static int image_new(const zone_t *z, const size_t more[R_N], size_t more_nodes,
 	used[R_TABLE] = (size_t)slots * sizeof(uint32_t);
 	munmap(m, at);
 	memcpy(used_out, used, sizeof(used));
+	memcpy(img->used, used, sizeof(used));
+	img->n_nodes = z->n_nodes;
+	img->n_rrsets = z->n_rrsets;
+	img->n_records = z->n_records;
 	*out = img;
 	return 0;
 }
@@ -910,4 +918,31 @@ size_t zone_cow_image_bytes(const zone_t *z)
 const void *zone_cow_image(const zone_t *z)
 {
 	return z && z->cow ? z->cow->img : NULL;
+}
+
+int zone_cow_origin(const zone_t *v, zone_t **out)
+{
+	if (!v || !v->cow || !out)
+		return SRVD_EINVAL;
+	zone_cow_t *c = calloc(1, sizeof(*c));
+	if (!c)
+		return SRVD_ENOMEM;
+	c->img = v->cow->img;
+	atomic_fetch_add(&c->img->refs, 1);
+	memcpy(c->used, c->img->used, sizeof(c->used));
+	zone_t *o = NULL;
+	int rc = map_version(c, NULL);
+	if (rc == 0)
+		rc = version_new(v, c, &o);
+	if (rc) {
+		zone_cow_free(c);
+		return rc;
+	}
+	mprotect(c->map, c->img->size, PROT_READ);
+	o->n_nodes = c->img->n_nodes;
+	o->n_rrsets = c->img->n_rrsets;
+	o->n_records = c->img->n_records;
+	zone_read_soa(o);
+	*out = o;
+	return 0;
 }

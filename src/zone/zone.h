@@ -240,6 +240,11 @@ size_t zone_cow_bytes(const zone_t *z);
 size_t zone_cow_image_bytes(const zone_t *z);
 /* Which image a version maps (NULL: none), to tell when a new one was made. */
 const void *zone_cow_image(const zone_t *z);
+/* A version of v's image as it was made: the records of the version the
+ * image was copied from, in the image's pages (no memory of its own but
+ * its page tables). The daemon keeps it in place of that version, which
+ * can then be freed. */
+int zone_cow_origin(const zone_t *v, zone_t **out);
 
 /* ---- zone set ---------------------------------------------------------- */
 

@@ -483,6 +483,14 @@ static bool step_install(ztab_job_t *j, ztab_src_t *src, ztab_zone_t *old)
 	srvd_zone_unref(e->ver);
 	e->ver = ins->ver;
 	srvd_zone_ref(e->ver);
+	srvd_zone_info_t a, b;
+	if (ins->file_twin && e->file_ver && srvd_zone_info(e->file_ver, &a) == 0 &&
+	    srvd_zone_info(ins->file_twin, &b) == 0 && a.serial == b.serial &&
+	    a.records == b.records) {
+		srvd_zone_unref(e->file_ver);
+		e->file_ver = ins->file_twin;
+		srvd_zone_ref(e->file_ver);
+	}
 	ztab_job_add(j, e, ZTAB_ZONE_LOADED, old);
 	return true;
 }
@@ -634,6 +642,7 @@ void ztab_job_deinit(ztab_job_t *j)
 	for (size_t i = 0; i < j->n_installs; i++) {
 		free(j->installs[i].key);
 		srvd_zone_unref(j->installs[i].ver);
+		srvd_zone_unref(j->installs[i].file_twin);
 	}
 	free(j->installs);
 	for (size_t i = 0; i < j->n_written; i++) {

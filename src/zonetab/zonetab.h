@@ -113,6 +113,10 @@ typedef enum {
 typedef struct ztab_install {
 	char *key;
 	srvd_zone_t *ver;
+	/* Primary zones (an UPDATE's first copy-on-write version): a version
+	 * with the same records as the entry's file_ver, kept in its place so
+	 * the file's version is not held twice (zone_cow_origin). May be NULL. */
+	srvd_zone_t *file_twin;
 } ztab_install_t;
 
 /* A primary zone's version that srvd wrote to its file (zonefile-sync):

@@ -400,9 +400,15 @@ static void parent_untouched(void **state)
 	assert_int_equal(xfr_diff_compute(a, b_ref, &d), 0);
 	assert_int_equal(cow_step(a, d, &b), 0);
 	xfr_diff_unref(d);
-	zone_t *a_again = build(m);
+	zone_t *a_again = build(m), *origin = NULL;
 	same_zone(m, a_again, a);
 	same_zone(m2, b_ref, b);
+	/* b's image as it was copied from a: a's records (zone_cow_origin) */
+	assert_int_equal(zone_cow_origin(b, &origin), 0);
+	assert_ptr_equal(zone_cow_image(origin), zone_cow_image(b));
+	assert_int_equal(zone_cow_bytes(origin), 0);
+	same_zone(m, a_again, origin);
+	srvd_zone_unref(origin);
 	*m3 = *m2;
 	del(m3, "_acme-challenge", NULL);
 	m3->serial++;
