@@ -61,9 +61,9 @@ typedef struct item {
 	/* the evaluation (pool) */
 	uv_work_t work;
 	zone_t *base, *next;
-	zone_t *file_ver;   /* the zone file's version when base is it */
-	zone_t *file_twin;  /* next's image as copied from file_ver (zone_cow_origin) */
-	xfr_diff_t *diff; /* base -> next */
+	zone_t *file_ver;  /* the zone file's version when base is it */
+	zone_t *file_twin; /* next's image as copied from file_ver (zone_cow_origin) */
+	xfr_diff_t *diff;  /* base -> next */
 	upd_serial_t policy;
 	unsigned rcode;
 	unsigned tries;

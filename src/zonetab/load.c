@@ -255,6 +255,25 @@ static void replay_journal(ztab_zone_t *e)
 	free(path);
 }
 
+/* A served version made copy-on-write from the file's version (journal
+ * replay, a merge) copied the file's version into a zone image: the
+ * image's own copy of it stands in for it, and the built one (as big as
+ * the zone) is freed. Only when the image was made from exactly that
+ * version (its serial and record count). */
+static void twin_file_ver(ztab_zone_t *e)
+{
+	zone_t *o = NULL;
+	if (!e->ver || !e->file_ver || e->ver == e->file_ver || zone_cow_image(e->file_ver) ||
+	    !zone_cow_image(e->ver) || zone_cow_origin(e->ver, &o) != 0)
+		return;
+	if (o->serial == e->file_ver->serial && o->n_records == e->file_ver->n_records) {
+		srvd_zone_unref(e->file_ver);
+		e->file_ver = o;
+	} else {
+		srvd_zone_unref(o);
+	}
+}
+
 /* The file changed while updates exist: its own difference goes on top
  * of the updated version (merge.c). The journal is then restarted by the
  * primary journal's driver (src/net/primary_journal.c): it must lead from
@@ -328,6 +347,7 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
 				merge_updates(e, old);
 			else if (!old || !old->file_ver)
 				replay_journal(e);
+			twin_file_ver(e);
 		}
 		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
 	} else {

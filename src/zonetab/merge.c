@@ -24,11 +24,11 @@ enum { MAX_LOGGED = 20 }; /* conflicting RRsets named in the log */
 typedef struct key {
 	const uint8_t *owner;
 	uint16_t type;
-} key_t_;
+} rrkey_t;
 
 static int key_cmp(const void *pa, const void *pb)
 {
-	const key_t_ *a = pa, *b = pb;
+	const rrkey_t *a = pa, *b = pb;
 	int c = wire_name_cmp(a->owner, b->owner);
 	if (c)
 		return c;
@@ -36,16 +36,16 @@ static int key_cmp(const void *pa, const void *pb)
 }
 
 /* The RRsets a diff touches (its SOAs aside), sorted, without repeats. */
-static int touched(const xfr_diff_t *d, key_t_ **out, size_t *n_out)
+static int touched(const xfr_diff_t *d, rrkey_t **out, size_t *n_out)
 {
 	size_t n = 0, cap = d->n_removed + d->n_added;
-	key_t_ *v = malloc((cap + 1) * sizeof(*v));
+	rrkey_t *v = malloc((cap + 1) * sizeof(*v));
 	if (!v)
 		return SRVD_ENOMEM;
 	for (size_t i = 1; i < d->n_removed; i++)
-		v[n++] = (key_t_){d->removed[i].owner, d->removed[i].type};
+		v[n++] = (rrkey_t){d->removed[i].owner, d->removed[i].type};
 	for (size_t i = 1; i < d->n_added; i++)
-		v[n++] = (key_t_){d->added[i].owner, d->added[i].type};
+		v[n++] = (rrkey_t){d->added[i].owner, d->added[i].type};
 	qsort(v, n, sizeof(*v), key_cmp);
 	size_t w = 0;
 	for (size_t i = 0; i < n; i++)
@@ -56,9 +56,9 @@ static int touched(const xfr_diff_t *d, key_t_ **out, size_t *n_out)
 	return 0;
 }
 
-static bool has_key(const key_t_ *v, size_t n, const xfr_rr_t *rr)
+static bool has_key(const rrkey_t *v, size_t n, const xfr_rr_t *rr)
 {
-	key_t_ k = {rr->owner, rr->type};
+	rrkey_t k = {rr->owner, rr->type};
 	return bsearch(&k, v, n, sizeof(*v), key_cmp) != NULL;
 }
 
@@ -102,7 +102,7 @@ static bool same_rrset(const zone_t *a, const zone_t *b, const uint8_t *owner, u
 	return true;
 }
 
-static void log_conflict(const char *name, const key_t_ *k, size_t nth)
+static void log_conflict(const char *name, const rrkey_t *k, size_t nth)
 {
 	char owner[1024];
 	if (nth > MAX_LOGGED)
@@ -135,12 +135,12 @@ typedef struct plan {
 } plan_t;
 
 /* The updates' changes that survive: those to RRsets the edit left alone. */
-static int plan(const zone_t *u, const zone_t *f1, const xfr_diff_t *du, const key_t_ *kf,
+static int plan(const zone_t *u, const zone_t *f1, const xfr_diff_t *du, const rrkey_t *kf,
                 size_t n_kf, const char *name, plan_t *p)
 {
 	p->rem = malloc((du->n_removed + 1) * sizeof(*p->rem));
 	p->add = malloc((du->n_added + 1) * sizeof(*p->add));
-	key_t_ *ku = NULL;
+	rrkey_t *ku = NULL;
 	size_t n_ku = 0;
 	if (!p->rem || !p->add || touched(du, &ku, &n_ku))
 		return SRVD_ENOMEM;
@@ -152,7 +152,7 @@ static int plan(const zone_t *u, const zone_t *f1, const xfr_diff_t *du, const k
 		if (!has_key(kf, n_kf, &du->added[i]))
 			p->add[p->n_add++] = du->added[i];
 	for (size_t i = 0; i < n_ku; i++) {
-		key_t_ k = ku[i];
+		rrkey_t k = ku[i];
 		if (bsearch(&k, kf, n_kf, sizeof(*kf), key_cmp) &&
 		    !same_rrset(u, f1, k.owner, k.type))
 			log_conflict(name, &k, ++p->conflicts);
@@ -180,7 +180,7 @@ int ztab_merge(const srvd_zone_t *f0, const srvd_zone_t *u, const srvd_zone_t *f
 	if (!f0 || !u || !f1 || !name || !out || f0->expired || u->expired || f1->expired)
 		return SRVD_EINVAL;
 	xfr_diff_t *du = NULL, *df = NULL;
-	key_t_ *kf = NULL;
+	rrkey_t *kf = NULL;
 	size_t n_kf = 0;
 	plan_t p = {0};
 	int rc = xfr_diff_compute(f0, u, &du);

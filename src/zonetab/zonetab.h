@@ -75,7 +75,7 @@ typedef struct ztab_zone {
 	 * ver == file_ver while nothing but the file changed the zone. A file
 	 * edit is merged against it (merge.c). NULL for secondary zones. */
 	srvd_zone_t *file_ver;
-	ztab_fp_t *fps;   /* the files of the last load attempt */
+	ztab_fp_t *fps; /* the files of the last load attempt */
 	size_t n_fps;
 	time_t loaded_at; /* when ver was loaded */
 	char *error;      /* why the last attempt failed ("file:line: msg"), or NULL */
@@ -175,8 +175,8 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
  * newer than u's: then the result is f1 itself. When the updates' changes
  * break the zone checks on top of the edit they are all dropped (logged
  * as an error). name is for the log. */
-int ztab_merge(const srvd_zone_t *f0, const srvd_zone_t *u, const srvd_zone_t *f1,
-               const char *name, srvd_zone_t **out, size_t *conflicts);
+int ztab_merge(const srvd_zone_t *f0, const srvd_zone_t *u, const srvd_zone_t *f1, const char *name,
+               srvd_zone_t **out, size_t *conflicts);
 
 void ztab_src_deinit(ztab_src_t *s);
 /* A copy of old with src (taken over, zeroed) as its settings; NULL when

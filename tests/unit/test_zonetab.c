@@ -42,6 +42,7 @@
 #include "conf/conf.h"
 #include "wire/dns.h"
 #include "wire/name.h"
+#include "xfr/journal.h"
 #include "zone/zone.h"
 #include "zonetab/zonetab.h"
 
@@ -692,10 +693,12 @@ static const char *const ZONE_HEAD = "$TTL 300\n"
 
 static void put_zone_with(fx_t *f, const char *rel, uint32_t serial, const char *more, time_t t)
 {
-	char text[2048];
-	int n = snprintf(text, sizeof(text), ZONE_HEAD, serial);
-	snprintf(text + n, sizeof(text) - (size_t)n, "%s", more);
+	size_t cap = strlen(more) + 512;
+	char *text = malloc(cap);
+	int n = snprintf(text, cap, ZONE_HEAD, serial);
+	snprintf(text + n, cap - (size_t)n, "%s", more);
 	put(f, rel, text, t);
+	free(text);
 }
 
 static srvd_zone_t *load_file(fx_t *f, const char *rel)
@@ -860,6 +863,47 @@ static void written_file_is_not_an_edit(void **state)
 	apply(f, &j);
 }
 
+/* A restart of a big zone with updates in its journal: the journal is
+ * replayed copy-on-write, and the file's version is kept as the image's
+ * own copy of it (a twin), not a second copy of the zone. */
+static void replay_keeps_one_copy_of_a_big_zone(void **state)
+{
+	fx_t *f = *state;
+	char *more = malloc(40 * 1200 + 64);
+	size_t o = 0;
+	for (unsigned i = 0; i < 1200; i++)
+		o += (size_t)sprintf(more + o, "h%u IN A 198.51.100.%u\n", i, i % 250 + 1);
+	put_zone_with(f, "a.zone", 10, more, T0);
+	char *more2 = malloc(40 * 1200 + 128);
+	sprintf(more2, "%s_acme-challenge IN TXT token\n", more);
+	put_zone_with(f, "u.zone", 11, more2, T0);
+	srvd_zone_t *f0 = load_file(f, "a.zone"), *u = load_file(f, "u.zone");
+	xfr_diff_t *d = NULL;
+	assert_int_equal(xfr_diff_compute(f0, u, &d), 0);
+	xfr_journal_t *jn = NULL;
+	assert_int_equal(xfr_journal_open(at(f, "a.zone.jnl"), f0->origin, 1 << 20, NULL, 0, &jn),
+	                 0);
+	assert_int_equal(xfr_journal_append(jn, d), 0);
+	xfr_journal_free(jn);
+	xfr_diff_unref(d);
+	put(f, "srvd.conf", CONF_A, T0);
+	f->conf = read_conf(f);
+	ztab_job_t j = job(f, ZTAB_JOB_INIT);
+	apply(f, &j);
+	const ztab_zone_t *e = ztab_find(&f->tab, "a.example");
+	assert_int_equal(serial_of(e->ver), 11);
+	assert_int_equal(serial_of(e->file_ver), 10);
+	assert_non_null(zone_cow_image(e->ver));
+	assert_ptr_equal(zone_cow_image(e->file_ver), zone_cow_image(e->ver));
+	char b[64];
+	assert_string_equal(rdatas(e->ver, "_acme-challenge.a.example", 16, b, sizeof(b)), "token");
+	assert_string_equal(rdatas(e->file_ver, "_acme-challenge.a.example", 16, b, sizeof(b)), "");
+	srvd_zone_unref(f0);
+	srvd_zone_unref(u);
+	free(more);
+	free(more2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -885,6 +929,7 @@ int main(void)
 	    T(file_edit_merges_with_updates),
 	    T(merge_without_update_changes),
 	    T(written_file_is_not_an_edit),
+	    T(replay_keeps_one_copy_of_a_big_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
