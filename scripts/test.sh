@@ -15,6 +15,7 @@ PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml
       libmicrohttpd-dev prometheus
       libcmocka-dev dnsutils knot-dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
       iproute2 clang libclang-rt-14-dev valgrind unbound ldnsutils
+      pebble lego certbot python3-certbot-dns-rfc2136
       pandoc debhelper debootstrap lintian)
 JOBS="${JOBS:-2}"
 T0=$SECONDS

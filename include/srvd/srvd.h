@@ -41,7 +41,8 @@ enum {
 	SRVD_EMALFORM = -7, /* malformed wire data */
 	SRVD_ENOENT = -8,
 	SRVD_EEXIST = -9,
-	SRVD_ELIMIT = -10, /* a configured bound was hit */
+	SRVD_ELIMIT = -10,  /* a configured bound was hit */
+	SRVD_ENOTSUP = -11, /* not done this way: the caller takes another */
 };
 
 SRVD_API const char *srvd_strerror(int err);

@@ -17,6 +17,7 @@ const char *srvd_strerror(int err)
 	case SRVD_ENOENT: return "not found";
 	case SRVD_EEXIST: return "already exists";
 	case SRVD_ELIMIT: return "limit reached";
+	case SRVD_ENOTSUP: return "not supported";
 	default: return "unknown error";
 	}
 }

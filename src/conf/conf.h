@@ -64,6 +64,11 @@
  *           types: [A, AAAA]       # none: any type
  *       acme: [acme-matrix]        # TXT at _acme-challenge[.<any name>]
  *       serial-policy: increment   # or unixtime, dateserial
+ *       update-wait: 5             # NOERROR once notify: serves it (at most 5 s)
+ *       update-max-records: 1000   # prerequisites + updates of one UPDATE
+ *       update-max-size: 65535     # bytes of one UPDATE message
+ *       zonefile-sync: 300         # after 300 s without updates, write the file
+ *       journal-max-size: 67108864 # bytes of FILE.jnl (compacted at half)
  *   zones-dir: /etc/srvd/zones    # every *.zone or db.* file; origin from the name
  */
 #ifndef SRVD_CONF_CONF_H
@@ -140,7 +145,12 @@ typedef struct conf_zone {
 	/* Dynamic update: update: and acme: entries, in file order. */
 	conf_grant_t *grants;
 	size_t n_grants;
-	char *serial_policy; /* "increment" (default), "unixtime", "dateserial" */
+	char *serial_policy;         /* "increment" (default), "unixtime", "dateserial" */
+	unsigned update_wait;        /* seconds NOERROR waits for the notify: list to serve it */
+	unsigned update_max_records; /* prerequisites + updates of one UPDATE; 0: 1000 */
+	unsigned update_max_size;    /* bytes of one UPDATE message; 0: no bound */
+	unsigned zonefile_sync;      /* seconds of quiet, then write updates to file; 0: never */
+	uint64_t journal_max_size;   /* bytes of FILE.jnl; 0: 64 MiB */
 } conf_zone_t;
 
 /* server: rrl (response rate limiting); on when the mapping is there and

@@ -136,6 +136,11 @@ static const keydef_t zone_keys[] = {
     {"update", K_UPDATE, 0, 0, 0, 0},
     {"acme", K_ACME, 0, 0, 0, 0},
     {"serial-policy", K_SERIAL, Z(serial_policy), 0, 0, 0},
+    {"update-wait", K_UINT, Z(update_wait), 0, 0, 60},
+    {"update-max-records", K_UINT, Z(update_max_records), 0, 1, 65535},
+    {"update-max-size", K_UINT, Z(update_max_size), 0, 12, 65535},
+    {"zonefile-sync", K_UINT, Z(zonefile_sync), 0, 1, 86400},
+    {"journal-max-size", K_U64, Z(journal_max_size), 0, 65536, 0},
     TIMER_KEYS(Z),
 };
 

@@ -98,6 +98,13 @@ void net_reload_request(net_t *n, unsigned flags, const char *force, net_waiter_
  * the next job; w (may be NULL) is told when it is published (done with j
  * NULL when it was not). */
 void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w);
+/* The same for an UPDATE's version of a primary zone; twin (taken, may be
+ * NULL) stands in for the zone's file version from then on (zonetab.h). */
+void net_reload_install_twin(net_t *n, const char *key, srvd_zone_t *ver, srvd_zone_t *twin,
+                             net_waiter_t *w);
+/* update.c (zonefile-sync): ver (taken) was written to the primary zone's
+ * file; the next job makes it the entry's file version (zonetab.h). */
+void net_reload_written(net_t *n, const char *key, srvd_zone_t *ver);
 /* net.c calls this when the zone set replaced by a publish is released. */
 void net_reload_released(net_t *n);
 void net_reload_stop(net_t *n);
@@ -105,6 +112,9 @@ void net_reload_free(net_t *n);
 /* The table now served (read-only), the config in force, and counters. */
 const ztab_t *net_reload_table(const net_t *n);
 const conf_t *net_reload_conf(const net_t *n);
+/* The config of the zone with this table key (any case, trailing dot or
+ * not) in the config in force, or NULL. */
+const conf_zone_t *net_conf_zone(const net_t *n, const char *key);
 void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed);
 
 /* Publish the keyring of the config in force (at start-up and after a

@@ -21,17 +21,37 @@
 #include "net/secondary.h"
 #include "zone/zone.h"
 
-enum { PJ_MAX = 64 << 20 }; /* bytes per journal file */
+enum { PJ_MAX = 64 << 20 }; /* bytes per journal file, unless journal-max-size says */
+
+/* One write to a zone's journal. The ops of a zone run one at a time on the
+ * thread pool, in the order the main loop asked for them, so the file gets
+ * its diffs in publication order whoever asks: a reload (diff old -> new),
+ * an UPDATE (its own diff, answered only after the fsync), or a restart of
+ * the chain (after a file edit was merged with updates, or to compact it). */
+typedef struct pj_op {
+	link_t link;
+	zone_t *old, *new_;  /* diff these (old NULL: diff given) */
+	xfr_diff_t *diff;    /* given, or computed */
+	bool reset;          /* the journal restarts with this one diff */
+	zone_t *squash_from; /* after an append: the file's version, to compact against */
+	pj_append_done_fn done;
+	void *ctx;
+	int rc;
+	bool wants_write; /* compaction: the zone should go to its file */
+} pj_op_t;
 
 typedef struct pj_zone {
 	struct net_primary_journal *pj;
 	char *key, *name, *path;
 	zone_t *seen;       /* the version of the last sync */
+	zone_t *seen_file;  /* the entry's file version at the last sync */
 	xfr_journal_t *jnl; /* NULL: it cannot be written (warned) */
+	size_t max;
 	uv_work_t work;
-	bool busy;
-	int refs; /* the list, the work */
-	zone_t *old, *new_, *next_old, *next_new;
+	link_t ops; /* waiting; the running one is `cur` */
+	pj_op_t *cur;
+	int refs;         /* the list, the work */
+	bool wants_write; /* see compact() */
 } pj_zone_t;
 
 struct net_primary_journal {
@@ -40,17 +60,37 @@ struct net_primary_journal {
 	size_t nv;
 	xfr_journal_t **all; /* freed at the end only: workers may hold them */
 	size_t n_all;
+	bool stopped;
 };
+
+static void op_free(pj_op_t *op)
+{
+	srvd_zone_unref(op->old);
+	srvd_zone_unref(op->new_);
+	srvd_zone_unref(op->squash_from);
+	xfr_diff_unref(op->diff);
+	free(op);
+}
+
+/* The op is over: its asker hears the outcome (on the main loop). */
+static void op_end(pj_op_t *op, int rc)
+{
+	if (op->done)
+		op->done(op->ctx, rc);
+	op_free(op);
+}
 
 static void pj_put(pj_zone_t *z)
 {
 	if (--z->refs > 0)
 		return;
+	while (!link_empty(&z->ops)) {
+		pj_op_t *op = CONTAINER_OF(z->ops.next, pj_op_t, link);
+		link_remove(&op->link);
+		op_end(op, SRVD_EIO);
+	}
 	srvd_zone_unref(z->seen);
-	srvd_zone_unref(z->old);
-	srvd_zone_unref(z->new_);
-	srvd_zone_unref(z->next_old);
-	srvd_zone_unref(z->next_new);
+	srvd_zone_unref(z->seen_file);
 	free(z->key);
 	free(z->name);
 	free(z->path);
@@ -59,75 +99,140 @@ static void pj_put(pj_zone_t *z)
 
 /* ---- diffs (thread pool) ------------------------------------------------------------ */
 
-static void work_diff(uv_work_t *w)
+/* The journal is past half its bound: one diff from the file's version to
+ * this one replaces it, when that diff is small (the usual case: ACME
+ * TXTs come and go). When it is not, the updates since the file was
+ * loaded are too many for the journal: the zone is to be written to its
+ * file (update.c does it, as for zonefile-sync), after which the chain a
+ * restart needs starts there. Until then the journal keeps growing past
+ * half its bound rather than lose the start of that chain. */
+static void compact(pj_zone_t *z, pj_op_t *op)
+{
+	xfr_diff_t *sq = NULL;
+	int rc = xfr_diff_compute(op->squash_from, op->new_, &sq);
+	if (rc == 0 && sq->wire_size + 64 * (sq->n_added + sq->n_removed) > z->max / 2) {
+		op->wants_write = true;
+		log_info(
+		    "zone %s: journal past half its bound (%zu bytes), and the updates since "
+		    "the file (%zu records) do not compact below it: the zone goes to its file",
+		    z->name, xfr_journal_bytes(z->jnl), sq->n_added + sq->n_removed - 2);
+	} else if (rc == 0) {
+		rc = xfr_journal_reset(z->jnl, sq);
+		if (rc == 0)
+			log_info("zone %s: journal compacted to one diff %u -> %u", z->name,
+			         op->squash_from->serial, op->new_->serial);
+	}
+	if (rc)
+		log_warn("zone %s: journal: compaction failed: %s", z->name, srvd_strerror(rc));
+	xfr_diff_unref(sq);
+}
+
+static void work_op(uv_work_t *w)
 {
 	pj_zone_t *z = w->data;
-	xfr_diff_t *d = NULL;
-	int rc = xfr_diff_compute(z->old, z->new_, &d);
+	pj_op_t *op = z->cur;
+	int rc = 0;
+	if (!op->diff)
+		rc = xfr_diff_compute(op->old, op->new_, &op->diff);
 	if (rc == 0)
-		rc = xfr_journal_append(z->jnl, d);
-	xfr_diff_unref(d);
+		rc = op->reset ? xfr_journal_reset(z->jnl, op->diff)
+		               : xfr_journal_append(z->jnl, op->diff);
+	/* Compaction: a journal past half its bound is replaced by one diff from
+	 * the file's version to this one, so that the chain a restart replays
+	 * (from the file's serial) is never cut by the bound. */
+	if (rc == 0 && op->squash_from && !op->reset && xfr_journal_bytes(z->jnl) > z->max / 2)
+		compact(z, op);
+	op->rc = rc;
 	if (rc)
 		log_warn("zone %s: journal: %s", z->name, srvd_strerror(rc));
 	else
-		log_debug("zone %s: journal: diff %u -> %u", z->name, z->old->serial,
-		          z->new_->serial);
+		log_debug("zone %s: journal: diff %u -> %u%s", z->name, op->diff->from,
+		          op->diff->to, op->reset ? " (a new chain)" : "");
 }
 
-static void start_diff(pj_zone_t *z);
+static void next_op(pj_zone_t *z);
 
-static void after_diff(uv_work_t *w, int status)
+static void after_op(uv_work_t *w, int status)
 {
 	pj_zone_t *z = w->data;
-	(void)status;
-	srvd_zone_unref(z->old);
-	srvd_zone_unref(z->new_);
-	z->old = z->new_ = NULL;
-	z->busy = false;
-	if (z->next_new)
-		start_diff(z);
+	pj_op_t *op = z->cur;
+	z->cur = NULL;
+	z->wants_write |= op->wants_write;
+	op_end(op, status ? SRVD_EIO : op->rc);
+	next_op(z);
 	pj_put(z);
 }
 
-static void start_diff(pj_zone_t *z)
+static void next_op(pj_zone_t *z)
 {
-	z->old = z->next_old;
-	z->new_ = z->next_new;
-	z->next_old = z->next_new = NULL;
-	z->busy = true;
+	if (z->cur || link_empty(&z->ops))
+		return;
+	pj_op_t *op = CONTAINER_OF(z->ops.next, pj_op_t, link);
+	link_remove(&op->link);
+	z->cur = op;
 	z->refs++;
 	z->work.data = z;
-	if (uv_queue_work(&z->pj->n->loop, &z->work, work_diff, after_diff) != 0) {
-		work_diff(&z->work);
-		after_diff(&z->work, 0);
+	if (uv_queue_work(&z->pj->n->loop, &z->work, work_op, after_op) != 0) {
+		work_op(&z->work);
+		after_op(&z->work, 0);
 	}
 }
 
+static pj_op_t *queue(pj_zone_t *z, zone_t *old, zone_t *new_, xfr_diff_t *diff, bool reset)
+{
+	pj_op_t *op = calloc(1, sizeof(*op));
+	if (!op)
+		return NULL;
+	op->old = old;
+	op->new_ = new_;
+	op->diff = diff;
+	op->reset = reset;
+	srvd_zone_ref(old);
+	srvd_zone_ref(new_);
+	xfr_diff_ref(diff);
+	link_push_back(&z->ops, &op->link);
+	return op;
+}
+
+/* A new version was published: diff it when its serial moved forward. A
+ * file edit merged with updates (the file's version changed, and it is not
+ * what is served) restarts the chain at the file's version: that is where
+ * the next start-up replays from. */
 static bool open_journal(pj_zone_t *z, const uint8_t *origin, bool warn);
 
-/* A new version was published: diff it when its serial moved forward. */
-static void saw(pj_zone_t *z, zone_t *v)
+static void saw(pj_zone_t *z, const ztab_zone_t *e)
 {
-	zone_t *prev = z->seen;
+	zone_t *prev = z->seen, *v = e->ver;
+	if (!z->jnl && v && v != prev && open_journal(z, v->origin, false))
+		log_info("zone %s: journal %s can be written now", z->name, z->path);
+	bool merged = e->file_ver != z->seen_file && e->ver != e->file_ver && v != prev;
 	z->seen = v;
 	srvd_zone_ref(v);
-	if (!z->jnl && v && (!prev || v != prev) && open_journal(z, v->origin, false))
-		log_info("zone %s: journal %s can be written now", z->name, z->path);
-	if (!z->jnl || !prev || !v || prev->expired || v->expired ||
-	    !wire_serial_gt(v->serial, prev->serial)) {
+	srvd_zone_unref(z->seen_file);
+	z->seen_file = e->file_ver;
+	srvd_zone_ref(z->seen_file);
+	if (!z->jnl) {
 		srvd_zone_unref(prev);
 		return;
 	}
-	srvd_zone_ref(v);
-	if (z->next_new) { /* merge: keep the oldest start */
-		srvd_zone_unref(z->next_new);
-		srvd_zone_unref(prev);
-	} else {
-		z->next_old = prev;
+	if (merged && v && e->file_ver && !v->expired &&
+	    wire_serial_gt(v->serial, e->file_ver->serial)) {
+		queue(z, e->file_ver, v, NULL, true);
+	} else if (prev && v && !prev->expired && !v->expired &&
+	           wire_serial_gt(v->serial, prev->serial)) {
+		/* merge with a diff still waiting: keep the oldest start */
+		pj_op_t *last =
+		    link_empty(&z->ops) ? NULL : CONTAINER_OF(z->ops.prev, pj_op_t, link);
+		if (last && last->old && !last->reset && !last->done && last->new_ == prev) {
+			srvd_zone_unref(last->new_);
+			last->new_ = v;
+			srvd_zone_ref(v);
+		} else {
+			queue(z, prev, v, NULL, false);
+		}
 	}
-	z->next_new = v;
-	if (!z->busy)
-		start_diff(z);
+	srvd_zone_unref(prev);
+	next_op(z);
 }
 
 /* ---- following the table ------------------------------------------------------------ */
@@ -138,6 +243,12 @@ static pj_zone_t *find(const struct net_primary_journal *pj, const char *key)
 		if (strcmp(pj->v[i]->key, key) == 0)
 			return pj->v[i];
 	return NULL;
+}
+
+static size_t journal_max(const net_t *n, const char *key)
+{
+	const conf_zone_t *cz = net_conf_zone(n, key);
+	return cz && cz->journal_max_size ? cz->journal_max_size : PJ_MAX;
 }
 
 /* Open z's journal, when it can be written; else warn (once: warn). */
@@ -156,7 +267,7 @@ static bool open_journal(pj_zone_t *z, const uint8_t *origin, bool warn)
 	if (!all)
 		return false;
 	z->pj->all = all;
-	if (xfr_journal_open(z->path, origin, PJ_MAX, why, sizeof(why), &z->jnl) != 0)
+	if (xfr_journal_open(z->path, origin, z->max, why, sizeof(why), &z->jnl) != 0)
 		return false;
 	if (why[0])
 		log_warn("zone %s: journal %s: %s", z->name, z->path, why);
@@ -180,10 +291,14 @@ static pj_zone_t *open_zone(struct net_primary_journal *pj, const ztab_zone_t *e
 	}
 	z->pj = pj;
 	z->refs = 1;
+	z->max = journal_max(pj->n, e->src.key);
+	link_init(&z->ops);
 	ztab_clean_temps(z->path); /* what a killed save of the journal left */
 	open_journal(z, e->ver->origin, true);
 	z->seen = e->ver;
 	srvd_zone_ref(z->seen);
+	z->seen_file = e->file_ver;
+	srvd_zone_ref(z->seen_file);
 	return z;
 }
 
@@ -204,7 +319,7 @@ static void *want_zone(void *ctx, size_t i)
 		z = NULL; /* its file moved: the old state is dropped, its journal kept to the end
 		           */
 	if (z)
-		saw(z, e->ver);
+		saw(z, e);
 	else
 		z = open_zone(s->pj, e);
 	return z;
@@ -249,6 +364,32 @@ xfr_journal_t *net_primary_journal_get(const struct net_primary_journal *pj, con
 	return z ? z->jnl : NULL;
 }
 
+int net_primary_journal_append(struct net_primary_journal *pj, const char *key, xfr_diff_t *d,
+                               zone_t *new_, zone_t *file_ver, pj_append_done_fn done, void *ctx)
+{
+	pj_zone_t *z = pj && !pj->stopped ? find(pj, key) : NULL;
+	if (!z || !z->jnl)
+		return SRVD_ENOENT;
+	pj_op_t *op = queue(z, NULL, new_, d, false);
+	if (!op)
+		return SRVD_ENOMEM;
+	op->done = done;
+	op->ctx = ctx;
+	op->squash_from = file_ver;
+	srvd_zone_ref(file_ver);
+	next_op(z);
+	return 0;
+}
+
+bool net_primary_journal_take_write(struct net_primary_journal *pj, const char *key)
+{
+	pj_zone_t *z = pj ? find(pj, key) : NULL;
+	bool w = z && z->wants_write;
+	if (z)
+		z->wants_write = false;
+	return w;
+}
+
 void net_primary_journal_seen(struct net_primary_journal *pj, const char *key, zone_t *v)
 {
 	pj_zone_t *z = pj ? find(pj, key) : NULL;
@@ -266,6 +407,8 @@ size_t net_primary_journal_count(const struct net_primary_journal *pj)
 
 void net_primary_journal_stop(struct net_primary_journal *pj)
 {
+	if (pj)
+		pj->stopped = true;
 	for (size_t i = 0; pj && i < pj->nv; i++)
 		pj_put(pj->v[i]);
 	if (pj)

@@ -13,6 +13,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/log.h"
 #include "common/sdnotify.h"
@@ -31,6 +32,8 @@ struct net_reload {
 	size_t n_pend_force;
 	ztab_install_t *pend_installs; /* secondary.c's new versions */
 	size_t n_pend_installs;
+	ztab_written_t *pend_written; /* update.c: versions written to zone files */
+	size_t n_pend_written;
 	link_t pend_waiters;
 	/* the running job */
 	bool running, stopped;
@@ -52,6 +55,23 @@ const ztab_t *net_reload_table(const net_t *n)
 const conf_t *net_reload_conf(const net_t *n)
 {
 	return rl_of(n)->conf;
+}
+
+const conf_zone_t *net_conf_zone(const net_t *n, const char *key)
+{
+	const conf_t *c = rl_of(n)->conf;
+	size_t k = strlen(key);
+	if (k > 1 && key[k - 1] == '.')
+		k--;
+	for (size_t i = 0; c && i < c->n_zones; i++) {
+		const char *name = c->zones[i].name;
+		size_t m = strlen(name);
+		if (m > 1 && name[m - 1] == '.')
+			m--;
+		if (m == k && strncasecmp(name, key, k) == 0)
+			return &c->zones[i];
+	}
+	return NULL;
 }
 
 void net_reload_counts(const net_t *n, uint64_t *ok, uint64_t *failed)
@@ -158,7 +178,7 @@ static void finish(net_t *n)
 	struct net_reload *rl = rl_of(n);
 	rl->running = false;
 	if (!rl->stopped && (rl->pend_flags || rl->n_pend_force || rl->n_pend_installs ||
-	                     !link_empty(&rl->pend_waiters)))
+	                     rl->n_pend_written || !link_empty(&rl->pend_waiters)))
 		start_job(n);
 }
 
@@ -211,6 +231,8 @@ static void start_job(net_t *n)
 	    .n_force = rl->n_pend_force,
 	    .installs = rl->pend_installs,
 	    .n_installs = rl->n_pend_installs,
+	    .written = rl->pend_written,
+	    .n_written = rl->n_pend_written,
 	    .conf = rl->conf,
 	    .cur = &rl->tab,
 	    .conf_fn = rl->conf_fn,
@@ -221,6 +243,8 @@ static void start_job(net_t *n)
 	rl->n_pend_force = 0;
 	rl->pend_installs = NULL;
 	rl->n_pend_installs = 0;
+	rl->pend_written = NULL;
+	rl->n_pend_written = 0;
 	while (!link_empty(&rl->pend_waiters)) {
 		link_t *l = rl->pend_waiters.next;
 		link_remove(l);
@@ -258,31 +282,54 @@ static int add_force(struct net_reload *rl, const char *zone)
 }
 
 /* A later version for the same zone replaces one still waiting. */
-static int add_install(struct net_reload *rl, const char *key, srvd_zone_t *ver)
+static int add_install(ztab_install_t **list, size_t *n, const char *key, srvd_zone_t *ver,
+                       srvd_zone_t *twin)
 {
-	for (size_t i = 0; i < rl->n_pend_installs; i++)
-		if (strcmp(rl->pend_installs[i].key, key) == 0) {
-			srvd_zone_unref(rl->pend_installs[i].ver);
-			rl->pend_installs[i].ver = ver;
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*list)[i].key, key) == 0) {
+			srvd_zone_unref((*list)[i].ver);
+			(*list)[i].ver = ver;
+			if (twin) {
+				srvd_zone_unref((*list)[i].file_twin);
+				(*list)[i].file_twin = twin;
+			}
 			return 0;
 		}
-	ztab_install_t *v = realloc(rl->pend_installs, (rl->n_pend_installs + 1) * sizeof(*v));
+	ztab_install_t *v = realloc(*list, (*n + 1) * sizeof(*v));
 	char *k = strdup(key);
 	if (v)
-		rl->pend_installs = v;
+		*list = v;
 	if (!v || !k) {
 		free(k);
 		return SRVD_ENOMEM;
 	}
-	v[rl->n_pend_installs++] = (ztab_install_t){k, ver};
+	v[(*n)++] = (ztab_install_t){k, ver, twin};
 	return 0;
+}
+
+void net_reload_written(net_t *n, const char *key, srvd_zone_t *ver)
+{
+	struct net_reload *rl = rl_of(n);
+	if (rl->stopped || add_install(&rl->pend_written, &rl->n_pend_written, key, ver, NULL)) {
+		srvd_zone_unref(ver);
+		return;
+	}
+	if (!rl->running)
+		start_job(n);
 }
 
 void net_reload_install(net_t *n, const char *key, srvd_zone_t *ver, net_waiter_t *w)
 {
+	net_reload_install_twin(n, key, ver, NULL, w);
+}
+
+void net_reload_install_twin(net_t *n, const char *key, srvd_zone_t *ver, srvd_zone_t *twin,
+                             net_waiter_t *w)
+{
 	struct net_reload *rl = rl_of(n);
-	if (rl->stopped || add_install(rl, key, ver)) {
+	if (rl->stopped || add_install(&rl->pend_installs, &rl->n_pend_installs, key, ver, twin)) {
 		srvd_zone_unref(ver);
+		srvd_zone_unref(twin);
 		if (w)
 			w->done(w, NULL);
 		return;
@@ -389,8 +436,14 @@ void net_reload_free(net_t *n)
 	for (size_t i = 0; i < rl->n_pend_installs; i++) {
 		free(rl->pend_installs[i].key);
 		srvd_zone_unref(rl->pend_installs[i].ver);
+		srvd_zone_unref(rl->pend_installs[i].file_twin);
 	}
 	free(rl->pend_installs);
+	for (size_t i = 0; i < rl->n_pend_written; i++) {
+		free(rl->pend_written[i].key);
+		srvd_zone_unref(rl->pend_written[i].ver);
+	}
+	free(rl->pend_written);
 	free(rl);
 	n->rl = NULL;
 }

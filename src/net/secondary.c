@@ -320,7 +320,7 @@ static void journal_diff(sec_zone_t *z, const zone_t *old, const zone_t *nv)
 		         "older serials gets the whole zone)",
 		         z->name, nv->serial,
 		         nv->serial == old->serial ? "again after" : "back from", old->serial);
-		rc = xfr_journal_reset(z->jnl);
+		rc = xfr_journal_clear(z->jnl);
 	}
 	xfr_diff_unref(d);
 	if (rc)

@@ -43,6 +43,18 @@ size_t net_primary_journal_rules(const struct net_primary_journal *pj, srvd_zone
  * is journaled already" so that the next sync does not diff it again. */
 xfr_journal_t *net_primary_journal_get(const struct net_primary_journal *pj, const char *key);
 void net_primary_journal_seen(struct net_primary_journal *pj, const char *key, zone_t *v);
+/* update.c: append an UPDATE's diff (leading to new_) to the zone's journal
+ * after the writes already asked for; done(ctx, rc) runs on the main loop
+ * once it is durable (fsync), or failed. file_ver (may be NULL): the zone
+ * file's version, to compact the journal against when it grows past half
+ * its bound. SRVD_ENOENT: the zone has no journal (done is not called). */
+typedef void (*pj_append_done_fn)(void *ctx, int rc);
+/* Did compaction find the journal too full of updates to squash (the zone
+ * should be written to its file)? Clears the flag. */
+bool net_primary_journal_take_write(struct net_primary_journal *pj, const char *key);
+int net_primary_journal_append(struct net_primary_journal *pj, const char *key, xfr_diff_t *d,
+                               zone_t *new_, zone_t *file_ver, pj_append_done_fn done,
+                               void *ctx);
 /* The primary journals of the secondary service that n runs, or NULL. */
 struct net_primary_journal *net_secondary_journals(net_t *n);
 void net_primary_journal_stop(struct net_primary_journal *pj);

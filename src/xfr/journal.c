@@ -701,7 +701,7 @@ int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d)
 	return rc;
 }
 
-int xfr_journal_reset(xfr_journal_t *j)
+int xfr_journal_clear(xfr_journal_t *j)
 {
 	if (!j)
 		return SRVD_EINVAL;
@@ -720,6 +720,43 @@ int xfr_journal_reset(xfr_journal_t *j)
 	int rc = rewrite_file(j);
 	j->rewrite = rc != 0;
 	return rc;
+}
+
+int xfr_journal_reset(xfr_journal_t *j, xfr_diff_t *d)
+{
+	if (!j || !d || !wire_serial_gt(d->to, d->from) || d->n_removed == 0 || d->n_added == 0 ||
+	    !soa_ok(&d->removed[0], j->origin, d->from) || !soa_ok(&d->added[0], j->origin, d->to))
+		return SRVD_EINVAL;
+	enc_t e = {0};
+	enc_diff(&e, d);
+	free(e.p);
+	if (e.err)
+		return SRVD_ENOMEM;
+	bool fits = e.len <= j->max_bytes;
+	size_t n = j->n;
+	xfr_diff_t **gone = n ? malloc(n * sizeof(*gone)) : NULL;
+	if (n && !gone)
+		return SRVD_ENOMEM;
+	pthread_mutex_lock(&j->lock);
+	int rc = fits ? room(j) : 0;
+	if (rc == 0) {
+		drop_front(j, n, gone);
+		if (fits) {
+			xfr_diff_ref(d);
+			push(j, d, e.len);
+		}
+	}
+	pthread_mutex_unlock(&j->lock);
+	if (rc) {
+		free(gone);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++)
+		xfr_diff_unref(gone[i]);
+	free(gone);
+	rc = rewrite_file(j);
+	j->rewrite = rc != 0;
+	return rc ? rc : fits ? 0 : SRVD_ELIMIT;
 }
 
 size_t xfr_journal_count(const xfr_journal_t *j)

@@ -71,7 +71,12 @@ int xfr_journal_append(xfr_journal_t *j, xfr_diff_t *d);
 /* Drop every diff (the file keeps only its header): the zone's history
  * no longer leads to the version served, e.g. a transfer brought other
  * data under the same serial. Called from the thread that appends. */
-int xfr_journal_reset(xfr_journal_t *j);
+int xfr_journal_clear(xfr_journal_t *j);
+
+/* Replace every diff by this one (a new chain), and rewrite the file:
+ * after a file edit merged with updates, and to compact a journal. One
+ * that does not fit the bound empties the journal (SRVD_ELIMIT). */
+int xfr_journal_reset(xfr_journal_t *j, xfr_diff_t *d);
 
 /* Number of diffs, and the serial range they span (when n > 0). */
 size_t xfr_journal_count(const xfr_journal_t *j);

@@ -241,6 +241,12 @@ void xfr_in_counts(const xfr_in_t *x, uint64_t *msgs, uint64_t *bytes, uint64_t 
  * free x. */
 int xfr_in_finish(xfr_in_t *x, srvd_diag_t *diag, zone_t **out);
 
+/* A zone of this many records or more gets a new version from an IXFR or
+ * a diff by copy-on-write (src/zone/cow.c) instead of a full build; below,
+ * a build takes about a millisecond, and each copy-on-write zone holds a
+ * file descriptor (its image). */
+enum { XFR_COW_MIN_RECORDS = 1000 };
+
 /* ---- zone to master file ----------------------------------------------- */
 
 /* Every RR of z in master-file format with absolute names, SOA first, one

@@ -707,6 +707,35 @@ static int apply_diffs(xfr_in_t *x)
 	                        "transfer", 0);
 }
 
+/* The overlay as changes to the current version, for zone_cow_apply: each
+ * entry's record goes (whatever its TTL), and comes back when present
+ * (with the transfer's TTL); the SOA is replaced. */
+static int apply_cow(xfr_in_t *x, zone_t **out)
+{
+	size_t n = 0;
+	zone_change_t *ch = malloc((2 * x->ov.n + 2) * sizeof(*ch));
+	if (!ch)
+		return SRVD_ENOMEM;
+	xfr_rr_t soa;
+	xfr_zone_soa(x->cur, &soa);
+	ch[n++] = (zone_change_t){soa.owner, DNS_T_SOA, soa.rdlen, soa.ttl, soa.rdata, false};
+	ch[n++] =
+	    (zone_change_t){x->origin, DNS_T_SOA, x->soa_rdlen, x->soa_ttl, x->soa_rdata, true};
+	for (size_t i = 0; i < x->ov.n; i++) {
+		const ov_ent_t *e = &x->ov.e[i];
+		zone_change_t c = {x->ov.bytes + e->owner, e->type, e->rdlen, e->ttl,
+		                   x->ov.bytes + e->rdata, false};
+		ch[n++] = c;
+		if (e->present) {
+			c.add = true;
+			ch[n++] = c;
+		}
+	}
+	int rc = zone_cow_apply(x->cur, ch, n, XFR_COW_MIN_RECORDS, out);
+	free(ch);
+	return rc;
+}
+
 static int copy_acl(const zone_t *from, zone_t *to)
 {
 	if (!from || !from->n_acl)
@@ -779,9 +808,16 @@ int xfr_in_finish(xfr_in_t *x, srvd_diag_t *diag, zone_t **out)
 	if (x->kind == XFR_KIND_FULL && x->spool >= 0)
 		return replay(x, out);
 	int rc = 0;
-	if (x->kind == XFR_KIND_INCREMENTAL)
-		rc = apply_diffs(x);
 	zone_t *z = NULL;
+	if (x->kind == XFR_KIND_INCREMENTAL) {
+		rc = apply_cow(x, &z); /* copies the ACL itself */
+		if (rc == 0) {
+			*out = z;
+			return 0;
+		}
+		if (rc == SRVD_ENOTSUP)
+			rc = apply_diffs(x);
+	}
 	if (rc == 0) {
 		rc = zone_builder_finish(x->b, &z);
 		x->b = NULL;

@@ -152,6 +152,7 @@ void srvd_zone_unref(srvd_zone_t *z)
 {
 	if (!z || atomic_fetch_sub(&z->refs, 1) != 1)
 		return;
+	zone_cow_free(z->cow);
 	free(z->acl);
 	free(z->ctr);
 	arena_deinit(&z->arena);
@@ -168,7 +169,7 @@ int srvd_zone_info(const srvd_zone_t *z, srvd_zone_info_t *out)
 	i.serial = z->serial;
 	i.records = z->n_records;
 	i.names = z->n_nodes;
-	i.memory = z->arena.total + sizeof(*z);
+	i.memory = z->arena.total + sizeof(*z) + zone_cow_bytes(z) + zone_cow_image_bytes(z);
 	*out = i;
 	return 0;
 }

@@ -122,6 +122,10 @@ struct srvd_zone {
 	struct zone_ctr *ctr;
 	unsigned ctr_rows;
 	bool ctr_tried;
+
+	/* A copy-on-write version (cow.c): the arrays above live in its
+	 * mapping of a shared zone image, not in the arena. NULL otherwise. */
+	struct zone_cow *cow;
 };
 
 typedef srvd_zone_t zone_t;
@@ -238,6 +242,43 @@ void zone_builder_keep_lines(zone_builder_t *b);
 /* Check and build. Consumes b in every case. SRVD_EZONE when any error
  * was reported, by the checks or by the feeder. */
 int zone_builder_finish(zone_builder_t *b, zone_t **out);
+
+/* ---- copy-on-write versions (cow.c) ------------------------------------ */
+
+typedef struct zone_cow zone_cow_t;
+
+/* One record added to or removed from a version (removals match owner,
+ * type and RDATA; their TTL is not looked at). */
+typedef struct zone_change {
+	const uint8_t *owner; /* wire, any case */
+	uint16_t type;
+	uint16_t rdlen;
+	uint32_t ttl;
+	const uint8_t *rdata;
+	bool add;
+} zone_change_t;
+
+/* A new version: z with the changes (removals before additions), sharing
+ * z's memory page by page instead of building the zone again. z is not
+ * touched. SRVD_ENOTSUP when the change is of a kind this path does not
+ * take (a signed zone, a zone cut or DNAME, a name gaining or losing its
+ * addresses: see cow.c), or z is not copy-on-write yet and has fewer than
+ * min_records records: the caller builds the version in full. SRVD_EZONE
+ * when the result would fail the builder's checks (CNAME and other data,
+ * the apex without its SOA or NS, malformed RDATA, a name outside). */
+int zone_cow_apply(const zone_t *z, const zone_change_t *ch, size_t n, size_t min_records,
+                   zone_t **out);
+void zone_cow_free(zone_cow_t *c);
+/* Bytes of pages this version holds apart from its image, and the image. */
+size_t zone_cow_bytes(const zone_t *z);
+size_t zone_cow_image_bytes(const zone_t *z);
+/* Which image a version maps (NULL: none), to tell when a new one was made. */
+const void *zone_cow_image(const zone_t *z);
+/* A version of v's image as it was made: the records of the version the
+ * image was copied from, in the image's pages (no memory of its own but
+ * its page tables). The daemon keeps it in place of that version, which
+ * can then be freed. */
+int zone_cow_origin(const zone_t *v, zone_t **out);
 
 /* ---- zone set ---------------------------------------------------------- */
 

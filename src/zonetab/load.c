@@ -270,6 +270,47 @@ static void replay_journal(ztab_zone_t *e, bool first_load)
 	xfr_journal_free(j);
 }
 
+/* A served version made copy-on-write from the file's version (journal
+ * replay, a merge) copied the file's version into a zone image: the
+ * image's own copy of it stands in for it, and the built one (as big as
+ * the zone) is freed. Only when the image was made from exactly that
+ * version (its serial and record count). */
+static void twin_file_ver(ztab_zone_t *e)
+{
+	zone_t *o = NULL;
+	if (!e->ver || !e->file_ver || e->ver == e->file_ver || zone_cow_image(e->file_ver) ||
+	    !zone_cow_image(e->ver) || zone_cow_origin(e->ver, &o) != 0)
+		return;
+	if (o->serial == e->file_ver->serial && o->n_records == e->file_ver->n_records) {
+		srvd_zone_unref(e->file_ver);
+		e->file_ver = o;
+	} else {
+		srvd_zone_unref(o);
+	}
+}
+
+/* The file changed while updates exist: its own difference goes on top
+ * of the updated version (merge.c). The journal is then restarted by the
+ * primary journal's driver (src/net/primary_journal.c): it must lead from
+ * the new file's serial, for the next start-up. */
+static void merge_updates(ztab_zone_t *e, const ztab_zone_t *old)
+{
+	zone_t *r = NULL;
+	size_t conflicts = 0;
+	int rc = ztab_merge(old->file_ver, old->ver, e->file_ver, e->src.name, &r, &conflicts);
+	if (rc) {
+		log_err("zone %s: the updates could not be kept over the edited file (%s): the "
+		        "file is served",
+		        e->src.name, srvd_strerror(rc));
+		return;
+	}
+	log_info("zone %s: the file's changes applied over the updated version: serial %u "
+	         "(file %u, served %u), %zu RRsets changed by both (the file's kept)",
+	         e->src.name, r->serial, e->file_ver->serial, old->ver->serial, conflicts);
+	srvd_zone_unref(e->ver);
+	e->ver = r;
+}
+
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
                             size_t n_pre, bool changed)
 {
@@ -314,8 +355,15 @@ ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_
 	if (rc == 0) {
 		e->loaded_at = time(NULL);
 		mem = loaded_fps(e, pre, n_pre);
-		if (!e->src.secondary)
-			replay_journal(e, !old);
+		if (!e->src.secondary) {
+			e->file_ver = e->ver;
+			srvd_zone_ref(e->file_ver);
+			if (old && old->ver && old->file_ver && old->ver != old->file_ver)
+				merge_updates(e, old);
+			else if (!old || !old->file_ver)
+				replay_journal(e, !old);
+			twin_file_ver(e);
+		}
 		log_loaded(e, old, changed, diag.warnings, ms_since(&t0));
 	} else {
 		e->ver = old ? old->ver : NULL;

@@ -295,6 +295,7 @@ void ztab_zone_free(ztab_zone_t *z)
 		return;
 	zsrc_deinit(&z->src);
 	srvd_zone_unref(z->ver);
+	srvd_zone_unref(z->file_ver);
 	ztab_fp_free(z->fps, z->n_fps);
 	free(z->error);
 	free(z);
@@ -414,6 +415,8 @@ ztab_zone_t *ztab_zone_clone(const ztab_zone_t *old, ztab_src_t *src)
 	}
 	e->ver = old->ver;
 	srvd_zone_ref(e->ver);
+	e->file_ver = old->file_ver;
+	srvd_zone_ref(e->file_ver);
 	e->loaded_at = old->loaded_at;
 	if (!ok) {
 		ztab_zone_free(e);
@@ -440,12 +443,56 @@ void ztab_job_add(ztab_job_t *j, ztab_zone_t *e, ztab_outcome_t out, const ztab_
  * replaces the served one and keeps the fingerprints, so the files are not
  * read again for it. A file that changed meanwhile is seen at the next
  * check. */
+static const ztab_install_t *find_install(const ztab_install_t *v, size_t n, const char *key)
+{
+	for (size_t i = n; i-- > 0;)
+		if (strcmp(v[i].key, key) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* zonefile-sync wrote a version to the zone's file (src/net/update.c): it
+ * is the file's version now (the base a later edit is merged against), and
+ * the file is fingerprinted again, so that the write is not taken for an
+ * edit. The file srvd writes is one file: no $INCLUDE remains. */
+static bool step_written(ztab_job_t *j, ztab_src_t *src, ztab_zone_t *old)
+{
+	const ztab_written_t *w = find_install(j->written, j->n_written, src->key);
+	if (!w || !old || !old->ver || old->src.secondary || !same_file_acl(&old->src, src))
+		return false;
+	const ztab_install_t *ins = find_install(j->installs, j->n_installs, src->key);
+	ztab_fp_t fp;
+	if (ztab_fp_take(src->file, NULL, &fp))
+		return false;
+	ztab_zone_t *e = ztab_zone_clone(old, src);
+	if (!e) {
+		free(fp.path);
+		return false;
+	}
+	ztab_fp_free(e->fps, e->n_fps);
+	e->fps = calloc(1, sizeof(*e->fps));
+	if (e->fps) {
+		e->fps[0] = fp;
+		e->n_fps = 1;
+	} else {
+		free(fp.path);
+		e->n_fps = 0;
+	}
+	srvd_zone_unref(e->file_ver);
+	e->file_ver = w->ver;
+	srvd_zone_ref(e->file_ver);
+	if (ins) {
+		srvd_zone_unref(e->ver);
+		e->ver = ins->ver;
+		srvd_zone_ref(e->ver);
+	}
+	ztab_job_add(j, e, ins ? ZTAB_ZONE_LOADED : ZTAB_ZONE_UPDATED, old);
+	return true;
+}
+
 static bool step_install(ztab_job_t *j, ztab_src_t *src, ztab_zone_t *old)
 {
-	const ztab_install_t *ins = NULL;
-	for (size_t i = j->n_installs; i-- > 0 && !ins;)
-		if (strcmp(j->installs[i].key, src->key) == 0)
-			ins = &j->installs[i];
+	const ztab_install_t *ins = find_install(j->installs, j->n_installs, src->key);
 	if (!ins || !old || !old->ver)
 		return false;
 	ztab_zone_t *e = ztab_zone_clone(old, src);
@@ -454,6 +501,14 @@ static bool step_install(ztab_job_t *j, ztab_src_t *src, ztab_zone_t *old)
 	srvd_zone_unref(e->ver);
 	e->ver = ins->ver;
 	srvd_zone_ref(e->ver);
+	srvd_zone_info_t a, b;
+	if (ins->file_twin && e->file_ver && srvd_zone_info(e->file_ver, &a) == 0 &&
+	    srvd_zone_info(ins->file_twin, &b) == 0 && a.serial == b.serial &&
+	    a.records == b.records) {
+		srvd_zone_unref(e->file_ver);
+		e->file_ver = ins->file_twin;
+		srvd_zone_ref(e->file_ver);
+	}
 	ztab_job_add(j, e, ZTAB_ZONE_LOADED, old);
 	return true;
 }
@@ -467,7 +522,7 @@ static void step(ztab_job_t *j, ztab_src_t *src, unsigned mark)
 		ztab_received_step(j, src, old);
 		return;
 	}
-	if (step_install(j, src, old)) {
+	if (step_written(j, src, old) || step_install(j, src, old)) {
 		zsrc_deinit(src);
 		return;
 	}
@@ -605,8 +660,14 @@ void ztab_job_deinit(ztab_job_t *j)
 	for (size_t i = 0; i < j->n_installs; i++) {
 		free(j->installs[i].key);
 		srvd_zone_unref(j->installs[i].ver);
+		srvd_zone_unref(j->installs[i].file_twin);
 	}
 	free(j->installs);
+	for (size_t i = 0; i < j->n_written; i++) {
+		free(j->written[i].key);
+		srvd_zone_unref(j->written[i].ver);
+	}
+	free(j->written);
 	conf_free(j->conf_new);
 	srvd_zoneset_unref(j->zs);
 	memset(j, 0, sizeof(*j));

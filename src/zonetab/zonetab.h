@@ -71,7 +71,12 @@ typedef struct ztab_src {
 typedef struct ztab_zone {
 	ztab_src_t src;
 	srvd_zone_t *ver; /* the version served; NULL: never loaded, not served */
-	ztab_fp_t *fps;   /* the files of the last load attempt */
+	/* Primary zones: the version the zone file gave at its last load (or
+	 * that srvd wrote to it, zonefile-sync), before journal and updates.
+	 * ver == file_ver while nothing but the file changed the zone. A file
+	 * edit is merged against it (merge.c). NULL for secondary zones. */
+	srvd_zone_t *file_ver;
+	ztab_fp_t *fps; /* the files of the last load attempt */
 	size_t n_fps;
 	time_t loaded_at; /* when ver was loaded */
 	char *error;      /* why the last attempt failed ("file:line: msg"), or NULL */
@@ -109,7 +114,16 @@ typedef enum {
 typedef struct ztab_install {
 	char *key;
 	srvd_zone_t *ver;
+	/* Primary zones (an UPDATE's first copy-on-write version): a version
+	 * with the same records as the entry's file_ver, kept in its place so
+	 * the file's version is not held twice (zone_cow_origin). May be NULL. */
+	srvd_zone_t *file_twin;
 } ztab_install_t;
+
+/* A primary zone's version that srvd wrote to its file (zonefile-sync):
+ * it becomes the entry's file_ver and the file's fingerprints are taken
+ * again, so the write is not seen as an edit. */
+typedef ztab_install_t ztab_written_t;
 
 typedef struct ztab_job {
 	/* what to do */
@@ -118,6 +132,8 @@ typedef struct ztab_job {
 	size_t n_force;
 	ztab_install_t *installs; /* secondary zones: the versions to serve */
 	size_t n_installs;
+	ztab_written_t *written; /* primary zones written back to their files */
+	size_t n_written;
 	const conf_t *conf;   /* the current config */
 	const ztab_t *cur;    /* the current table; NULL at start-up */
 	ztab_conf_fn conf_fn; /* for ZTAB_JOB_CONF */
@@ -148,6 +164,20 @@ void ztab_job_deinit(ztab_job_t *j);
  * memory. */
 ztab_zone_t *ztab_zone_load(ztab_src_t *src, const ztab_zone_t *old, const ztab_fp_t *pre,
                             size_t n_pre, bool changed);
+
+/* merge.c: a zone file edited while updates exist. f0: the file's version
+ * before the edit, u: the version served (f0 plus updates), f1: the file's
+ * version now. The result is f1 plus every change of the updates (u
+ * against f0) to an RRset the edit did not touch; where both changed an
+ * RRset differently the file wins, and each such RRset is logged as a
+ * warning and counted in *conflicts. The SOA is the file's, its serial
+ * newer than both f1's and u's (so secondaries and the journal move on),
+ * except when nothing of the updates remains and f1's serial is already
+ * newer than u's: then the result is f1 itself. When the updates' changes
+ * break the zone checks on top of the edit they are all dropped (logged
+ * as an error). name is for the log. */
+int ztab_merge(const srvd_zone_t *f0, const srvd_zone_t *u, const srvd_zone_t *f1, const char *name,
+               srvd_zone_t **out, size_t *conflicts);
 
 void ztab_src_deinit(ztab_src_t *s);
 /* A copy of old with src (taken over, zeroed) as its settings; NULL when

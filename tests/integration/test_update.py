@@ -208,3 +208,70 @@ zone:
         log.close()
         shutil.rmtree(kdir, ignore_errors=True)
         assert s.stop() == 0, s.log()
+
+
+class SecondarySrvd(Srvd):
+    """A srvd secondary for example.com with the same keys."""
+
+    def __init__(self, workdir, primary_port):
+        super().__init__(workdir, [], v6=False)
+        self.primary_port = primary_port
+
+    def write_config(self):
+        self.conf_path.write_text(
+            f"server:\n  listen: [127.0.0.1@{self.port}]\n  workers: 2\n  log-level: debug\n"
+            f"zones:\n  - name: example.com\n    file: {self.workdir / 'example.com.zone'}\n"
+            f"    primaries: [127.0.0.1@{self.primary_port}]\n"
+            f"keys:\n  - name: {ACME_KEY}\n    algorithm: hmac-sha256\n    secret: {SECRET}\n"
+            f"  - name: {OPS_KEY}\n    algorithm: hmac-sha256\n    secret: {OPS_SECRET}\n")
+
+
+@pytest.mark.parametrize("hosts", [0, 2000])
+def test_secondary_forwards_to_the_primary(tmp_path, hosts):
+    """RFC 2136 6: an UPDATE sent to a secondary reaches the primary, signed
+    as it came, and the primary's answer comes back (its MAC verifies
+    against the client's request). With 2,000 more records both servers
+    make their new versions copy-on-write (the primary from the UPDATE,
+    the secondary from the IXFR)."""
+    sport = free_ports(1, v6=False)
+    (tmp_path / "p").mkdir()
+    (tmp_path / "s").mkdir()
+    zone = tmp_path / "p" / "example.com.zone"
+    zone.write_text(bundled_zone().read_text() +
+                    "".join(f"host{i} 300 IN A 198.51.{i // 250}.{i % 250 + 1}\n"
+                            for i in range(hosts)))
+    p = UpdSrvd(tmp_path / "p", [("example.com", zone, ["127.0.0.1"], [f"127.0.0.1@{sport}"])],
+                v6=False)
+    p.start()
+    s = SecondarySrvd(tmp_path / "s", p.port)
+    s.port = sport
+    try:
+        s.start()
+        u = acme()
+        u.add("_acme-challenge", 60, "TXT", '"via-the-secondary"')
+        r = send(s, u)
+        assert r.rcode() == dns.rcode.NOERROR and r.had_tsig
+        # the primary serves it when the answer comes back ...
+        assert txts(p, "_acme-challenge.example.com")[0] == ["via-the-secondary"]
+        assert soa_serial("127.0.0.1", p.port) == ZONE_SERIAL + 1
+        # ... and the secondary follows by NOTIFY and IXFR
+        assert wait_for(lambda: soa_serial("127.0.0.1", s.port) == ZONE_SERIAL + 1, 20)
+        assert txts(s, "_acme-challenge.example.com")[0] == ["via-the-secondary"]
+        assert re.search(r"IXFR, incremental", s.log())
+        assert re.search(r"update: zone example\.com: forwarding to the primary 127\.0\.0\.1",
+                         s.log())
+        # over TCP too, and a refusal is the primary's, relayed
+        u = acme()
+        u.replace("matrix", 300, "A", "192.0.2.66")
+        r = send(s, u, tcp=True)
+        assert r.rcode() == dns.rcode.REFUSED and r.had_tsig
+        assert wait_for(lambda: re.search(r"refused from 127\.0\.0\.1, key acme-matrix\., "
+                                          r"name matrix\.example\.com\.", p.log()), 5)
+        u = acme()
+        u.delete("_acme-challenge", "TXT")
+        assert send(s, u, tcp=True).rcode() == dns.rcode.NOERROR
+        assert txts(p, "_acme-challenge.example.com") == ([], dns.rcode.NXDOMAIN)
+    finally:
+        if not s.stopped:
+            assert s.stop() == 0, s.log()
+        assert p.stop() == 0, p.log()

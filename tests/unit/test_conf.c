@@ -700,6 +700,38 @@ static void transfer_acl_keys(void **state)
 	load_err(f, "server:\n  allow-transfer: [\"key:\"]\n", 2, "bad key name");
 }
 
+/* The UPDATE settings of a zone: every key read, defaults 0 (the daemon's
+ * own defaults apply), and out-of-range values named with their line. */
+static void update_settings(void **state)
+{
+	fx_t *f = *state;
+	conf_t *c = load_ok(f, "zones:\n  - {name: a.test, file: /a}\n"
+	                       "  - name: b.test\n    file: /b\n"
+	                       "    update-wait: 10\n    update-max-records: 5\n"
+	                       "    update-max-size: 512\n    zonefile-sync: 300\n"
+	                       "    journal-max-size: 1048576\n    serial-policy: unixtime\n");
+	const conf_zone_t *a = &c->zones[0], *b = &c->zones[1];
+	assert_int_equal(a->update_wait, 0);
+	assert_int_equal(a->update_max_records, 0);
+	assert_int_equal(a->zonefile_sync, 0);
+	assert_int_equal(a->journal_max_size, 0);
+	assert_int_equal(b->update_wait, 10);
+	assert_int_equal(b->update_max_records, 5);
+	assert_int_equal(b->update_max_size, 512);
+	assert_int_equal(b->zonefile_sync, 300);
+	assert_int_equal(b->journal_max_size, 1048576);
+	assert_string_equal(b->serial_policy, "unixtime");
+	conf_free(c);
+	load_err(f, "zones:\n  - name: a.test\n    file: /a\n    update-wait: 61\n", 4,
+	         "update-wait: 61 is out of range 0..60");
+	load_err(f, "zones:\n  - name: a.test\n    file: /a\n    update-max-records: 0\n", 4,
+	         "out of range 1..65535");
+	load_err(f, "zones:\n  - name: a.test\n    file: /a\n    journal-max-size: 100\n", 4,
+	         "journal-max-size");
+	load_err(f, "zones:\n  - name: a.test\n    file: /a\n    zonefile-sync: soon\n", 4,
+	         "expected an integer");
+}
+
 static void secondary_errors(void **state)
 {
 	fx_t *f = *state;
@@ -1249,6 +1281,7 @@ int main(void)
 	    T(secondary_zone),
 	    T(secondary_errors),
 	    T(transfer_acl_keys),
+	    T(update_settings),
 	    T(secret_files),
 	    T(syntax_errors_name_the_line),
 	    T(io_errors),

@@ -652,6 +652,50 @@ static void test_ixfr_errors(void **state)
 	srvd_zone_unref(v1);
 }
 
+/* A zone big enough for copy-on-write (XFR_COW_MIN_RECORDS): the version an
+ * IXFR makes shares the current one's memory, and holds what a full build
+ * of the new zone holds. V1 with this serial, www's address, and more. */
+static char *big_zone(unsigned serial, const char *www, const char *more)
+{
+	size_t cap = 64 * 1024 + 40 * XFR_COW_MIN_RECORDS;
+	char *t = malloc(cap);
+	const char *soa = strstr(V1, "hostmaster 1 "), *addr = strstr(V1, "192.0.2.10");
+	size_t o = (size_t)snprintf(t, cap, "%.*shostmaster %u %.*s%s%s", (int)(soa - V1), V1,
+	                            serial, (int)(addr - soa - 13), soa + 13, www, addr + 10);
+	for (unsigned i = 0; i < XFR_COW_MIN_RECORDS; i++)
+		o += (size_t)snprintf(t + o, cap - o, "h%u A 198.51.100.%u\n", i, i % 250 + 1);
+	snprintf(t + o, cap - o, "%s", more);
+	return t;
+}
+
+static void test_ixfr_copy_on_write(void **state)
+{
+	(void)state;
+	char *t1 = big_zone(1, "192.0.2.10", "");
+	char *t2 = big_zone(2, "192.0.2.11", "_acme-challenge TXT \"token\"\n");
+	zone_t *a = tx_zone("example.com", t1), *b = tx_zone("example.com", t2);
+	const char *an[] = {SOA(2),
+	                    SOA(1),
+	                    "www.example.com. 3600 IN A 192.0.2.10",
+	                    SOA(2),
+	                    "www.example.com. 3600 IN A 192.0.2.11",
+	                    "_acme-challenge.example.com. 3600 IN TXT \"token\"",
+	                    SOA(2)};
+	add_msg(9, DNS_T_IXFR, true, an, sizeof(an) / sizeof(an[0]));
+	xfr_in_t *x = start(a, DNS_T_IXFR, 9, NULL);
+	assert_int_equal(tx_feed_all(x, &S), XFR_IN_DONE);
+	zone_t *z = NULL;
+	assert_int_equal(xfr_in_finish(x, NULL, &z), 0);
+	assert_non_null(zone_cow_image(z));
+	tx_assert_same(b, z);
+	srvd_zone_unref(z);
+	xfr_in_free(x);
+	srvd_zone_unref(a);
+	srvd_zone_unref(b);
+	free(t1);
+	free(t2);
+}
+
 /* A diff whose result breaks a zone check (CNAME beside other data). */
 static void test_ixfr_result_checked(void **state)
 {
@@ -741,6 +785,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_ixfr_axfr_style, teardown_each),
 	    cmocka_unit_test_teardown(test_ixfr_errors, teardown_each),
 	    cmocka_unit_test_teardown(test_ixfr_result_checked, teardown_each),
+	    cmocka_unit_test_teardown(test_ixfr_copy_on_write, teardown_each),
 	    cmocka_unit_test_teardown(test_knot_axfr, teardown_each),
 	    cmocka_unit_test_teardown(test_knot_ixfr, teardown_each),
 	};

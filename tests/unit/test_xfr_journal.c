@@ -243,15 +243,15 @@ static void test_chain_survives(void **state)
 	xfr_chain_free(c);
 }
 
-/* Reset: the history goes, in memory and on disk, and a chain handed out
+/* Clear: the history goes, in memory and on disk, and a chain handed out
  * before stays usable; appending afterwards starts from the new version. */
-static void test_journal_reset(void **state)
+static void test_journal_clear(void **state)
 {
 	(void)state;
 	xfr_journal_t *j = journal_123();
 	xfr_chain_t *c = NULL;
 	assert_int_equal(xfr_journal_chain(j, 1, 3, &c), 0);
-	assert_int_equal(xfr_journal_reset(j), 0);
+	assert_int_equal(xfr_journal_clear(j), 0);
 	assert_int_equal(xfr_journal_count(j), 0);
 	assert_int_equal(xfr_journal_bytes(j), 0);
 	assert_int_equal(c->n, 2); /* held by the chain, not the journal */
@@ -267,13 +267,52 @@ static void test_journal_reset(void **state)
 	xfr_diff_t *d23 = diff(v2, v3);
 	assert_int_equal(xfr_journal_append(j, d23), 0);
 	xfr_diff_unref(d23);
-	assert_int_equal(xfr_journal_reset(j), 0);
-	assert_int_equal(xfr_journal_reset(j), 0); /* twice: nothing to drop */
+	assert_int_equal(xfr_journal_clear(j), 0);
+	assert_int_equal(xfr_journal_clear(j), 0); /* twice: nothing to drop */
 	xfr_journal_free(j);
 	j = open_j(1 << 20, why, sizeof(why));
 	assert_int_equal(xfr_journal_count(j), 0);
 	xfr_journal_free(j);
-	assert_int_equal(xfr_journal_reset(NULL), SRVD_EINVAL);
+	assert_int_equal(xfr_journal_clear(NULL), SRVD_EINVAL);
+}
+
+/* xfr_journal_reset: the journal holds that one diff afterwards, on disk
+ * too (a merge of a file edit, a compaction); one too big for the bound
+ * empties it and says so. */
+static void test_journal_reset(void **state)
+{
+	(void)state;
+	xfr_journal_t *j = open_j(1 << 20, NULL, 0);
+	xfr_diff_t *d12 = diff(v1, v2), *d23 = diff(v2, v3), *d13 = diff(v1, v3);
+	assert_int_equal(xfr_journal_append(j, d12), 0);
+	assert_int_equal(xfr_journal_append(j, d23), 0);
+	assert_int_equal(xfr_journal_count(j), 2);
+	assert_int_equal(xfr_journal_reset(j, d13), 0);
+	assert_int_equal(xfr_journal_count(j), 1);
+	xfr_journal_free(j);
+	j = open_j(1 << 20, NULL, 0);
+	uint32_t first, last;
+	assert_int_equal(xfr_journal_count(j), 1);
+	assert_true(xfr_journal_range(j, &first, &last));
+	assert_int_equal(first, 1);
+	assert_int_equal(last, 3);
+	xfr_chain_t *c = NULL;
+	assert_int_equal(xfr_journal_chain(j, 1, 3, &c), 0);
+	assert_same_diff(c->diffs[0], d13);
+	xfr_chain_free(c);
+	assert_int_equal(xfr_journal_chain(j, 2, 3, &c), SRVD_ENOENT);
+	/* appends continue the new chain */
+	xfr_journal_free(j);
+	j = open_j(64, NULL, 0); /* smaller than any diff */
+	assert_int_equal(xfr_journal_reset(j, d13), SRVD_ELIMIT);
+	assert_int_equal(xfr_journal_count(j), 0);
+	xfr_diff_t *back = diff(v3, v1);
+	assert_int_equal(xfr_journal_reset(j, back), SRVD_EINVAL);
+	xfr_diff_unref(back);
+	xfr_journal_free(j);
+	xfr_diff_unref(d12);
+	xfr_diff_unref(d23);
+	xfr_diff_unref(d13);
 }
 
 /* Diffs 1->2->...->21, each adding one record, under a tight bound. */
@@ -668,6 +707,7 @@ int main(void)
 	    cmocka_unit_test(test_diff),
 	    cmocka_unit_test_teardown(test_journal_append_reload, cleanup_each),
 	    cmocka_unit_test_teardown(test_chain_survives, cleanup_each),
+	    cmocka_unit_test_teardown(test_journal_clear, cleanup_each),
 	    cmocka_unit_test_teardown(test_journal_reset, cleanup_each),
 	    cmocka_unit_test_teardown(test_journal_bound, cleanup_each),
 	    cmocka_unit_test_teardown(test_journal_damage, cleanup_each),

@@ -15,7 +15,12 @@
  *   - the saved state of received zones: write/read round-trip, what does
  *     not parse is no state, and ztab_saved_fresh says false once the state
  *     has expired (at exactly refreshed + expire) or the copy is missing;
- *     at start-up a secondary zone serves its saved copy only while fresh.
+ *     at start-up a secondary zone serves its saved copy only while fresh;
+ *   - updates and the file: an edit while updates exist is merged (the
+ *     updates' changes kept where the edit did not touch the RRset, the
+ *     file's where both did), with a serial newer than both; a file that
+ *     srvd wrote itself (zonefile-sync) is the new file version, not an
+ *     edit.
  * Jobs are applied as src/net/reload.c does (apply + free_replaced), so
  * the asan-ubsan build checks that nothing leaks or is freed twice.
  */
@@ -35,6 +40,10 @@
 
 #include "common/log.h"
 #include "conf/conf.h"
+#include "wire/dns.h"
+#include "wire/name.h"
+#include "xfr/journal.h"
+#include "zone/zone.h"
 #include "zonetab/zonetab.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -736,6 +745,226 @@ static void state_dir_holds_journals_and_snapshots(void **state)
 	}
 }
 
+/* ---- updates and the zone file (merge.c, written) ---------------------------- */
+
+static const char *const ZONE_HEAD = "$TTL 300\n"
+                                     "@ IN SOA ns1 hostmaster %u 7200 3600 1209600 300\n"
+                                     "  IN NS ns1\n"
+                                     "ns1 IN A 192.0.2.53\n";
+
+static void put_zone_with(fx_t *f, const char *rel, uint32_t serial, const char *more, time_t t)
+{
+	size_t cap = strlen(more) + 512;
+	char *text = malloc(cap);
+	int n = snprintf(text, cap, ZONE_HEAD, serial);
+	snprintf(text + n, cap - (size_t)n, "%s", more);
+	put(f, rel, text, t);
+	free(text);
+}
+
+static srvd_zone_t *load_file(fx_t *f, const char *rel)
+{
+	srvd_zone_src_t src = {.origin = "a.example", .path = at(f, rel)};
+	srvd_zone_t *z = NULL;
+	assert_int_equal(srvd_zone_load(&src, &z, NULL), 0);
+	return z;
+}
+
+/* The RDATA texts of owner/type in z, joined by spaces ("" when none). */
+static const char *rdatas(const srvd_zone_t *z, const char *owner, uint16_t type, char *buf,
+                          size_t cap)
+{
+	uint8_t w[255], l[255];
+	size_t len = 0;
+	assert_int_equal(wire_name_from_str(owner, w, &len), 0);
+	wire_name_lower(l, w, len);
+	buf[0] = 0;
+	uint32_t i = zone_find(z, l, len);
+	const zone_rrset_t *s = i == ZONE_NONE ? NULL : zone_node_rrset(z, &z->nodes[i], type);
+	size_t o = 0;
+	const uint8_t *p = s ? z->rdata + s->data : NULL;
+	for (uint16_t k = 0; s && k < s->count; k++) {
+		uint16_t n = get_u16(p);
+		if (type == 1 && n == 4)
+			o += (size_t)snprintf(buf + o, cap - o, "%s%u.%u.%u.%u", o ? " " : "", p[2],
+			                      p[3], p[4], p[5]);
+		else
+			o += (size_t)snprintf(buf + o, cap - o, "%s%.*s", o ? " " : "", p[2],
+			                      (const char *)p + 3);
+		p += 2u + n;
+	}
+	return buf;
+}
+
+/* A served version of a.example made by "updates" (any version other than
+ * the file's), installed as src/net/update.c does. */
+static void install(fx_t *f, srvd_zone_t *v)
+{
+	ztab_install_t *ins = calloc(1, sizeof(*ins));
+	ins->key = strdup("a.example");
+	ins->ver = v;
+	ztab_job_t j = {.conf = f->conf, .cur = &f->tab, .installs = ins, .n_installs = 1};
+	ztab_job_run(&j);
+	assert_int_equal(outcome(&j, "a.example"), ZTAB_ZONE_LOADED);
+	apply(f, &j);
+}
+
+static const char *const CONF_A = "zones:\n  - name: a.example\n    file: a.zone\n";
+
+/* The file is edited while updates exist: the edit's own difference goes
+ * on top of the updates; where both changed an RRset, the file wins. */
+static void file_edit_merges_with_updates(void **state)
+{
+	fx_t *f = *state;
+	char b1[512];
+	put_zone_with(f, "a.zone", 10, "both IN A 192.0.2.1\nold IN A 192.0.2.2\n", T0);
+	put(f, "srvd.conf", CONF_A, T0);
+	f->conf = read_conf(f);
+	ztab_job_t j = job(f, ZTAB_JOB_INIT);
+	apply(f, &j);
+	const ztab_zone_t *e = ztab_find(&f->tab, "a.example");
+	assert_ptr_equal(e->ver, e->file_ver);
+	/* updates: a TXT added, both's A replaced, serial 10 -> 12 */
+	put_zone_with(f, "u.zone", 12,
+	              "both IN A 192.0.2.77\nold IN A 192.0.2.2\nkept IN TXT from-update\n", T0);
+	install(f, load_file(f, "u.zone"));
+	e = ztab_find(&f->tab, "a.example");
+	assert_int_equal(serial_of(e->ver), 12);
+	assert_int_equal(serial_of(e->file_ver), 10);
+	/* the edit: both's A changed (a conflict), old gone, new added; serial
+	 * not moved (the operator forgot) */
+	put_zone_with(f, "a.zone", 10, "both IN A 192.0.2.88\nnew IN A 192.0.2.3\n", T0 + 10);
+	j = job(f, ZTAB_JOB_CHECK);
+	assert_int_equal(outcome(&j, "a.example"), ZTAB_ZONE_LOADED);
+	assert_non_null(j.zs);
+	apply(f, &j);
+	e = ztab_find(&f->tab, "a.example");
+	assert_int_equal(serial_of(e->ver), 13);      /* newer than the 12 served */
+	assert_int_equal(serial_of(e->file_ver), 10); /* the file as it is */
+	assert_string_equal(rdatas(e->ver, "kept.a.example", 16, b1, sizeof(b1)), "from-update");
+	assert_string_equal(rdatas(e->ver, "both.a.example", 1, b1, sizeof(b1)), "192.0.2.88");
+	assert_string_equal(rdatas(e->ver, "new.a.example", 1, b1, sizeof(b1)), "192.0.2.3");
+	assert_string_equal(rdatas(e->ver, "old.a.example", 1, b1, sizeof(b1)), "");
+	/* a second edit, serial far ahead: it is taken, plus one */
+	put_zone_with(f, "a.zone", 100, "both IN A 192.0.2.88\nnew IN A 192.0.2.4\n", T0 + 20);
+	j = job(f, ZTAB_JOB_CHECK);
+	apply(f, &j);
+	e = ztab_find(&f->tab, "a.example");
+	assert_int_equal(serial_of(e->ver), 101);
+	assert_string_equal(rdatas(e->ver, "kept.a.example", 16, b1, sizeof(b1)), "from-update");
+	assert_string_equal(rdatas(e->ver, "new.a.example", 1, b1, sizeof(b1)), "192.0.2.4");
+}
+
+/* ztab_merge alone: nothing of the updates left and the file newer: the
+ * file itself; the file not newer: the file with a serial past both. */
+static void merge_without_update_changes(void **state)
+{
+	fx_t *f = *state;
+	put_zone_with(f, "f0.zone", 10, "x IN A 192.0.2.1\n", T0);
+	put_zone_with(f, "u.zone", 12, "x IN A 192.0.2.1\n", T0); /* TXT came and went */
+	put_zone_with(f, "f1.zone", 20, "x IN A 192.0.2.9\n", T0);
+	put_zone_with(f, "f2.zone", 11, "x IN A 192.0.2.9\n", T0);
+	srvd_zone_t *f0 = load_file(f, "f0.zone"), *u = load_file(f, "u.zone");
+	srvd_zone_t *f1 = load_file(f, "f1.zone"), *f2 = load_file(f, "f2.zone");
+	srvd_zone_t *r = NULL;
+	size_t conflicts = 9;
+	assert_int_equal(ztab_merge(f0, u, f1, "a.example", &r, &conflicts), 0);
+	assert_ptr_equal(r, f1);
+	assert_int_equal(conflicts, 0);
+	srvd_zone_unref(r);
+	assert_int_equal(ztab_merge(f0, u, f2, "a.example", &r, &conflicts), 0);
+	assert_int_equal(serial_of(r), 13);
+	char b[128];
+	assert_string_equal(rdatas(r, "x.a.example", 1, b, sizeof(b)), "192.0.2.9");
+	srvd_zone_unref(r);
+	/* both changed x the same way: no conflict */
+	srvd_zone_t *u2 = NULL;
+	put_zone_with(f, "u2.zone", 12, "x IN A 192.0.2.9\n", T0);
+	u2 = load_file(f, "u2.zone");
+	assert_int_equal(ztab_merge(f0, u2, f1, "a.example", &r, &conflicts), 0);
+	assert_int_equal(conflicts, 0);
+	srvd_zone_unref(r);
+	assert_int_equal(ztab_merge(NULL, u, f1, "a.example", &r, &conflicts), SRVD_EINVAL);
+	srvd_zone_unref(f0);
+	srvd_zone_unref(u);
+	srvd_zone_unref(u2);
+	srvd_zone_unref(f1);
+	srvd_zone_unref(f2);
+}
+
+/* zonefile-sync wrote the served version to the file: it becomes the file
+ * version, and the rewritten file is not taken for an edit. */
+static void written_file_is_not_an_edit(void **state)
+{
+	fx_t *f = *state;
+	put_zone_with(f, "a.zone", 10, "", T0);
+	put(f, "srvd.conf", CONF_A, T0);
+	f->conf = read_conf(f);
+	ztab_job_t j = job(f, ZTAB_JOB_INIT);
+	apply(f, &j);
+	put_zone_with(f, "u.zone", 11, "kept IN TXT t\n", T0);
+	srvd_zone_t *u = load_file(f, "u.zone");
+	srvd_zone_ref(u);
+	install(f, u);
+	/* what update.c's work_sync does, then net_reload_written */
+	put_zone_with(f, "a.zone", 11, "kept IN TXT t\n", T0 + 5);
+	ztab_written_t *w = calloc(1, sizeof(*w));
+	w->key = strdup("a.example");
+	w->ver = u; /* the reference taken above */
+	j = (ztab_job_t){.conf = f->conf, .cur = &f->tab, .written = w, .n_written = 1};
+	ztab_job_run(&j);
+	assert_int_equal(outcome(&j, "a.example"), ZTAB_ZONE_UPDATED);
+	assert_null(j.zs); /* nothing new to publish */
+	apply(f, &j);
+	const ztab_zone_t *e = ztab_find(&f->tab, "a.example");
+	assert_ptr_equal(e->ver, u);
+	assert_ptr_equal(e->file_ver, u);
+	j = job(f, ZTAB_JOB_CHECK);
+	assert_int_equal(outcome(&j, "a.example"), ZTAB_ZONE_KEPT);
+	apply(f, &j);
+}
+
+/* A restart of a big zone with updates in its journal: the journal is
+ * replayed copy-on-write, and the file's version is kept as the image's
+ * own copy of it (a twin), not a second copy of the zone. */
+static void replay_keeps_one_copy_of_a_big_zone(void **state)
+{
+	fx_t *f = *state;
+	char *more = malloc(40 * 1200 + 64);
+	size_t o = 0;
+	for (unsigned i = 0; i < 1200; i++)
+		o += (size_t)sprintf(more + o, "h%u IN A 198.51.100.%u\n", i, i % 250 + 1);
+	put_zone_with(f, "a.zone", 10, more, T0);
+	char *more2 = malloc(40 * 1200 + 128);
+	sprintf(more2, "%s_acme-challenge IN TXT token\n", more);
+	put_zone_with(f, "u.zone", 11, more2, T0);
+	srvd_zone_t *f0 = load_file(f, "a.zone"), *u = load_file(f, "u.zone");
+	xfr_diff_t *d = NULL;
+	assert_int_equal(xfr_diff_compute(f0, u, &d), 0);
+	xfr_journal_t *jn = NULL;
+	assert_int_equal(xfr_journal_open(at(f, "a.zone.jnl"), f0->origin, 1 << 20, NULL, 0, &jn),
+	                 0);
+	assert_int_equal(xfr_journal_append(jn, d), 0);
+	xfr_journal_free(jn);
+	xfr_diff_unref(d);
+	put(f, "srvd.conf", CONF_A, T0);
+	f->conf = read_conf(f);
+	ztab_job_t j = job(f, ZTAB_JOB_INIT);
+	apply(f, &j);
+	const ztab_zone_t *e = ztab_find(&f->tab, "a.example");
+	assert_int_equal(serial_of(e->ver), 11);
+	assert_int_equal(serial_of(e->file_ver), 10);
+	assert_non_null(zone_cow_image(e->ver));
+	assert_ptr_equal(zone_cow_image(e->file_ver), zone_cow_image(e->ver));
+	char b[64];
+	assert_string_equal(rdatas(e->ver, "_acme-challenge.a.example", 16, b, sizeof(b)), "token");
+	assert_string_equal(rdatas(e->file_ver, "_acme-challenge.a.example", 16, b, sizeof(b)), "");
+	srvd_zone_unref(f0);
+	srvd_zone_unref(u);
+	free(more);
+	free(more2);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -759,6 +988,10 @@ int main(void)
 	    T(saved_fresh_until_expired),
 	    T(init_serves_saved_copy_only_while_fresh),
 	    T(state_dir_holds_journals_and_snapshots),
+	    T(file_edit_merges_with_updates),
+	    T(merge_without_update_changes),
+	    T(written_file_is_not_an_edit),
+	    T(replay_keeps_one_copy_of_a_big_zone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
