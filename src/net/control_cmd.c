@@ -104,43 +104,19 @@ int net_ctl_zone_status(const net_t *n, const char *zone, ctl_reply_t *r)
 
 /* ---- stats ------------------------------------------------------------------------ */
 
-static const char *qtype_name(unsigned t, char *buf, size_t cap)
+/* By type and rcode, the bounded label sets of the per-zone counters
+ * (src/zone/stats.c): the server-wide counts are their sums. */
+static void stats_maps(ctl_reply_t *r, const srvd_zone_stats_t *s)
 {
-	static const char *const names[SRVD_STAT_QTYPES] = {
-	    [1] = "A",      [2] = "NS",          [5] = "CNAME",    [6] = "SOA",
-	    [12] = "PTR",   [13] = "HINFO",      [15] = "MX",      [16] = "TXT",
-	    [17] = "RP",    [18] = "AFSDB",      [24] = "SIG",     [25] = "KEY",
-	    [28] = "AAAA",  [29] = "LOC",        [33] = "SRV",     [35] = "NAPTR",
-	    [36] = "KX",    [37] = "CERT",       [39] = "DNAME",   [41] = "OPT",
-	    [42] = "APL",   [43] = "DS",         [44] = "SSHFP",   [45] = "IPSECKEY",
-	    [46] = "RRSIG", [47] = "NSEC",       [48] = "DNSKEY",  [49] = "DHCID",
-	    [50] = "NSEC3", [51] = "NSEC3PARAM", [52] = "TLSA",    [53] = "SMIMEA",
-	    [55] = "HIP",   [59] = "CDS",        [60] = "CDNSKEY", [61] = "OPENPGPKEY",
-	    [62] = "CSYNC"};
-	if (t == SRVD_STAT_QTYPES - 1)
-		return "other";
-	if (names[t])
-		return names[t];
-	snprintf(buf, cap, "TYPE%u", t);
-	return buf;
-}
-
-static void stats_maps(ctl_reply_t *r, const srvd_stats_t *s)
-{
-	char buf[16];
-	ctl_reply_begin_map(r, "queries");
-	ctl_reply_set_u64(r, "udp", s->queries[SRVD_UDP]);
-	ctl_reply_set_u64(r, "tcp", s->queries[SRVD_TCP]);
-	ctl_reply_end(r);
 	ctl_reply_begin_map(r, "qtype");
-	for (unsigned i = 0; i < SRVD_STAT_QTYPES; i++)
-		if (s->qtype[i])
-			ctl_reply_set_u64(r, qtype_name(i, buf, sizeof(buf)), s->qtype[i]);
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		if (s->queries[i])
+			ctl_reply_set_u64(r, srvd_zstat_qtype_name(i), s->queries[i]);
 	ctl_reply_end(r);
 	ctl_reply_begin_map(r, "rcode");
-	for (unsigned i = 0; i < 16; i++)
+	for (unsigned i = 0; i < SRVD_ZSTAT_RCODES; i++)
 		if (s->rcode[i] || i == 0)
-			ctl_reply_set_u64(r, xfr_rcode_name(i), s->rcode[i]);
+			ctl_reply_set_u64(r, srvd_zstat_rcode_name(i), s->rcode[i]);
 	ctl_reply_end(r);
 }
 
@@ -148,10 +124,14 @@ int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
 {
 	uint64_t ok, failed;
 	net_reload_counts(n, &ok, &failed);
-	stats_maps(r, &s->resp);
+	ctl_reply_begin_map(r, "queries");
+	ctl_reply_set_u64(r, "udp", s->queries[SRVD_UDP]);
+	ctl_reply_set_u64(r, "tcp", s->queries[SRVD_TCP]);
+	ctl_reply_end(r);
+	stats_maps(r, &s->all);
 	ctl_reply_set_u64(r, "truncated", s->resp.truncated);
 	ctl_reply_set_u64(r, "dropped", s->resp.dropped + s->udp_dropped);
-	ctl_reply_set_u64(r, "formerr", s->resp.formerr);
+	ctl_reply_set_u64(r, "formerr", s->all.rcode[1]);
 	ctl_reply_set_u64(r, "transfers", s->resp.xfr);
 	ctl_reply_begin_map(r, "reloads");
 	ctl_reply_set_u64(r, "ok", ok);

@@ -51,29 +51,29 @@ static void gauge(metrics_text_t *t, const char *name, const char *help, uint64_
 	metrics_printf(t, "%s %llu\n", name, (unsigned long long)v);
 }
 
-static const char *rcode_name(unsigned i)
-{
-	static const char *const names[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-	                                      "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-	                                      "NXRRSET", "NOTAUTH", "NOTZONE",  "DSOTYPENI",
-	                                      "12",      "13",      "14",       "15"};
-	return names[i & 15];
-}
-
 static void render_totals(metrics_text_t *t, const net_stats_t *s)
 {
 	const srvd_stats_t *r = &s->resp;
 	metrics_family(t, "srvd_server_queries_total", "counter",
-	               "Queries answered, by transport.");
+	               "DNS messages received, by transport.");
 	metrics_printf(t, "srvd_server_queries_total{transport=\"udp\"} %llu\n",
-	               (unsigned long long)r->queries[0]);
+	               (unsigned long long)s->queries[SRVD_UDP]);
 	metrics_printf(t, "srvd_server_queries_total{transport=\"tcp\"} %llu\n",
-	               (unsigned long long)r->queries[1]);
-	metrics_family(t, "srvd_server_responses_total", "counter", "Responses, by rcode.");
-	for (unsigned i = 0; i < 16; i++)
-		if (r->rcode[i] || i == 0)
+	               (unsigned long long)s->queries[SRVD_TCP]);
+	metrics_family(t, "srvd_server_queries_by_qtype_total", "counter",
+	               "Queries answered, every zone and none, by query type (bounded set).");
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		if (s->all.queries[i] || i == 9)
+			metrics_printf(t, "srvd_server_queries_by_qtype_total{qtype=\"%s\"} %llu\n",
+			               srvd_zstat_qtype_name(i),
+			               (unsigned long long)s->all.queries[i]);
+	metrics_family(t, "srvd_server_responses_total", "counter",
+	               "Responses, every zone and none, by rcode (bounded set).");
+	for (unsigned i = 0; i < SRVD_ZSTAT_RCODES; i++)
+		if (s->all.rcode[i] || i == 0)
 			metrics_printf(t, "srvd_server_responses_total{rcode=\"%s\"} %llu\n",
-			               rcode_name(i), (unsigned long long)r->rcode[i]);
+			               srvd_zstat_rcode_name(i),
+			               (unsigned long long)s->all.rcode[i]);
 	counter(t, "srvd_responses_truncated_total", "Responses with TC set.", r->truncated);
 	counter(t, "srvd_queries_dropped_total", "Queries dropped unanswered (unparseable).",
 	        r->dropped);
@@ -152,6 +152,19 @@ static void render_zone_counts(metrics_text_t *t, const zone_row_t *rows, size_t
 			zone_sample(t, "srvd_responses_total", rows[i].label, extra, "%.0f",
 			            (double)rows[i].st.rcode[c]);
 		}
+	metrics_family(t, "srvd_zone_answers_total", "counter",
+	               "Answers a zone gave, by query type and rcode together (non-zero only).");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned q = 0; q < SRVD_ZSTAT_QTYPES; q++)
+			for (unsigned c = 0; c < SRVD_ZSTAT_RCODES; c++) {
+				if (!rows[i].st.n[q][c])
+					continue;
+				char extra[64];
+				snprintf(extra, sizeof(extra), ",qtype=\"%s\",rcode=\"%s\"",
+				         srvd_zstat_qtype_name(q), srvd_zstat_rcode_name(c));
+				zone_sample(t, "srvd_zone_answers_total", rows[i].label, extra,
+				            "%.0f", (double)rows[i].st.n[q][c]);
+			}
 }
 
 static void render_zone_state(metrics_text_t *t, const zone_row_t *rows, size_t n)

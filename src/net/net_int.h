@@ -142,7 +142,11 @@ void net_notify_free(net_t *n);
 /* ---- stats.c: counters summed over the workers ----------------------------- */
 
 typedef struct net_stats {
-	srvd_stats_t resp;    /* the responders' counters */
+	srvd_stats_t resp; /* the responders' counters (resp.unzoned: no zone answered) */
+	/* Every answer by type and rcode: all the zones' counts (served,
+	 * replaced, folded, gone) plus resp.unzoned. */
+	srvd_zone_stats_t all;
+	uint64_t queries[2];  /* messages received, by transport (srvd_transport_t) */
 	uint64_t udp_dropped; /* replies the kernel did not take */
 	uint64_t tcp_accepted, tcp_open, tcp_evicted, tcp_timeouts;
 	uint64_t xfr_started, xfr_done;
@@ -163,6 +167,8 @@ void net_stats_free(net_t *n);
  * (folded) plus what the version now served counts. lorigin: the zone's
  * name as text, as the zone table has it. */
 void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_zone_stats_t *out);
+/* out += the counts of every zone, served or not, since start. */
+void net_stats_zones(net_t *n, srvd_zone_stats_t *out);
 /* net.c, once no worker can reach old: fold the counters of its versions
  * that cur does not serve into the per-name totals. */
 void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur);

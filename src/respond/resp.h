@@ -56,8 +56,13 @@ struct srvd_responder {
 	size_t nsid_len;
 	char *identity;
 	char *version;
-	srvd_stats_t stats;
-	unsigned row; /* our row of each zone's counters (zone/stats.c) */
+	srvd_stats_t stats; /* but stats.unzoned: that is `own`, summed on demand */
+	/* Our row of each zone's counters (zone/stats.c), as a byte offset:
+	 * row * sizeof(zone_ctr_t), checked against zone_t.ctr_size. */
+	size_t row_off;
+	/* The row for queries that no zone answered, and for zones without
+	 * counters: with the zones' rows, each query counts once. */
+	zone_ctr_t own;
 	/* Refusals logged per peer, bounded (common/ratelim.h): each
 	 * responder has its own, so no lock. */
 	ratelim_t refusals;
