@@ -137,6 +137,10 @@ int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
 	ctl_reply_set_u64(r, "ok", ok);
 	ctl_reply_set_u64(r, "failed", failed);
 	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "dnstap");
+	ctl_reply_set_u64(r, "logged", s->dnstap_logged);
+	ctl_reply_set_u64(r, "dropped", s->dnstap_dropped);
+	ctl_reply_end(r);
 	ctl_reply_begin_map(r, "connections");
 	ctl_reply_set_u64(r, "accepted", s->tcp_accepted);
 	ctl_reply_set_u64(r, "open", s->tcp_open);

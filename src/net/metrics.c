@@ -86,6 +86,12 @@ static void render_totals(metrics_text_t *t, const net_stats_t *s)
 	for (unsigned i = 2; i < 7; i++)
 		metrics_printf(t, "srvd_tsig_failures_total{kind=\"%s\"} %llu\n", kinds[i],
 		               (unsigned long long)r->tsig_failed[i]);
+	counter(t, "srvd_dnstap_messages_total",
+	        "dnstap messages handed to the collector (AUTH_QUERY and AUTH_RESPONSE).",
+	        s->dnstap_logged);
+	counter(t, "srvd_dnstap_dropped_total",
+	        "dnstap messages lost: the collector was slow or away (queries were answered).",
+	        s->dnstap_dropped);
 	counter(t, "srvd_tcp_connections_accepted_total", "TCP connections accepted.",
 	        s->tcp_accepted);
 	counter(t, "srvd_tcp_connections_refused_total",

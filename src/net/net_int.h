@@ -151,6 +151,7 @@ typedef struct net_stats {
 	uint64_t tcp_accepted, tcp_open, tcp_evicted, tcp_timeouts;
 	uint64_t xfr_started, xfr_done;
 	uint64_t size[NET_SIZE_BUCKETS], size_bytes; /* answers sent, by size */
+	uint64_t dnstap_logged, dnstap_dropped;
 } net_stats_t;
 
 typedef struct net_stats_req {
@@ -172,6 +173,11 @@ void net_stats_zones(net_t *n, srvd_zone_stats_t *out);
 /* net.c, once no worker can reach old: fold the counters of its versions
  * that cur does not serve into the per-name totals. */
 void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur);
+
+/* ---- dnstap.c: dnstap output --------------------------------------------- */
+
+/* Messages handed to the collector and messages lost, over the workers. */
+void net_dnstap_counts(const net_t *n, uint64_t *logged, uint64_t *dropped);
 
 /* ---- net.c: the services of net.h, each hook called on every service ---- */
 

@@ -95,6 +95,7 @@ static void sum(net_t *n, uint64_t seq, net_stats_t *out)
 		add(&out->resp, &w->snap);
 		out->tcp_open += w->snap_conns;
 	}
+	net_dnstap_counts(n, &out->dnstap_logged, &out->dnstap_dropped);
 	out->all = out->resp.unzoned;
 	net_stats_zones(n, &out->all);
 }

@@ -42,6 +42,7 @@
 
 #include "common/buf.h"
 #include "common/log.h"
+#include "dnstap/dnstap.h"
 #include "net/worker.h"
 
 typedef struct conn {
@@ -405,6 +406,8 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 		if (res.zone)
 			net_notified_push(w->net, res.zone);
 		net_count_size(w, res.len);
+		if (w->dt)
+			dt_log(w->dt, &q, NULL, at + 2, res.len);
 		put_u16(at, (uint16_t)res.len); /* res.len <= NET_TCP_MSG - 2 */
 		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)
