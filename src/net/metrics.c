@@ -27,6 +27,7 @@ typedef struct net_metrics {
 	metrics_http_t *http;
 	conf_addr_t addr; /* bound; port 0: off */
 	uv_async_t async;
+	uv_timer_t reap; /* the whole-request deadline (http.c) */
 	net_stats_req_t req;
 	bool collecting, closed;
 	uv_mutex_t mu; /* the HTTP thread and the main loop; below, guarded */
@@ -330,6 +331,8 @@ static int metrics_init(net_t *n, void **state)
 	}
 	uv_async_init(&n->loop, &m->async, on_async);
 	m->async.data = m;
+	uv_timer_init(&n->loop, &m->reap);
+	m->reap.data = m;
 	*state = m;
 	return 0;
 }
@@ -340,12 +343,19 @@ static void stop_http(net_metrics_t *m)
 	m->stopping = true;
 	uv_cond_broadcast(&m->cv);
 	uv_mutex_unlock(&m->mu);
+	uv_timer_stop(&m->reap);
 	metrics_http_stop(m->http); /* joins the HTTP thread */
 	m->http = NULL;
 	m->addr.port = 0;
 	uv_mutex_lock(&m->mu);
 	m->stopping = false;
 	uv_mutex_unlock(&m->mu);
+}
+
+static void on_reap(uv_timer_t *t)
+{
+	net_metrics_t *m = t->data;
+	metrics_http_reap(m->http);
 }
 
 static void start_http(net_metrics_t *m, const conf_addr_t *a)
@@ -358,6 +368,7 @@ static void start_http(net_metrics_t *m, const conf_addr_t *a)
 		return;
 	}
 	m->addr = *a;
+	uv_timer_start(&m->reap, on_reap, 1000, 1000);
 	log_info("metrics: serving /metrics on %s", na.text);
 }
 
@@ -383,6 +394,7 @@ static void metrics_stop(void *state)
 	if (!link_empty(&m->req.link))
 		link_remove(&m->req.link);
 	uv_close((uv_handle_t *)&m->async, NULL);
+	uv_close((uv_handle_t *)&m->reap, NULL);
 }
 
 static void metrics_free(void *state)

@@ -3,6 +3,7 @@ and promtool: what an operator graphs must be what srvd answered, and a
 hostile HTTP client must not disturb the DNS side."""
 
 import json
+import select
 import shutil
 import socket
 import subprocess
@@ -166,4 +167,44 @@ def test_bad_http_is_refused_and_dns_goes_on(srvd_factory):
         slow.close()
     assert status_of(got) in (None, 408), got
     assert time.monotonic() - t0 < 50
+    assert s.q(SRV, "SRV").answer
+
+
+def test_a_trickled_request_is_cut_off_at_the_deadline(srvd_factory):
+    """A client that sends its request head one byte a second is never
+    idle for libmicrohttpd's 5 s timeout; the whole-request deadline (10 s,
+    checked every second) cuts it, and DNS and scrapes go on meanwhile."""
+    s, port = metrics_srvd(srvd_factory)
+    head = b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t0 = time.monotonic()
+    closed_at = None
+    try:
+        for i in range(40):  # one byte a second: at most 40 s
+            try:
+                c.sendall(head[i:i + 1])
+            except OSError:
+                closed_at = time.monotonic()
+                break
+            # wait up to a second for the server to close (or answer)
+            readable, _, _ = select.select([c], [], [], 1.0)
+            if readable:
+                try:
+                    data = c.recv(65536)
+                except OSError:
+                    data = b""
+                assert status_of(data) in (None, 408), data
+                closed_at = time.monotonic()
+                break
+            if i % 4 == 0:
+                assert s.q(SRV, "SRV").answer
+                assert get(port)[0] == 200
+    finally:
+        c.close()
+    assert closed_at is not None, "the trickling client was never cut off"
+    took = closed_at - t0
+    # not the idle timeout (5 s): the deadline, plus at most the 1 s reap
+    # period and some scheduling on a busy machine
+    assert 9.5 <= took <= 14, took
+    assert "whose request took over 10 s" in s.log()
     assert s.q(SRV, "SRV").answer
