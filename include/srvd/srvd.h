@@ -360,6 +360,10 @@ SRVD_API int srvd_xfr_begin(srvd_responder_t *r, const srvd_server_t *s, const s
                             srvd_xfr_t **out);
 /* 1 when x streams journal diffs (IXFR), 0 for the whole zone. */
 SRVD_API int srvd_xfr_incremental(const srvd_xfr_t *x);
+/* The zone version x streams (borrowed: x holds it), and the bytes of the
+ * messages srvd_xfr_next made so far (DNS messages, without framing). */
+SRVD_API const srvd_zone_t *srvd_xfr_zone(const srvd_xfr_t *x);
+SRVD_API uint64_t srvd_xfr_bytes(const srvd_xfr_t *x);
 
 #ifdef __cplusplus
 }

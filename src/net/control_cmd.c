@@ -120,8 +120,58 @@ static void stats_maps(ctl_reply_t *r, const srvd_zone_stats_t *s)
 	ctl_reply_end(r);
 }
 
-int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
+/* stats ZONE: what the zone answered since start (all its versions),
+ * and its transfers, NOTIFYs and refresh timers (zone_events.c). */
+static int zone_stats(net_t *n, const ztab_zone_t *z, ctl_reply_t *r)
 {
+	srvd_zone_info_t info;
+	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
+	char name[300];
+	srvd_zone_stats_t st;
+	memset(&st, 0, sizeof(st));
+	if (served)
+		net_stats_zone(n, info.origin, z->ver, &st);
+	ctl_reply_set_str(r, "zone", served ? info.origin : fqdn(z->src.name, name, sizeof(name)));
+	if (served)
+		ctl_reply_set_u64(r, "serial", info.serial);
+	uint64_t total = 0;
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		total += st.queries[i];
+	ctl_reply_set_u64(r, "queries", total);
+	stats_maps(r, &st);
+	ctl_reply_begin_map(r, "answers");
+	for (unsigned q = 0; q < SRVD_ZSTAT_QTYPES; q++) {
+		if (!st.queries[q])
+			continue;
+		ctl_reply_begin_map(r, srvd_zstat_qtype_name(q));
+		for (unsigned c = 0; c < SRVD_ZSTAT_RCODES; c++)
+			if (st.n[q][c])
+				ctl_reply_set_u64(r, srvd_zstat_rcode_name(c), st.n[q][c]);
+		ctl_reply_end(r);
+	}
+	ctl_reply_end(r);
+	net_zone_ev_t ev;
+	net_zev_get(n, z->src.key, &ev);
+	ctl_reply_set_u64(r, "xfr_in", ev.xfr_in);
+	ctl_reply_set_u64(r, "xfr_in_failed", ev.xfr_in_failed);
+	ctl_reply_set_u64(r, "xfr_in_bytes", ev.xfr_in_bytes);
+	ctl_reply_set_u64(r, "xfr_out", ev.xfr_out);
+	ctl_reply_set_u64(r, "xfr_out_bytes", ev.xfr_out_bytes);
+	ctl_reply_set_u64(r, "notify_in", ev.notify_in);
+	ctl_reply_set_u64(r, "notify_out", ev.notify_out);
+	if (ev.secondary) {
+		ctl_reply_set_u64(r, "last_refresh_at", (uint64_t)ev.last_refresh);
+		ctl_reply_set_u64(r, "expires_at", (uint64_t)ev.expire_at);
+	}
+	return ctl_reply_set_bool(r, "served", served);
+}
+
+int net_ctl_stats(net_t *n, const net_stats_t *s, const char *zone, ctl_reply_t *r)
+{
+	if (zone[0]) {
+		const ztab_zone_t *z = ztab_find(net_reload_table(n), zone);
+		return z ? zone_stats(n, z, r) : unknown_zone(r, zone);
+	}
 	uint64_t ok, failed;
 	net_reload_counts(n, &ok, &failed);
 	ctl_reply_begin_map(r, "queries");

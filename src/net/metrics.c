@@ -14,6 +14,7 @@
  * them); a zone that is no longer served disappears.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,8 +134,55 @@ typedef struct zone_row {
 	char label[256]; /* no trailing dot */
 	srvd_zone_info_t info;
 	srvd_zone_stats_t st;
+	net_zone_ev_t ev; /* transfers, NOTIFY, refresh (zone_events.c) */
 	const ztab_zone_t *z;
 } zone_row_t;
+
+/* One per-zone family from the rows' events: value(row) per zone, only
+ * secondaries when secondary_only. */
+static void zone_ev_family(metrics_text_t *t, const zone_row_t *rows, size_t n, const char *name,
+                           const char *type, const char *help, size_t off, bool secondary_only)
+{
+	metrics_family(t, name, type, help);
+	for (size_t i = 0; i < n; i++) {
+		if (secondary_only && !rows[i].ev.secondary)
+			continue;
+		const char *base = (const char *)&rows[i].ev + off;
+		double v = secondary_only ? (double)*(const time_t *)(const void *)base
+		                          : (double)*(const uint64_t *)(const void *)base;
+		zone_sample(t, name, rows[i].label, "", "%.0f", v);
+	}
+}
+
+static void render_zone_events(metrics_text_t *t, const zone_row_t *rows, size_t n)
+{
+#define EV(f) offsetof(net_zone_ev_t, f)
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_in_total", "counter",
+	               "Transfers in (IXFR or AXFR from a primary) that arrived.", EV(xfr_in),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_in_failed_total", "counter",
+	               "Transfers in that failed.", EV(xfr_in_failed), false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfer_in_bytes_total", "counter",
+	               "Bytes of the transfers in that arrived (DNS messages).", EV(xfr_in_bytes),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_out_total", "counter",
+	               "Transfers out (AXFR/IXFR to a secondary) that finished.", EV(xfr_out),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfer_out_bytes_total", "counter",
+	               "Bytes of the transfers out that finished (DNS messages).",
+	               EV(xfr_out_bytes), false);
+	zone_ev_family(t, rows, n, "srvd_zone_notify_in_total", "counter",
+	               "NOTIFY messages accepted for the zone.", EV(notify_in), false);
+	zone_ev_family(t, rows, n, "srvd_zone_notify_out_total", "counter",
+	               "NOTIFY messages sent for the zone (each try).", EV(notify_out), false);
+	zone_ev_family(t, rows, n, "srvd_zone_last_refresh_timestamp_seconds", "gauge",
+	               "Secondary: when a primary last confirmed the data (Unix time).",
+	               EV(last_refresh), true);
+	zone_ev_family(t, rows, n, "srvd_zone_expire_timestamp_seconds", "gauge",
+	               "Secondary: when the data expires without a refresh (Unix time).",
+	               EV(expire_at), true);
+#undef EV
+}
 
 static void render_zone_counts(metrics_text_t *t, const zone_row_t *rows, size_t n)
 {
@@ -217,9 +265,11 @@ static void render_zones(net_t *n, metrics_text_t *t)
 		snprintf(r->label, sizeof(r->label), "%s", r->z->src.key);
 		if (r->z->ver && srvd_zone_info(r->z->ver, &r->info) == 0)
 			net_stats_zone(n, r->info.origin, r->z->ver, &r->st);
+		net_zev_get(n, r->z->src.key, &r->ev);
 	}
 	render_zone_counts(t, rows, tab->n);
 	render_zone_state(t, rows, tab->n);
+	render_zone_events(t, rows, tab->n);
 	free(rows);
 }
 

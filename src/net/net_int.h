@@ -69,6 +69,7 @@ struct net {
 	size_t n_svc;
 	struct net_notified *notified; /* NOTIFYs from workers to the main loop */
 	struct net_update *upd;        /* UPDATEs from workers (update.c) */
+	struct net_zev *zev;           /* per-zone events (zone_events.c) */
 };
 
 /* ---- reload.c: the zone table, reload requests, publication ----------- */
@@ -173,6 +174,26 @@ void net_stats_zones(net_t *n, srvd_zone_stats_t *out);
 /* net.c, once no worker can reach old: fold the counters of its versions
  * that cur does not serve into the per-name totals. */
 void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur);
+
+/* ---- zone_events.c: transfers, NOTIFY, refresh, per zone ------------------ */
+
+typedef struct net_zone_ev {
+	uint64_t xfr_in, xfr_in_bytes, xfr_in_failed; /* transfers in (IXFR or AXFR) */
+	uint64_t xfr_out, xfr_out_bytes;              /* transfers out that finished */
+	uint64_t notify_in, notify_out;               /* accepted; sent (tries included) */
+	bool secondary;
+	time_t last_refresh, expire_at; /* secondary: last good check, expiry (0: none) */
+} net_zone_ev_t;
+
+/* Any thread; zone as the zone table or srvd_zone_info names it (case and
+ * a trailing dot do not matter). */
+void net_zev_xfr_in(net_t *n, const char *zone, uint64_t bytes, bool ok);
+void net_zev_xfr_out(net_t *n, const srvd_zone_t *z, uint64_t bytes);
+void net_zev_notify(net_t *n, const char *zone, bool in);
+void net_zev_refresh(net_t *n, const char *zone, time_t last_ok, time_t expire_at);
+/* A copy of zone's counts (all zero, and false, when it has none). */
+bool net_zev_get(net_t *n, const char *zone, net_zone_ev_t *out);
+void net_zev_free(net_t *n);
 
 /* ---- dnstap.c: dnstap output --------------------------------------------- */
 

@@ -175,6 +175,7 @@ void net_stats_stop(net_t *n)
 
 void net_stats_free(net_t *n)
 {
+	net_zev_free(n);
 	struct net_stats_state *s = n->stats;
 	for (size_t i = 0; s && i < s->n_totals; i++)
 		free(s->totals[i].name);

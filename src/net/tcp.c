@@ -43,7 +43,7 @@
 #include "common/buf.h"
 #include "common/log.h"
 #include "dnstap/dnstap.h"
-#include "net/worker.h"
+#include "net/net_int.h"
 
 typedef struct conn {
 	uv_tcp_t tcp;
@@ -301,6 +301,8 @@ static void xfr_end(conn_t *c, const char *how)
 	char peer[INET6_ADDRSTRLEN];
 	log_info("tcp: zone transfer to %s %s", peer_text(c, peer, sizeof(peer)), how);
 	NET_COUNT(c->w, xfr_done, 1);
+	if (strcmp(how, "done") == 0)
+		net_zev_xfr_out(c->w->net, srvd_xfr_zone(c->xfr), srvd_xfr_bytes(c->xfr));
 	srvd_xfr_free(c->xfr);
 	c->xfr = NULL;
 	free(c->xbuf);
