@@ -58,7 +58,7 @@ while [[ $# -gt 0 ]]; do
 	*) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
-[[ $ROUNDS -ge 1 && $ROUNDS -le 50 ]] || { echo "--rounds must be 1..50" >&2; exit 2; }
+[[ $ROUNDS -ge 0 && $ROUNDS -le 50 ]] || { echo "--rounds must be 0..50 (0: callgrind only)" >&2; exit 2; }
 [[ $DURATION -ge 1 && $DURATION -le 600 ]] || { echo "--duration must be 1..600 s" >&2; exit 2; }
 command -v fstrm_capture >/dev/null || { echo "fstrm_capture is missing: apt-get install fstrm-bin" >&2; exit 1; }
 if [[ $VARIANTS == *knot-dnstap* ]] && ! ls /usr/lib/*/knot/modules-*/dnstap.so >/dev/null 2>&1; then
@@ -74,6 +74,9 @@ bl_outdir "$OUT"
 bl_describe
 read -r -a VARIANTS <<<"$VARIANTS"
 
+# Other benches on a shared machine take ports from 45300 up: start
+# somewhere else, so that two runs do not race for the same free port.
+BASE_PORT=$((46000 + RANDOM % 2000))
 ZONE=$BL_WORK/bench.zone
 QUERIES=$BL_WORK/queries.txt
 bl_gen "$ZONE" "$QUERIES" --hosts "$HOSTS"
@@ -92,7 +95,7 @@ variant_setup() {
 	sock=$BL_WORK/dt-$v-$port.sock
 	case $v in
 	srvd-metrics)
-		MPORT=$(bl_free_port 45390)
+		MPORT=$(bl_free_port $((BASE_PORT + 90)))
 		sed -i "s|^  workers: 1|  workers: 1\n  metrics: \"127.0.0.1@$MPORT\"|" "$d/srvd.conf"
 		;;
 	srvd-dnstap*)
@@ -124,12 +127,12 @@ variant_setup() {
 
 CSV=$OUT/observe.csv
 DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-echo "date,variant,round,qps,answered,lost,cpu_s,answers_per_cpu_s,load,dnstap_logged,dnstap_dropped" >"$CSV"
+[[ $ROUNDS -ge 1 ]] && echo "date,variant,round,qps,answered,lost,cpu_s,answers_per_cpu_s,load,dnstap_logged,dnstap_dropped" >"$CSV"
 SRVDCTL=$(dirname "$SRVD_BIN")/srvdctl
 
 run_throughput() {
 	local v=$1 round=$2 port cmd pid t0 t1 line qps ans lost cpu scraper=""
-	port=$(bl_free_port 45300)
+	port=$(bl_free_port "$BASE_PORT")
 	variant_setup "$v" "$port"
 	read -r -a cmd <<<"$VCMD"
 	bl_start "$v" 0 "${cmd[@]}"
@@ -175,14 +178,18 @@ if [[ $CALLGRIND == 1 ]]; then
 	echo "variant,answered,ir_idle,ir_loaded,ir_per_query" >"$CG_CSV"
 	RATE=$((CG_QUERIES / CG_SECONDS))
 	for v in "${VARIANTS[@]}"; do
-		port=$(bl_free_port 45370)
+		port=$(bl_free_port $((BASE_PORT + 50)))
 		variant_setup "$v" "$port"
 		read -r -a cmd <<<"$VCMD"
 		d=$BL_WORK/cg-$v
 		mkdir -p "$d"
 		bl_start "cg-$v" 0 valgrind --tool=callgrind --callgrind-out-file="$d/cg.%p" "${cmd[@]}"
 		pid=$BL_LAST_PID
-		bl_client "$LOADGEN" -p "$port" --wait-ready 600 --probe "$SRV_QUERY" >/dev/null
+		if ! bl_client "$LOADGEN" -p "$port" --wait-ready 120 --probe "$SRV_QUERY" >/dev/null; then
+			echo "$v never answered under callgrind; log:" >&2
+			tail -5 "$BL_WORK/cg-$v.log" >&2
+			exit 1
+		fi
 		sleep 2
 		callgrind_control -z "$pid" >/dev/null 2>&1
 		sleep "$CG_SECONDS"
@@ -201,14 +208,19 @@ if [[ $CALLGRIND == 1 ]]; then
 	done
 fi
 
-"$PY" - "$CSV" "$CG_CSV" "$CALLGRIND" <<'PYEOF'
+TP_CSV=""
+[[ $ROUNDS -ge 1 ]] && TP_CSV=$CSV
+"$PY" - "$TP_CSV" "$CG_CSV" "$CALLGRIND" <<'PYEOF'
 import csv, os, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
+rows = list(csv.DictReader(open(sys.argv[1]))) if sys.argv[1] else []
+if not rows:
+    print("no throughput rounds")
 by = {}
 for r in rows:
     by.setdefault(r["variant"], []).append(r)
 print()
-print("UDP at maximum throughput, %d round(s); load average %s-%s" % (
+if rows:
+  print("UDP at maximum throughput, %d round(s); load average %s-%s" % (
     max(int(r["round"]) for r in rows), min(r["load"] for r in rows), max(r["load"] for r in rows)))
 print("%-15s %10s %10s %12s %6s %8s %8s %s" % ("variant", "q/s med", "q/s max", "ans/CPU-s", "lost", "x q/s", "x CPU", "dnstap dropped/logged"))
 base = {}

@@ -18,6 +18,9 @@
  *   update.c       UPDATEs srvd_dispatch accepted: evaluate, journal,
  *                  publish through the reload queue, answer; forwarding
  *   control.c      the control socket; control_cmd.c its commands
+ *   metrics.c      service: the Prometheus endpoint (src/metrics)
+ *   dnstap.c       service: dnstap output (src/dnstap), worker_t.dt
+ *   zone_events.c  per-zone transfers, NOTIFY and refresh times
  *   secondary.c    service: secondary zones (secondary.h), with
  *                  xfr_client.c (the transfer client) and
  *                  primary_journal.c (journals of primary zones)
