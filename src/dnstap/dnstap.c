@@ -20,6 +20,7 @@
  * is ours (fstrm_rdwr): the same connect, with SO_SNDTIMEO/SO_RCVTIMEO.
  */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <fstrm.h>
 #include <stdio.h>
@@ -67,19 +68,26 @@ struct dt_out {
 
 /* ---- the ring ------------------------------------------------------------------ */
 
-/* Room for len bytes, or NULL (full). *next is head after this message. */
-static uint8_t *ring_get(dt_worker_t *w, size_t len, size_t *next)
+/* Room for at most len bytes, or NULL (full). The space is taken by
+ * ring_commit, with the length the message turned out to have. */
+static uint8_t *ring_get(dt_worker_t *w, size_t len, size_t *skip)
 {
 	size_t need = (HDR + len + 15) & ~(size_t)15;
 	size_t pos = w->head % DT_RING_BYTES;
-	size_t skip = pos + need > DT_RING_BYTES ? DT_RING_BYTES - pos : 0;
-	size_t end = w->head + skip + need;
-	if (end - atomic_load_explicit(&w->tail, memory_order_acquire) > DT_RING_BYTES)
+	*skip = pos + need > DT_RING_BYTES ? DT_RING_BYTES - pos : 0;
+	if (w->head + *skip + need - atomic_load_explicit(&w->tail, memory_order_acquire) >
+	    DT_RING_BYTES)
 		return NULL;
-	uint8_t *h = w->buf + (skip ? 0 : pos);
-	memcpy(h, &end, sizeof(end));
-	*next = end;
-	return h + HDR;
+	return w->buf + (*skip ? 0 : pos) + HDR;
+}
+
+/* The header of the message at p (len bytes): where its space ends, which
+ * is head once fstrm took it. */
+static size_t ring_mark(dt_worker_t *w, uint8_t *p, size_t len, size_t skip)
+{
+	size_t end = w->head + skip + ((HDR + len + 15) & ~(size_t)15);
+	memcpy(p - HDR, &end, sizeof(end));
+	return end;
 }
 
 /* fstrm's I/O thread, once the message is written or discarded. */
@@ -121,21 +129,24 @@ static void put_addr(const struct sockaddr *sa, bool query, Dnstap__Message *m)
 		m->has_response_address = m->has_response_port = 1;
 }
 
-/* Pack d into the ring and hand it to fstrm; counted either way. */
-static void submit(dt_worker_t *w, const Dnstap__Dnstap *d)
+/* Pack d into the ring and hand it to fstrm; counted either way. bound
+ * is at least its packed size (dt_log says why): packing once, without
+ * protobuf-c's sizing pass, saves a walk of the message. */
+static void submit(dt_worker_t *w, const Dnstap__Dnstap *d, size_t bound)
 {
-	size_t len = dnstap__dnstap__get_packed_size(d);
-	if (len + HDR + 15 > DT_RING_BYTES / 2) {
+	if (bound + HDR + 15 > DT_RING_BYTES / 2) {
 		COUNT(w->too_big, 1);
 		return;
 	}
-	size_t next;
-	uint8_t *p = ring_get(w, len, &next);
+	size_t skip;
+	uint8_t *p = ring_get(w, bound, &skip);
 	if (!p) {
 		COUNT(w->dropped, 1);
 		return;
 	}
-	dnstap__dnstap__pack(d, p);
+	size_t len = dnstap__dnstap__pack(d, p);
+	assert(len <= bound);
+	size_t next = ring_mark(w, p, len, skip);
 	if (fstrm_iothr_submit(w->iothr, w->q, p, len, ring_free, w) != fstrm_res_success) {
 		COUNT(w->dropped, 1);
 		return; /* fstrm did not take it: the space is still ours */
@@ -217,7 +228,12 @@ void dt_log(dt_worker_t *w, const srvd_query_t *q, const struct sockaddr *local,
 		d.version.data = (uint8_t *)o->version;
 		d.version.len = strlen(o->version);
 	}
-	submit(w, &d);
+	/* An upper bound of the packed size: the byte strings, and for every
+	 * field its tag and length (at most 1 + 10 bytes, a varint of 64
+	 * bits), 16 fields at most in the two messages. */
+	size_t fixed =
+	    d.identity.len + d.version.len + m.query_address.len + m.response_address.len + 20 * 11;
+	submit(w, &d, fixed + q->len);
 	if (!resp)
 		return;
 	m.type = DNSTAP__MESSAGE__TYPE__AUTH_RESPONSE;
@@ -228,7 +244,7 @@ void dt_log(dt_worker_t *w, const srvd_query_t *q, const struct sockaddr *local,
 	m.response_message.data = (uint8_t *)resp;
 	m.response_message.len = resp_len;
 	m.has_query_message = 0; /* it went in the query's message */
-	submit(w, &d);
+	submit(w, &d, fixed + resp_len);
 }
 
 void dt_worker_counts(const dt_worker_t *w, dt_counts_t *out)
