@@ -13,6 +13,7 @@ cd "$ROOT"
 
 PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
       libmicrohttpd-dev prometheus
+      libfstrm-dev libprotobuf-c-dev protobuf-c-compiler fstrm-bin dnstap-ldns
       libcmocka-dev dnsutils knot-dnsutils knot nsd bind9 python3-pytest python3-dnspython dnsperf
       iproute2 clang libclang-rt-14-dev valgrind unbound ldnsutils
       pebble lego certbot python3-certbot-dns-rfc2136

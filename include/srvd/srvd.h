@@ -201,15 +201,35 @@ SRVD_API int srvd_respond(srvd_responder_t *r, const srvd_zoneset_t *zs, const s
 SRVD_API int srvd_respond_notify(srvd_responder_t *r, const srvd_query_t *q, unsigned rcode,
                                  uint8_t *resp, size_t cap, size_t *resp_len);
 
-/* Counters kept by one responder; sum them across threads. */
-enum { SRVD_STAT_QTYPES = 64 }; /* qtypes 0..62 counted one by one, 63 = others */
+/* Per-zone counters. A zone version may carry one block of counters per
+ * row (a row per responder thread, opts.stats_row); the responder counts
+ * each answered query once, in its own row of the zone that answered it,
+ * by query type and rcode together, with no lock and no atomic
+ * read-modify-write, so a reader on another thread sees every count with
+ * some delay, never a torn one. Queries that no zone answered (REFUSED
+ * out of zone, CHAOS, FORMERR, NOTIMP) count the same way in the
+ * responder's own row (srvd_stats_t.unzoned), so the server-wide counts
+ * by type and rcode are the sum of every zone's and that row.
+ * The label sets are bounded: 21 query types and "other", 7 rcodes and
+ * "other" (srvd_zstat_*_name). */
+enum { SRVD_ZSTAT_QTYPES = 22, SRVD_ZSTAT_RCODES = 8 };
+typedef struct srvd_zone_stats {
+	/* answers by query type and rcode together ([qtype label][rcode label]) */
+	uint64_t n[SRVD_ZSTAT_QTYPES][SRVD_ZSTAT_RCODES];
+	/* the same, summed: by query type, and by rcode */
+	uint64_t queries[SRVD_ZSTAT_QTYPES];
+	uint64_t rcode[SRVD_ZSTAT_RCODES];
+} srvd_zone_stats_t;
+
+/* Counters kept by one responder; sum them across threads. Every answer
+ * counts once by type and rcode: in a zone's row (srvd_zone_stats) or,
+ * when no zone answered, in `unzoned`. By transport is the caller's to
+ * count (it knows where the message came from). */
 typedef struct srvd_stats {
-	uint64_t queries[2]; /* by transport */
-	uint64_t qtype[SRVD_STAT_QTYPES];
-	uint64_t rcode[16];
-	uint64_t truncated;
+	/* What no zone answered, by type and rcode (see srvd_zone_stats_t). */
+	srvd_zone_stats_t unzoned;
+	uint64_t truncated; /* answers with TC set */
 	uint64_t dropped;
-	uint64_t formerr;
 	uint64_t xfr;
 	/* Requests refused for their TSIG, by status: 2 FORMERR, 3 BADKEY,
 	 * 4 BADSIG, 5 BADTIME, 6 BADTRUNC. */
@@ -226,26 +246,14 @@ typedef struct srvd_stats {
 
 SRVD_API void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out);
 
-/* Per-zone counters. A zone version may carry one block of counters per
- * row (a row per responder thread, opts.stats_row); the responder counts
- * each answered query in its own row of the zone that answered it, with
- * no lock and no atomic read-modify-write, so a reader on another thread
- * sees every count with some delay, never a torn one. Queries that no
- * zone answered (REFUSED, CHAOS, FORMERR) are only in srvd_stats_t.
- * The label sets are bounded: 21 query types and "other", 7 rcodes and
- * "other" (srvd_zstat_*_name). */
-enum { SRVD_ZSTAT_QTYPES = 22, SRVD_ZSTAT_RCODES = 8 };
-typedef struct srvd_zone_stats {
-	uint64_t queries[SRVD_ZSTAT_QTYPES]; /* by query type (transport: srvd_stats_t) */
-	uint64_t rcode[SRVD_ZSTAT_RCODES];
-} srvd_zone_stats_t;
-
 /* Give every zone of zs that never had counters `rows` rows of them.
  * Call it before any responder can reach a zone of zs (before publishing
  * the set); a zone that a responder may already read is left alone. */
 SRVD_API int srvd_zoneset_counters(srvd_zoneset_t *zs, unsigned rows);
 /* The sum of z's rows (all zero when z has no counters). */
 SRVD_API void srvd_zone_stats(const srvd_zone_t *z, srvd_zone_stats_t *out);
+/* sum += a, marginals included. */
+SRVD_API void srvd_zone_stats_add(srvd_zone_stats_t *sum, const srvd_zone_stats_t *a);
 /* The same, then zero them: only once no responder can reach z. */
 SRVD_API void srvd_zone_stats_take(srvd_zone_t *z, srvd_zone_stats_t *out);
 /* "A", "AAAA", ..., "other"; "NOERROR", ..., "other". NULL past the end. */
@@ -423,6 +431,10 @@ SRVD_API int srvd_xfr_begin(srvd_responder_t *r, const srvd_server_t *s, const s
                             srvd_xfr_t **out);
 /* 1 when x streams journal diffs (IXFR), 0 for the whole zone. */
 SRVD_API int srvd_xfr_incremental(const srvd_xfr_t *x);
+/* The zone version x streams (borrowed: x holds it), and the bytes of the
+ * messages srvd_xfr_next made so far (DNS messages, without framing). */
+SRVD_API const srvd_zone_t *srvd_xfr_zone(const srvd_xfr_t *x);
+SRVD_API uint64_t srvd_xfr_bytes(const srvd_xfr_t *x);
 
 #ifdef __cplusplus
 }

@@ -494,7 +494,8 @@ static int reload_conf(void *ctx, conf_t **out, char *err, size_t errlen)
 }
 
 /* The main-loop services net runs beside its own (net.h). */
-static const net_service_t *const services[] = {&net_secondary_service, &net_metrics_service};
+static const net_service_t *const services[] = {&net_secondary_service, &net_metrics_service,
+                                                &net_dnstap_service};
 
 static int add_services(net_t *n)
 {

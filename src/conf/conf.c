@@ -295,6 +295,12 @@ void conf_free(conf_t *c)
 	free(c->keys);
 	free(c->listen);
 	free(c->metrics);
+	free(c->dnstap.socket);
+	free(c->dnstap.file);
+	for (size_t i = 0; i < c->dnstap.n_zones; i++)
+		free(c->dnstap.zones[i]);
+	free(c->dnstap.zones);
+	free(c->dnstap.qtypes);
 	free(c->identity);
 	free(c->version);
 	free(c->nsid);

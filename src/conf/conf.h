@@ -163,6 +163,18 @@ typedef struct conf_rrl {
 	size_t n_exempt;
 } conf_rrl_t;
 
+/* server: dnstap: AUTH_QUERY and AUTH_RESPONSE messages (src/dnstap),
+ * to a unix socket or a file; off when neither is set. */
+typedef struct conf_dnstap {
+	char *socket;    /* a Frame Streams collector's unix socket, or NULL */
+	char *file;      /* or a file, written as a Frame Streams file */
+	unsigned sample; /* log one query (and its answer) of every `sample`; 0 = 1 */
+	char **zones;    /* only names at or below one of these; none = all */
+	size_t n_zones;
+	uint16_t *qtypes; /* only these query types; none = all */
+	size_t n_qtypes;
+} conf_dnstap_t;
+
 typedef struct conf {
 	conf_addr_t *listen;
 	size_t n_listen;
@@ -176,7 +188,8 @@ typedef struct conf {
 	char *state_dir;    /* journals, snapshots, secondary copies; NULL = beside the zone file */
 	conf_addr_t *metrics; /* Prometheus endpoint (the first); none = off */
 	size_t n_metrics;
-	char *log_level; /* "info" by default */
+	conf_dnstap_t dnstap; /* off unless socket or file */
+	char *log_level;      /* "info" by default */
 	bool log_syslog;
 	srvd_prefix_t *allow_transfer;
 	size_t n_allow_transfer;

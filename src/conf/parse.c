@@ -45,6 +45,9 @@ typedef enum {
 	K_SERIAL,      /* serial-policy */
 	K_NAMES,       /* names: of a grant */
 	K_TYPES,       /* types: of a grant */
+	K_DNSTAP,      /* server: dnstap: (conf_dnstap_t) */
+	K_DT_ZONES,    /* zones: of dnstap */
+	K_DT_TYPES,    /* qtypes: of dnstap */
 	K_SERVER,
 	K_ZONES,
 	K_KEYS,
@@ -100,6 +103,7 @@ static const keydef_t server_keys[] = {
     {"state-dir", K_PATH, C(state_dir), 0, 0, 0},
     {"control", K_PATH, C(control), 0, 0, 107}, /* sun_path holds 108 with the NUL */
     {"metrics", K_ADDRS, C(metrics), C(n_metrics), 0, 0},
+    {"dnstap", K_DNSTAP, C(dnstap), 0, 0, 0},
     {"log-level", K_LEVEL, C(log_level), 0, 0, 0},
     {"log-target", K_TARGET, C(log_syslog), 0, 0, 0},
     {"allow-transfer", K_ACL, C(allow_transfer), C(n_allow_transfer), 0, 0},
@@ -762,6 +766,44 @@ static int set_types(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 	                &g->n_types);
 }
 
+#define DT(f) offsetof(conf_dnstap_t, f)
+static const keydef_t dnstap_keys[] = {
+    {"socket", K_PATH, DT(socket), 0, 0, 107}, /* sun_path */
+    {"file", K_PATH, DT(file), 0, 0, 0},       {"sample", K_UINT, DT(sample), 0, 1, 1000000},
+    {"zones", K_DT_ZONES, 0, 0, 0, 0},         {"qtypes", K_DT_TYPES, 0, 0, 0, 0},
+};
+
+static int dnstap_zone_item(const parse_t *p, const keydef_t *k, const yaml_node_t *n, void *arr,
+                            size_t i)
+{
+	const char *s = NULL, *why = NULL;
+	if (scalar(p, k->name, n, "a zone name", &s))
+		return SRVD_EPARSE;
+	if (conf_zone_name_check(s, &why))
+		return fail(p, n, "dnstap: zones: \"%s\": %s", s, why);
+	if (!(((char **)arr)[i] = strdup(s)))
+		return oom(p);
+	return 0;
+}
+
+static int set_dnstap(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *obj)
+{
+	conf_dnstap_t *d = (conf_dnstap_t *)((char *)obj + k->off);
+	if (is_null(n))
+		return 0;
+	if (n->type != YAML_MAPPING_NODE)
+		return fail(p, n,
+		            "dnstap: expected a mapping (socket or file, sample, zones, "
+		            "qtypes), got %s",
+		            type_name(n));
+	int rc = walk_map(p, n, " in dnstap", dnstap_keys, N(dnstap_keys), d);
+	if (rc)
+		return rc;
+	if (!d->socket == !d->file)
+		return fail(p, n, "dnstap: give one of socket (a collector's unix socket) or file");
+	return 0;
+}
+
 static const keydef_t grant_keys[] = {
     {"key", K_STR, offsetof(grant_parse_t, g.key), 0, 0, 255},
     {"address", K_STR, offsetof(grant_parse_t, address), 0, 0, 64},
@@ -917,6 +959,17 @@ static int set_value(const parse_t *p, const keydef_t *k, yaml_node_t *n, void *
 	case K_SERIAL: return set_serial(p, k, n, obj);
 	case K_NAMES: return set_names(p, k, n, obj);
 	case K_TYPES: return set_types(p, k, n, obj);
+	case K_DNSTAP: return set_dnstap(p, k, n, obj);
+	case K_DT_ZONES: {
+		conf_dnstap_t *d = obj;
+		return set_list(p, k, n, sizeof(char *), "zone names", dnstap_zone_item,
+		                (void **)&d->zones, &d->n_zones);
+	}
+	case K_DT_TYPES: {
+		conf_dnstap_t *d = obj;
+		return set_list(p, k, n, sizeof(uint16_t), "record types", type_item,
+		                (void **)&d->qtypes, &d->n_qtypes);
+	}
 	case K_SERVER: return set_server(p, n);
 	case K_ZONES: return set_zones(p, n);
 	case K_KEYS: return set_keys(p, n);

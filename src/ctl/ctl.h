@@ -19,9 +19,15 @@
  *   reload       zones: [{name, ok (bool), serial, error (text, if failed)}]
  *   zone-status  zones: [{name, serial, files: [text], loaded (unix time,
  *                0 = never), records, error (text, last failed load)}]
- *   stats        queries: {udp, tcp}, qtype: {"A": n, ...}, rcode:
- *                {"NOERROR": n, ...}, truncated, dropped, reloads: {ok,
- *                failed}, connections: {accepted, open}
+ *   stats        queries: {udp, tcp} (messages received), qtype: {"A": n,
+ *                ...}, rcode: {"NOERROR": n, ...} (every zone and none, the
+ *                bounded label sets of src/zone/stats.c), truncated,
+ *                dropped, reloads: {ok, failed}, dnstap: {logged,
+ *                dropped}, connections: {accepted, open}
+ *   stats ZONE   zone, serial, queries (answered), qtype, rcode, answers:
+ *                {"SRV": {"NOERROR": n}, ...}, xfr_in, xfr_in_failed,
+ *                xfr_in_bytes, xfr_out, xfr_out_bytes, notify_in,
+ *                notify_out; a secondary: last_refresh_at, expires_at
  *   stop, refresh, retransfer
  *                {} (ok alone says it was accepted)
  * Numbers are unsigned unless said otherwise. The text renderer knows these

@@ -50,7 +50,8 @@ ctl_zone_arg_t ctl_cmd_zone_arg(ctl_cmd_t cmd)
 {
 	switch (cmd) {
 	case CTL_CMD_RELOAD:
-	case CTL_CMD_ZONE_STATUS: return CTL_ZONE_OPTIONAL;
+	case CTL_CMD_ZONE_STATUS:
+	case CTL_CMD_STATS: return CTL_ZONE_OPTIONAL;
 	case CTL_CMD_REFRESH:
 	case CTL_CMD_RETRANSFER: return CTL_ZONE_REQUIRED;
 	default: return CTL_ZONE_NONE;

@@ -39,6 +39,12 @@ enum {
 	METRICS_TIMEOUT_S = 5,     /* idle or slow connection */
 	METRICS_MEM_LIMIT = 16384, /* request head per connection: more is 431 */
 	METRICS_SCRAPE_MS = 3000,  /* the longest the endpoint waits for a scrape */
+	/* A whole request, from the connection's open (or the end of the
+	 * request before it) to the end of the answer: Prometheus gives up on
+	 * a scrape after 10 s by default, and a real request head arrives in
+	 * one segment, so a request still unfinished then is a slowloris or
+	 * a client that does not read. */
+	METRICS_REQUEST_S = 10,
 };
 
 /* Called on the HTTP thread for each GET /metrics: 0 and the body (heap,
@@ -50,5 +56,9 @@ typedef struct metrics_http metrics_http_t;
 int metrics_http_start(const struct sockaddr *sa, socklen_t len, metrics_scrape_fn fn, void *ctx,
                        metrics_http_t **out);
 void metrics_http_stop(metrics_http_t *h);
+/* Any thread, every second or so: cut the connections whose request is
+ * older than METRICS_REQUEST_S (shutdown of the socket; libmicrohttpd
+ * closes it). Returns how many. */
+unsigned metrics_http_reap(metrics_http_t *h);
 
 #endif

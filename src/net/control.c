@@ -199,7 +199,7 @@ static void on_stats(net_stats_req_t *sr, const net_stats_t *s)
 		send_error(c, "out of memory", false);
 		return;
 	}
-	net_ctl_stats(c->nc->n, s, r);
+	net_ctl_stats(c->nc->n, s, c->req.zone, r);
 	send_reply(c, r, false);
 }
 
@@ -233,6 +233,10 @@ static void run(client_t *c)
 	case CTL_CMD_ZONE_STATUS: net_ctl_zone_status(n, q->zone, r); break;
 	case CTL_CMD_STOP: send_reply(c, r, true); return;
 	case CTL_CMD_STATS:
+		if (!known) {
+			zone_error(c, r, false);
+			break;
+		}
 		ctl_reply_free(r);
 		net_stats_collect(n, &c->sreq);
 		return;

@@ -104,54 +104,84 @@ int net_ctl_zone_status(const net_t *n, const char *zone, ctl_reply_t *r)
 
 /* ---- stats ------------------------------------------------------------------------ */
 
-static const char *qtype_name(unsigned t, char *buf, size_t cap)
+/* By type and rcode, the bounded label sets of the per-zone counters
+ * (src/zone/stats.c): the server-wide counts are their sums. */
+static void stats_maps(ctl_reply_t *r, const srvd_zone_stats_t *s)
 {
-	static const char *const names[SRVD_STAT_QTYPES] = {
-	    [1] = "A",      [2] = "NS",          [5] = "CNAME",    [6] = "SOA",
-	    [12] = "PTR",   [13] = "HINFO",      [15] = "MX",      [16] = "TXT",
-	    [17] = "RP",    [18] = "AFSDB",      [24] = "SIG",     [25] = "KEY",
-	    [28] = "AAAA",  [29] = "LOC",        [33] = "SRV",     [35] = "NAPTR",
-	    [36] = "KX",    [37] = "CERT",       [39] = "DNAME",   [41] = "OPT",
-	    [42] = "APL",   [43] = "DS",         [44] = "SSHFP",   [45] = "IPSECKEY",
-	    [46] = "RRSIG", [47] = "NSEC",       [48] = "DNSKEY",  [49] = "DHCID",
-	    [50] = "NSEC3", [51] = "NSEC3PARAM", [52] = "TLSA",    [53] = "SMIMEA",
-	    [55] = "HIP",   [59] = "CDS",        [60] = "CDNSKEY", [61] = "OPENPGPKEY",
-	    [62] = "CSYNC"};
-	if (t == SRVD_STAT_QTYPES - 1)
-		return "other";
-	if (names[t])
-		return names[t];
-	snprintf(buf, cap, "TYPE%u", t);
-	return buf;
+	ctl_reply_begin_map(r, "qtype");
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		if (s->queries[i])
+			ctl_reply_set_u64(r, srvd_zstat_qtype_name(i), s->queries[i]);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "rcode");
+	for (unsigned i = 0; i < SRVD_ZSTAT_RCODES; i++)
+		if (s->rcode[i] || i == 0)
+			ctl_reply_set_u64(r, srvd_zstat_rcode_name(i), s->rcode[i]);
+	ctl_reply_end(r);
 }
 
-static void stats_maps(ctl_reply_t *r, const srvd_stats_t *s)
+/* stats ZONE: what the zone answered since start (all its versions),
+ * and its transfers, NOTIFYs and refresh timers (zone_events.c). */
+static int zone_stats(net_t *n, const ztab_zone_t *z, ctl_reply_t *r)
 {
-	char buf[16];
+	srvd_zone_info_t info;
+	bool served = z->ver && srvd_zone_info(z->ver, &info) == 0;
+	char name[300];
+	srvd_zone_stats_t st;
+	memset(&st, 0, sizeof(st));
+	if (served)
+		net_stats_zone(n, info.origin, z->ver, &st);
+	ctl_reply_set_str(r, "zone", served ? info.origin : fqdn(z->src.name, name, sizeof(name)));
+	if (served)
+		ctl_reply_set_u64(r, "serial", info.serial);
+	uint64_t total = 0;
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		total += st.queries[i];
+	ctl_reply_set_u64(r, "queries", total);
+	stats_maps(r, &st);
+	ctl_reply_begin_map(r, "answers");
+	for (unsigned q = 0; q < SRVD_ZSTAT_QTYPES; q++) {
+		if (!st.queries[q])
+			continue;
+		ctl_reply_begin_map(r, srvd_zstat_qtype_name(q));
+		for (unsigned c = 0; c < SRVD_ZSTAT_RCODES; c++)
+			if (st.n[q][c])
+				ctl_reply_set_u64(r, srvd_zstat_rcode_name(c), st.n[q][c]);
+		ctl_reply_end(r);
+	}
+	ctl_reply_end(r);
+	net_zone_ev_t ev;
+	net_zev_get(n, z->src.key, &ev);
+	ctl_reply_set_u64(r, "xfr_in", ev.xfr_in);
+	ctl_reply_set_u64(r, "xfr_in_failed", ev.xfr_in_failed);
+	ctl_reply_set_u64(r, "xfr_in_bytes", ev.xfr_in_bytes);
+	ctl_reply_set_u64(r, "xfr_out", ev.xfr_out);
+	ctl_reply_set_u64(r, "xfr_out_bytes", ev.xfr_out_bytes);
+	ctl_reply_set_u64(r, "notify_in", ev.notify_in);
+	ctl_reply_set_u64(r, "notify_out", ev.notify_out);
+	if (ev.secondary) {
+		ctl_reply_set_u64(r, "last_refresh_at", (uint64_t)ev.last_refresh);
+		ctl_reply_set_u64(r, "expires_at", (uint64_t)ev.expire_at);
+	}
+	return ctl_reply_set_bool(r, "served", served);
+}
+
+int net_ctl_stats(net_t *n, const net_stats_t *s, const char *zone, ctl_reply_t *r)
+{
+	if (zone[0]) {
+		const ztab_zone_t *z = ztab_find(net_reload_table(n), zone);
+		return z ? zone_stats(n, z, r) : unknown_zone(r, zone);
+	}
+	uint64_t ok, failed;
+	net_reload_counts(n, &ok, &failed);
 	ctl_reply_begin_map(r, "queries");
 	ctl_reply_set_u64(r, "udp", s->queries[SRVD_UDP]);
 	ctl_reply_set_u64(r, "tcp", s->queries[SRVD_TCP]);
 	ctl_reply_end(r);
-	ctl_reply_begin_map(r, "qtype");
-	for (unsigned i = 0; i < SRVD_STAT_QTYPES; i++)
-		if (s->qtype[i])
-			ctl_reply_set_u64(r, qtype_name(i, buf, sizeof(buf)), s->qtype[i]);
-	ctl_reply_end(r);
-	ctl_reply_begin_map(r, "rcode");
-	for (unsigned i = 0; i < 16; i++)
-		if (s->rcode[i] || i == 0)
-			ctl_reply_set_u64(r, xfr_rcode_name(i), s->rcode[i]);
-	ctl_reply_end(r);
-}
-
-int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
-{
-	uint64_t ok, failed;
-	net_reload_counts(n, &ok, &failed);
-	stats_maps(r, &s->resp);
+	stats_maps(r, &s->all);
 	ctl_reply_set_u64(r, "truncated", s->resp.truncated);
 	ctl_reply_set_u64(r, "dropped", s->resp.dropped + s->udp_dropped);
-	ctl_reply_set_u64(r, "formerr", s->resp.formerr);
+	ctl_reply_set_u64(r, "formerr", s->all.rcode[1]);
 	ctl_reply_set_u64(r, "transfers", s->resp.xfr);
 	ctl_reply_begin_map(r, "rrl");
 	ctl_reply_set_u64(r, "dropped", s->resp.rrl_dropped);
@@ -166,6 +196,10 @@ int net_ctl_stats(const net_t *n, const net_stats_t *s, ctl_reply_t *r)
 	ctl_reply_begin_map(r, "reloads");
 	ctl_reply_set_u64(r, "ok", ok);
 	ctl_reply_set_u64(r, "failed", failed);
+	ctl_reply_end(r);
+	ctl_reply_begin_map(r, "dnstap");
+	ctl_reply_set_u64(r, "logged", s->dnstap_logged);
+	ctl_reply_set_u64(r, "dropped", s->dnstap_dropped);
 	ctl_reply_end(r);
 	ctl_reply_begin_map(r, "connections");
 	ctl_reply_set_u64(r, "accepted", s->tcp_accepted);

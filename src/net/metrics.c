@@ -14,6 +14,7 @@
  * them); a zone that is no longer served disappears.
  */
 #include <arpa/inet.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,7 @@ typedef struct net_metrics {
 	metrics_http_t *http;
 	conf_addr_t addr; /* bound; port 0: off */
 	uv_async_t async;
+	uv_timer_t reap; /* the whole-request deadline (http.c) */
 	net_stats_req_t req;
 	bool collecting, closed;
 	uv_mutex_t mu; /* the HTTP thread and the main loop; below, guarded */
@@ -51,29 +53,29 @@ static void gauge(metrics_text_t *t, const char *name, const char *help, uint64_
 	metrics_printf(t, "%s %llu\n", name, (unsigned long long)v);
 }
 
-static const char *rcode_name(unsigned i)
-{
-	static const char *const names[16] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-	                                      "NOTIMP",  "REFUSED", "YXDOMAIN", "YXRRSET",
-	                                      "NXRRSET", "NOTAUTH", "NOTZONE",  "DSOTYPENI",
-	                                      "12",      "13",      "14",       "15"};
-	return names[i & 15];
-}
-
 static void render_totals(metrics_text_t *t, const net_stats_t *s)
 {
 	const srvd_stats_t *r = &s->resp;
 	metrics_family(t, "srvd_server_queries_total", "counter",
-	               "Queries answered, by transport.");
+	               "DNS messages received, by transport.");
 	metrics_printf(t, "srvd_server_queries_total{transport=\"udp\"} %llu\n",
-	               (unsigned long long)r->queries[0]);
+	               (unsigned long long)s->queries[SRVD_UDP]);
 	metrics_printf(t, "srvd_server_queries_total{transport=\"tcp\"} %llu\n",
-	               (unsigned long long)r->queries[1]);
-	metrics_family(t, "srvd_server_responses_total", "counter", "Responses, by rcode.");
-	for (unsigned i = 0; i < 16; i++)
-		if (r->rcode[i] || i == 0)
+	               (unsigned long long)s->queries[SRVD_TCP]);
+	metrics_family(t, "srvd_server_queries_by_qtype_total", "counter",
+	               "Queries answered, every zone and none, by query type (bounded set).");
+	for (unsigned i = 0; i < SRVD_ZSTAT_QTYPES; i++)
+		if (s->all.queries[i] || i == 9)
+			metrics_printf(t, "srvd_server_queries_by_qtype_total{qtype=\"%s\"} %llu\n",
+			               srvd_zstat_qtype_name(i),
+			               (unsigned long long)s->all.queries[i]);
+	metrics_family(t, "srvd_server_responses_total", "counter",
+	               "Responses, every zone and none, by rcode (bounded set).");
+	for (unsigned i = 0; i < SRVD_ZSTAT_RCODES; i++)
+		if (s->all.rcode[i] || i == 0)
 			metrics_printf(t, "srvd_server_responses_total{rcode=\"%s\"} %llu\n",
-			               rcode_name(i), (unsigned long long)r->rcode[i]);
+			               srvd_zstat_rcode_name(i),
+			               (unsigned long long)s->all.rcode[i]);
 	counter(t, "srvd_responses_truncated_total", "Responses with TC set.", r->truncated);
 	counter(t, "srvd_queries_dropped_total", "Queries dropped unanswered (unparseable).",
 	        r->dropped);
@@ -86,6 +88,12 @@ static void render_totals(metrics_text_t *t, const net_stats_t *s)
 	for (unsigned i = 2; i < 7; i++)
 		metrics_printf(t, "srvd_tsig_failures_total{kind=\"%s\"} %llu\n", kinds[i],
 		               (unsigned long long)r->tsig_failed[i]);
+	counter(t, "srvd_dnstap_messages_total",
+	        "dnstap messages handed to the collector (AUTH_QUERY and AUTH_RESPONSE).",
+	        s->dnstap_logged);
+	counter(t, "srvd_dnstap_dropped_total",
+	        "dnstap messages lost: the collector was slow or away (queries were answered).",
+	        s->dnstap_dropped);
 	counter(t, "srvd_tcp_connections_accepted_total", "TCP connections accepted.",
 	        s->tcp_accepted);
 	counter(t, "srvd_tcp_connections_refused_total",
@@ -126,8 +134,55 @@ typedef struct zone_row {
 	char label[256]; /* no trailing dot */
 	srvd_zone_info_t info;
 	srvd_zone_stats_t st;
+	net_zone_ev_t ev; /* transfers, NOTIFY, refresh (zone_events.c) */
 	const ztab_zone_t *z;
 } zone_row_t;
+
+/* One per-zone family from the rows' events: value(row) per zone, only
+ * secondaries when secondary_only. */
+static void zone_ev_family(metrics_text_t *t, const zone_row_t *rows, size_t n, const char *name,
+                           const char *type, const char *help, size_t off, bool secondary_only)
+{
+	metrics_family(t, name, type, help);
+	for (size_t i = 0; i < n; i++) {
+		if (secondary_only && !rows[i].ev.secondary)
+			continue;
+		const char *base = (const char *)&rows[i].ev + off;
+		double v = secondary_only ? (double)*(const time_t *)(const void *)base
+		                          : (double)*(const uint64_t *)(const void *)base;
+		zone_sample(t, name, rows[i].label, "", "%.0f", v);
+	}
+}
+
+static void render_zone_events(metrics_text_t *t, const zone_row_t *rows, size_t n)
+{
+#define EV(f) offsetof(net_zone_ev_t, f)
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_in_total", "counter",
+	               "Transfers in (IXFR or AXFR from a primary) that arrived.", EV(xfr_in),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_in_failed_total", "counter",
+	               "Transfers in that failed.", EV(xfr_in_failed), false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfer_in_bytes_total", "counter",
+	               "Bytes of the transfers in that arrived (DNS messages).", EV(xfr_in_bytes),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfers_out_total", "counter",
+	               "Transfers out (AXFR/IXFR to a secondary) that finished.", EV(xfr_out),
+	               false);
+	zone_ev_family(t, rows, n, "srvd_zone_transfer_out_bytes_total", "counter",
+	               "Bytes of the transfers out that finished (DNS messages).",
+	               EV(xfr_out_bytes), false);
+	zone_ev_family(t, rows, n, "srvd_zone_notify_in_total", "counter",
+	               "NOTIFY messages accepted for the zone.", EV(notify_in), false);
+	zone_ev_family(t, rows, n, "srvd_zone_notify_out_total", "counter",
+	               "NOTIFY messages sent for the zone (each try).", EV(notify_out), false);
+	zone_ev_family(t, rows, n, "srvd_zone_last_refresh_timestamp_seconds", "gauge",
+	               "Secondary: when a primary last confirmed the data (Unix time).",
+	               EV(last_refresh), true);
+	zone_ev_family(t, rows, n, "srvd_zone_expire_timestamp_seconds", "gauge",
+	               "Secondary: when the data expires without a refresh (Unix time).",
+	               EV(expire_at), true);
+#undef EV
+}
 
 static void render_zone_counts(metrics_text_t *t, const zone_row_t *rows, size_t n)
 {
@@ -152,6 +207,19 @@ static void render_zone_counts(metrics_text_t *t, const zone_row_t *rows, size_t
 			zone_sample(t, "srvd_responses_total", rows[i].label, extra, "%.0f",
 			            (double)rows[i].st.rcode[c]);
 		}
+	metrics_family(t, "srvd_zone_answers_total", "counter",
+	               "Answers a zone gave, by query type and rcode together (non-zero only).");
+	for (size_t i = 0; i < n; i++)
+		for (unsigned q = 0; q < SRVD_ZSTAT_QTYPES; q++)
+			for (unsigned c = 0; c < SRVD_ZSTAT_RCODES; c++) {
+				if (!rows[i].st.n[q][c])
+					continue;
+				char extra[64];
+				snprintf(extra, sizeof(extra), ",qtype=\"%s\",rcode=\"%s\"",
+				         srvd_zstat_qtype_name(q), srvd_zstat_rcode_name(c));
+				zone_sample(t, "srvd_zone_answers_total", rows[i].label, extra,
+				            "%.0f", (double)rows[i].st.n[q][c]);
+			}
 }
 
 static void render_zone_state(metrics_text_t *t, const zone_row_t *rows, size_t n)
@@ -197,9 +265,11 @@ static void render_zones(net_t *n, metrics_text_t *t)
 		snprintf(r->label, sizeof(r->label), "%s", r->z->src.key);
 		if (r->z->ver && srvd_zone_info(r->z->ver, &r->info) == 0)
 			net_stats_zone(n, r->info.origin, r->z->ver, &r->st);
+		net_zev_get(n, r->z->src.key, &r->ev);
 	}
 	render_zone_counts(t, rows, tab->n);
 	render_zone_state(t, rows, tab->n);
+	render_zone_events(t, rows, tab->n);
 	free(rows);
 }
 
@@ -311,6 +381,8 @@ static int metrics_init(net_t *n, void **state)
 	}
 	uv_async_init(&n->loop, &m->async, on_async);
 	m->async.data = m;
+	uv_timer_init(&n->loop, &m->reap);
+	m->reap.data = m;
 	*state = m;
 	return 0;
 }
@@ -321,12 +393,19 @@ static void stop_http(net_metrics_t *m)
 	m->stopping = true;
 	uv_cond_broadcast(&m->cv);
 	uv_mutex_unlock(&m->mu);
+	uv_timer_stop(&m->reap);
 	metrics_http_stop(m->http); /* joins the HTTP thread */
 	m->http = NULL;
 	m->addr.port = 0;
 	uv_mutex_lock(&m->mu);
 	m->stopping = false;
 	uv_mutex_unlock(&m->mu);
+}
+
+static void on_reap(uv_timer_t *t)
+{
+	net_metrics_t *m = t->data;
+	metrics_http_reap(m->http);
 }
 
 static void start_http(net_metrics_t *m, const conf_addr_t *a)
@@ -339,6 +418,7 @@ static void start_http(net_metrics_t *m, const conf_addr_t *a)
 		return;
 	}
 	m->addr = *a;
+	uv_timer_start(&m->reap, on_reap, 1000, 1000);
 	log_info("metrics: serving /metrics on %s", na.text);
 }
 
@@ -364,6 +444,7 @@ static void metrics_stop(void *state)
 	if (!link_empty(&m->req.link))
 		link_remove(&m->req.link);
 	uv_close((uv_handle_t *)&m->async, NULL);
+	uv_close((uv_handle_t *)&m->reap, NULL);
 }
 
 static void metrics_free(void *state)

@@ -60,6 +60,9 @@ extern const net_service_t net_secondary_service;
 /* metrics.c: the Prometheus endpoint (server: metrics:). */
 extern const net_service_t net_metrics_service;
 
+/* dnstap.c: dnstap output (server: dnstap:), through src/dnstap. */
+extern const net_service_t net_dnstap_service;
+
 enum { NET_MAX_SERVICES = 4 };
 
 /* Create the worker loops and bind every listen address of c for UDP and

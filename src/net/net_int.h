@@ -20,6 +20,9 @@
  *   control.c      the control socket; control_cmd.c its commands
  *   guard.c        RRL settings and the DNS cookie secret (rotated on a
  *                  timer) in the published server
+ *   metrics.c      service: the Prometheus endpoint (src/metrics)
+ *   dnstap.c       service: dnstap output (src/dnstap), worker_t.dt
+ *   zone_events.c  per-zone transfers, NOTIFY and refresh times
  *   secondary.c    service: secondary zones (secondary.h), with
  *                  xfr_client.c (the transfer client) and
  *                  primary_journal.c (journals of primary zones)
@@ -73,6 +76,7 @@ struct net {
 	size_t n_svc;
 	struct net_notified *notified; /* NOTIFYs from workers to the main loop */
 	struct net_update *upd;        /* UPDATEs from workers (update.c) */
+	struct net_zev *zev;           /* per-zone events (zone_events.c) */
 };
 
 /* ---- reload.c: the zone table, reload requests, publication ----------- */
@@ -158,11 +162,16 @@ void net_notify_free(net_t *n);
 /* ---- stats.c: counters summed over the workers ----------------------------- */
 
 typedef struct net_stats {
-	srvd_stats_t resp;    /* the responders' counters */
+	srvd_stats_t resp; /* the responders' counters (resp.unzoned: no zone answered) */
+	/* Every answer by type and rcode: all the zones' counts (served,
+	 * replaced, folded, gone) plus resp.unzoned. */
+	srvd_zone_stats_t all;
+	uint64_t queries[2];  /* messages received, by transport (srvd_transport_t) */
 	uint64_t udp_dropped; /* replies the kernel did not take */
 	uint64_t tcp_accepted, tcp_open, tcp_evicted, tcp_timeouts;
 	uint64_t xfr_started, xfr_done;
 	uint64_t size[NET_SIZE_BUCKETS], size_bytes; /* answers sent, by size */
+	uint64_t dnstap_logged, dnstap_dropped;
 } net_stats_t;
 
 typedef struct net_stats_req {
@@ -179,9 +188,36 @@ void net_stats_free(net_t *n);
  * (folded) plus what the version now served counts. lorigin: the zone's
  * name as text, as the zone table has it. */
 void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_zone_stats_t *out);
+/* out += the counts of every zone, served or not, since start. */
+void net_stats_zones(net_t *n, srvd_zone_stats_t *out);
 /* net.c, once no worker can reach old: fold the counters of its versions
  * that cur does not serve into the per-name totals. */
 void net_stats_fold(net_t *n, const srvd_zoneset_t *old, const srvd_zoneset_t *cur);
+
+/* ---- zone_events.c: transfers, NOTIFY, refresh, per zone ------------------ */
+
+typedef struct net_zone_ev {
+	uint64_t xfr_in, xfr_in_bytes, xfr_in_failed; /* transfers in (IXFR or AXFR) */
+	uint64_t xfr_out, xfr_out_bytes;              /* transfers out that finished */
+	uint64_t notify_in, notify_out;               /* accepted; sent (tries included) */
+	bool secondary;
+	time_t last_refresh, expire_at; /* secondary: last good check, expiry (0: none) */
+} net_zone_ev_t;
+
+/* Any thread; zone as the zone table or srvd_zone_info names it (case and
+ * a trailing dot do not matter). */
+void net_zev_xfr_in(net_t *n, const char *zone, uint64_t bytes, bool ok);
+void net_zev_xfr_out(net_t *n, const srvd_zone_t *z, uint64_t bytes);
+void net_zev_notify(net_t *n, const char *zone, bool in);
+void net_zev_refresh(net_t *n, const char *zone, time_t last_ok, time_t expire_at);
+/* A copy of zone's counts (all zero, and false, when it has none). */
+bool net_zev_get(net_t *n, const char *zone, net_zone_ev_t *out);
+void net_zev_free(net_t *n);
+
+/* ---- dnstap.c: dnstap output --------------------------------------------- */
+
+/* Messages handed to the collector and messages lost, over the workers. */
+void net_dnstap_counts(const net_t *n, uint64_t *logged, uint64_t *dropped);
 
 /* ---- net.c: the services of net.h, each hook called on every service ---- */
 

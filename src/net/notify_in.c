@@ -42,6 +42,7 @@ void net_notified_push(net_t *n, const char *zone)
 	struct net_notified *q = n->notified;
 	if (!q || !zone)
 		return;
+	net_zev_notify(n, zone, true);
 	uv_mutex_lock(&q->mu);
 	int rc = sec_pending_add(&q->pending, zone);
 	uv_mutex_unlock(&q->mu);

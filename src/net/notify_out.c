@@ -143,6 +143,8 @@ static void send_one(target_t *t)
 	else
 		log_debug("notify: zone %s serial %u to %s (try %u)", t->zone, t->serial, t->text,
 		          t->tries);
+	if (rc >= 0)
+		net_zev_notify(t->nn->n, t->key, false);
 	uv_timer_start(&t->timer, on_timer, (uint64_t)FIRST_WAIT_MS << (t->tries - 1), 0);
 }
 

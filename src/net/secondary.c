@@ -215,6 +215,7 @@ static void check_ok(sec_zone_t *z, const char *primary)
 {
 	sec_timers_t t = timers_of(z);
 	sec_checked(&z->sched, &t, time(NULL));
+	net_zev_refresh(z->s->n, z->key, z->sched.last_ok, z->sched.expire_at);
 	z->error[0] = 0;
 	if (primary != z->used)
 		snprintf(z->used, sizeof(z->used), "%s", primary);
@@ -549,6 +550,7 @@ static void on_xfr(net_xfr_client_t *x, void *ctx)
 	z->xc = NULL;
 	int rc = net_xfr_client_result(x);
 	net_xfr_client_counts(x, &z->bytes, &z->msgs);
+	net_zev_xfr_in(z->s->n, z->key, z->bytes, rc == 0);
 	if (rc == 0)
 		z->in = net_xfr_client_take(x);
 	bool fallback = rc && z->qtype == DNS_T_IXFR && net_xfr_client_fallback(x);
@@ -779,6 +781,7 @@ static void adopt(sec_zone_t *z, const ztab_zone_t *e)
 			last_ok = sb.st_mtime;
 		sec_timers_t t = timers_of(z);
 		sec_adopt(&z->sched, &t, last_ok);
+		net_zev_refresh(z->s->n, z->key, z->sched.last_ok, z->sched.expire_at);
 		log_info("zone %s: serving the saved copy (serial %u) until a primary confirms it",
 		         z->name, z->cur->serial);
 	} else {

@@ -12,7 +12,11 @@
  * worker. When a version stops being served (after the grace period, so
  * no worker writes it any more) its counts are folded into a total kept
  * here by zone name, so a zone's counters survive reloads and only grow,
- * as Prometheus expects. Totals of zones no longer served are dropped.
+ * as Prometheus expects. Until then a replaced version is still counted
+ * from the retired states (net.c), so no count disappears for a moment.
+ * Totals of zones no longer served are dropped from the per-zone view
+ * and kept in `gone`, so that the server-wide counts by type and rcode,
+ * which are all the zones' counts plus what no zone answered, only grow.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,7 @@ struct net_stats_state {
 	net_t *n;
 	zone_total_t *totals;
 	size_t n_totals, cap_totals;
+	srvd_zone_stats_t gone; /* zones no longer served */
 	uv_timer_t timer;
 	link_t waiting, next;
 	uint64_t seq, started;
@@ -61,15 +66,9 @@ static struct net_stats_state *state(net_t *n)
 
 static void add(srvd_stats_t *sum, const srvd_stats_t *a)
 {
-	for (size_t i = 0; i < 2; i++)
-		sum->queries[i] += a->queries[i];
-	for (size_t i = 0; i < SRVD_STAT_QTYPES; i++)
-		sum->qtype[i] += a->qtype[i];
-	for (size_t i = 0; i < 16; i++)
-		sum->rcode[i] += a->rcode[i];
+	srvd_zone_stats_add(&sum->unzoned, &a->unzoned);
 	sum->truncated += a->truncated;
 	sum->dropped += a->dropped;
-	sum->formerr += a->formerr;
 	sum->xfr += a->xfr;
 	for (size_t i = 0; i < 16; i++)
 		sum->tsig_failed[i] += a->tsig_failed[i];
@@ -81,11 +80,13 @@ static void add(srvd_stats_t *sum, const srvd_stats_t *a)
 	sum->cookie_badcookie += a->cookie_badcookie;
 }
 
-static void sum(const net_t *n, uint64_t seq, net_stats_t *out)
+static void sum(net_t *n, uint64_t seq, net_stats_t *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < n->n_workers; i++) {
 		worker_t *w = n->workers[i];
+		out->queries[SRVD_UDP] += atomic_load(&w->stats.udp_recv);
+		out->queries[SRVD_TCP] += atomic_load(&w->stats.tcp_queries);
 		out->udp_dropped += atomic_load(&w->stats.udp_dropped);
 		out->tcp_accepted += atomic_load(&w->stats.tcp_accepted);
 		out->tcp_evicted += atomic_load(&w->stats.tcp_evicted);
@@ -100,6 +101,9 @@ static void sum(const net_t *n, uint64_t seq, net_stats_t *out)
 		add(&out->resp, &w->snap);
 		out->tcp_open += w->snap_conns;
 	}
+	net_dnstap_counts(n, &out->dnstap_logged, &out->dnstap_dropped);
+	out->all = out->resp.unzoned;
+	net_stats_zones(n, &out->all);
 }
 
 static bool all_answered(const net_t *n, uint64_t seq)
@@ -177,6 +181,7 @@ void net_stats_stop(net_t *n)
 
 void net_stats_free(net_t *n)
 {
+	net_zev_free(n);
 	struct net_stats_state *s = n->stats;
 	for (size_t i = 0; s && i < s->n_totals; i++)
 		free(s->totals[i].name);
@@ -188,10 +193,7 @@ void net_stats_free(net_t *n)
 
 static void zone_add(srvd_zone_stats_t *sum, const srvd_zone_stats_t *a)
 {
-	for (size_t i = 0; i < SRVD_ZSTAT_QTYPES; i++)
-		sum->queries[i] += a->queries[i];
-	for (size_t i = 0; i < SRVD_ZSTAT_RCODES; i++)
-		sum->rcode[i] += a->rcode[i];
+	srvd_zone_stats_add(sum, a);
 }
 
 static zone_total_t *total(struct net_stats_state *s, const char *name, bool add)
@@ -211,6 +213,41 @@ static zone_total_t *total(struct net_stats_state *s, const char *name, bool add
 	return t;
 }
 
+/* The zone sets of the states replaced but not yet released (net.c):
+ * their versions still count until net_stats_fold takes them. */
+static size_t n_retired(const net_t *n)
+{
+	return n->n_retired;
+}
+
+static const srvd_zoneset_t *retired(const net_t *n, size_t i)
+{
+	return srvd_server_zoneset(n->retired[i]);
+}
+
+static const srvd_zoneset_t *served_set(const net_t *n)
+{
+	const srvd_server_t *srv = atomic_load(&n->srv);
+	return srv ? srvd_server_zoneset(srv) : NULL;
+}
+
+static bool in_set(const srvd_zoneset_t *zs, const zone_t *z)
+{
+	return zs && zone_set_find(zs, z->origin_lower, z->origin_len) == z;
+}
+
+/* z of retired set i is counted here unless the served set or an
+ * earlier retired set has it (a version is in many sets). */
+static bool first_retired(const net_t *n, size_t i, const zone_t *z)
+{
+	if (in_set(served_set(n), z))
+		return false;
+	for (size_t j = 0; j < i; j++)
+		if (in_set(retired(n, j), z))
+			return false;
+	return true;
+}
+
 void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_zone_stats_t *out)
 {
 	srvd_zone_stats(served, out);
@@ -218,11 +255,39 @@ void net_stats_zone(net_t *n, const char *name, const srvd_zone_t *served, srvd_
 	const zone_total_t *t = s ? total(s, name, false) : NULL;
 	if (t)
 		zone_add(out, &t->st);
+	for (size_t i = 0; served && i < n_retired(n); i++) {
+		const zone_t *z =
+		    zone_set_find(retired(n, i), served->origin_lower, served->origin_len);
+		if (!z || z == served || z->origin_len != served->origin_len ||
+		    !first_retired(n, i, z))
+			continue;
+		srvd_zone_stats_t st;
+		srvd_zone_stats(z, &st);
+		zone_add(out, &st);
+	}
 }
 
-static bool in_set(const srvd_zoneset_t *zs, const zone_t *z)
+void net_stats_zones(net_t *n, srvd_zone_stats_t *out)
 {
-	return zs && zone_set_find(zs, z->origin_lower, z->origin_len) == z;
+	srvd_zone_stats_t st;
+	const srvd_zoneset_t *cur = served_set(n);
+	for (size_t i = 0; cur && i < srvd_zoneset_count(cur); i++) {
+		srvd_zone_stats(srvd_zoneset_at(cur, i), &st);
+		zone_add(out, &st);
+	}
+	for (size_t r = 0; r < n_retired(n); r++)
+		for (size_t i = 0; i < srvd_zoneset_count(retired(n, r)); i++) {
+			const zone_t *z = srvd_zoneset_at(retired(n, r), i);
+			if (!first_retired(n, r, z))
+				continue;
+			srvd_zone_stats(z, &st);
+			zone_add(out, &st);
+		}
+	struct net_stats_state *s = state(n);
+	for (size_t i = 0; s && i < s->n_totals; i++)
+		zone_add(out, &s->totals[i].st);
+	if (s)
+		zone_add(out, &s->gone);
 }
 
 static void drop_unserved(struct net_stats_state *s, const srvd_zoneset_t *cur)
@@ -231,10 +296,12 @@ static void drop_unserved(struct net_stats_state *s, const srvd_zoneset_t *cur)
 	for (size_t i = 0; i < s->n_totals; i++) {
 		const zone_t *z =
 		    cur ? zone_set_find(cur, s->totals[i].lorigin, s->totals[i].len) : NULL;
-		if (z && z->origin_len == s->totals[i].len)
+		if (z && z->origin_len == s->totals[i].len) {
 			s->totals[k++] = s->totals[i];
-		else
+		} else {
+			zone_add(&s->gone, &s->totals[i].st);
 			free(s->totals[i].name);
+		}
 	}
 	s->n_totals = k;
 }

@@ -49,7 +49,8 @@
 
 #include "common/buf.h"
 #include "common/log.h"
-#include "net/worker.h"
+#include "dnstap/dnstap.h"
+#include "net/net_int.h"
 
 typedef struct conn {
 	uv_tcp_t tcp;
@@ -308,6 +309,8 @@ static void xfr_end(conn_t *c, const char *how)
 	char peer[INET6_ADDRSTRLEN];
 	log_info("tcp: zone transfer to %s %s", peer_text(c, peer, sizeof(peer)), how);
 	NET_COUNT(c->w, xfr_done, 1);
+	if (strcmp(how, "done") == 0)
+		net_zev_xfr_out(c->w->net, srvd_xfr_zone(c->xfr), srvd_xfr_bytes(c->xfr));
 	srvd_xfr_free(c->xfr);
 	c->xfr = NULL;
 	free(c->xbuf);
@@ -413,6 +416,8 @@ static void query(conn_t *c, const srvd_server_t *srv, const uint8_t *wire, size
 		if (res.zone)
 			net_notified_push(w->net, res.zone);
 		net_count_size(w, res.len);
+		if (w->dt)
+			dt_log(w->dt, &q, NULL, at + 2, res.len);
 		put_u16(at, (uint16_t)res.len); /* res.len <= NET_TCP_MSG - 2 */
 		*held += res.len + 2;
 		if (c->out || *held >= NET_TCP_FLUSH)

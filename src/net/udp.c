@@ -28,7 +28,8 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "net/worker.h"
+#include "dnstap/dnstap.h"
+#include "net/net_int.h"
 
 typedef union ctl {
 	struct cmsghdr align;
@@ -193,6 +194,11 @@ static bool answer(udp_sock_t *u, const srvd_server_t *srv, uint32_t now, unsign
 		net_notified_push(u->w->net, res.zone);
 	size_t len = res.len;
 	net_count_size(u->w, len);
+	if (u->w->dt) {
+		const net_addr_t *a = &u->w->net->addrs[u - u->w->udp];
+		dt_log(u->w->dt, &q, a->any ? NULL : (const struct sockaddr *)&a->sa, b->tbuf[slot],
+		       len);
+	}
 	struct msghdr *th = &b->tx[slot].msg_hdr;
 	b->tiov[slot].iov_len = len;
 	th->msg_name = &b->from[i];

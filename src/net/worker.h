@@ -154,7 +154,8 @@ struct worker {
 	/* answers sent late (net_worker_reply), taken on wake */
 	uv_mutex_t reply_mu;
 	link_t replies;
-	uint64_t next_conn; /* ids of TCP connections */
+	uint64_t next_conn;   /* ids of TCP connections */
+	struct dt_worker *dt; /* dnstap output (net/dnstap.c), or NULL */
 	_Alignas(64) atomic_uint_fast64_t epoch;
 };
 

@@ -71,8 +71,13 @@ struct srvd_responder {
 	size_t nsid_len;
 	char *identity;
 	char *version;
-	srvd_stats_t stats;
-	unsigned row; /* our row of each zone's counters (zone/stats.c) */
+	srvd_stats_t stats; /* but stats.unzoned: that is `own`, summed on demand */
+	/* Our row of each zone's counters (zone/stats.c), as a byte offset:
+	 * row * sizeof(zone_ctr_t), checked against zone_t.ctr_size. */
+	size_t row_off;
+	/* The row for queries that no zone answered, and for zones without
+	 * counters: with the zones' rows, each query counts once. */
+	zone_ctr_t own;
 	/* Refusals logged per peer, bounded (common/ratelim.h): each
 	 * responder has its own, so no lock. */
 	ratelim_t refusals;
@@ -150,7 +155,7 @@ int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_quer
  * records, the rcode of the answer it replaces; reserve as for
  * resp_respond_parsed. Not counted: the query was counted when it was
  * answered. */
-int resp_reply_slip(const srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+int resp_reply_slip(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
                     unsigned rcode, uint8_t *resp, size_t cap, size_t reserve, size_t *len);
 
 /* The authoritative answer for a QUERY of class IN or ANY in zone z.

@@ -188,9 +188,11 @@ int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out
 {
 	if (!out)
 		return SRVD_EINVAL;
-	srvd_responder_t *r = calloc(1, sizeof(*r));
+	/* aligned_alloc: the responder's own counter row wants 64 bytes */
+	srvd_responder_t *r = aligned_alloc(_Alignof(srvd_responder_t), sizeof(*r));
 	if (!r)
 		return SRVD_ENOMEM;
+	memset(r, 0, sizeof(*r));
 	srvd_responder_opts_t o = {0};
 	if (opts)
 		o = *opts;
@@ -201,7 +203,7 @@ int srvd_responder_new(const srvd_responder_opts_t *opts, srvd_responder_t **out
 	r->identity = dup_opt(o.identity);
 	r->version = dup_opt(o.version);
 	r->nsid_len = r->nsid ? strlen(r->nsid) : 0;
-	r->row = o.stats_row;
+	r->row_off = (size_t)o.stats_row * sizeof(zone_ctr_t);
 	int rc = rrl_table(r, o.rrl_slots);
 	if (rc || (o.nsid && !r->nsid) || (o.identity && !r->identity) ||
 	    (o.version && !r->version)) {
@@ -225,8 +227,12 @@ void srvd_responder_free(srvd_responder_t *r)
 
 void srvd_responder_stats(const srvd_responder_t *r, srvd_stats_t *out)
 {
-	if (r && out)
-		*out = r->stats;
+	if (!r || !out)
+		return;
+	*out = r->stats;
+	memset(&out->unzoned, 0, sizeof(out->unzoned));
+	zone_ctr_read(&r->own, &out->unzoned);
+	zone_stats_marginals(&out->unzoned);
 }
 
 /* ---- response assembly ------------------------------------------------- */
@@ -236,6 +242,10 @@ typedef struct reply {
 	size_t cap; /* the hard size limit for this reply */
 	bool aa, tc, opt, nsid, question;
 	int rcode;
+	/* Where the answer counts: the responder's row of the zone that
+	 * answered, else its own row (count()); NULL: not at all (an RRL
+	 * slip replaces an answer that was counted already). */
+	zone_ctr_t *ctr;
 } reply_t;
 
 enum { OPT_LEN = 11 };
@@ -254,13 +264,14 @@ static size_t reply_cap(const srvd_responder_t *r, const resp_query_t *q, srvd_t
 	return lim < cap ? lim : cap;
 }
 
-static void reply_begin(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
+static void reply_begin(reply_t *rp, srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
                         size_t cap, bool with_opt, bool with_question)
 {
 	rp->cap = cap;
 	rp->opt = with_opt;
 	rp->aa = rp->tc = rp->nsid = rp->question = false;
 	rp->rcode = 0;
+	rp->ctr = &r->own;
 	size_t reserve = with_opt ? OPT_LEN : 0;
 	/* NSID is optional (RFC 5001 2.1): sent only when it leaves room for
 	 * the question and a small answer. */
@@ -297,8 +308,22 @@ static void put_opt(reply_t *rp, const srvd_responder_t *r, const resp_query_t *
 	m->count[SEC_AR]++;
 }
 
-static size_t reply_end(reply_t *rp, const srvd_responder_t *r, const resp_query_t *q)
+/* Every answer ends here, and is counted here, once (a transfer, which
+ * does not end here, in count()): by type and rcode in one cell of the
+ * row that reply_begin or count_in chose, TC in the responder's plain
+ * counters (its worker copies them). By transport is the caller's: it
+ * counts what it received. */
+static inline __attribute__((always_inline)) void count(srvd_responder_t *r, uint16_t qtype,
+                                                        zone_ctr_t *c, unsigned rcode, bool tc)
 {
+	r->stats.truncated += tc;
+	ZONE_CTR_ADD(c->n[(size_t)zone_stat_qtype[qtype] + zone_stat_rcode[rcode]], 1);
+}
+
+static size_t reply_end(reply_t *rp, srvd_responder_t *r, const resp_query_t *q)
+{
+	if (rp->ctr)
+		count(r, q->qtype, rp->ctr, (unsigned)rp->rcode & 0xF, rp->tc);
 	msg_t *m = &rp->m;
 	if (rp->opt)
 		put_opt(rp, r, q);
@@ -318,8 +343,8 @@ static size_t reply_end(reply_t *rp, const srvd_responder_t *r, const resp_query
 }
 
 /* An error reply: header, question when we have one, OPT when it is usable. */
-static size_t reply_error(const srvd_responder_t *r, const resp_query_t *q, uint8_t *buf,
-                          size_t cap, int rcode, bool opt)
+static size_t reply_error(srvd_responder_t *r, const resp_query_t *q, uint8_t *buf, size_t cap,
+                          int rcode, bool opt)
 {
 	reply_t rp;
 	reply_begin(&rp, r, q, buf, cap, opt, true);
@@ -390,16 +415,13 @@ int srvd_acl_key(const char *name, srvd_prefix_t *out)
 	return 0;
 }
 
-/* The per-zone counters of z (zone/stats.c): the responder's own row,
- * by query type and by rcode. Where the zone is already in a register. */
-static inline __attribute__((always_inline)) void
-zone_count(const srvd_responder_t *r, const zone_t *z, uint16_t qtype, int rcode)
+/* The answer counts in z's counters (zone/stats.c), in the responder's
+ * row, when z has them; set where z is already in a register. */
+static inline __attribute__((always_inline)) void count_in(const srvd_responder_t *r, reply_t *rp,
+                                                           const zone_t *z)
 {
-	if (r->row < z->ctr_rows) {
-		zone_ctr_t *c = &z->ctr[r->row];
-		ZONE_CTR_ADD(c->q[qtype < 512 ? zone_stat_qtype[qtype] : 0], 1);
-		ZONE_CTR_ADD(c->rcode[zone_stat_rcode[rcode & 0xF]], 1);
-	}
+	if (r->row_off < z->ctr_size)
+		rp->ctr = (zone_ctr_t *)(void *)((char *)z->ctr + r->row_off);
 }
 
 /* AXFR/IXFR. Returns SRVD_XFR when the caller must stream the zone. */
@@ -423,14 +445,13 @@ static int answer_xfr(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs
 		rp->rcode = DNS_RC_SERVFAIL;
 		return 0;
 	}
+	count_in(r, rp, z);
 	if (!resp_acl_allows(z, sq->src_addr, sq->tsig_key)) {
 		resp_log_refused(r, sq, z->origin, q->qtype == DNS_T_AXFR ? "AXFR" : "IXFR",
 		                 "not in allow-transfer");
 		rp->rcode = DNS_RC_REFUSED;
-		zone_count(r, z, q->qtype, rp->rcode);
 		return 0;
 	}
-	zone_count(r, z, q->qtype, DNS_RC_NOERROR);
 	rp->aa = true;
 	/* IXFR from a current serial, or any IXFR over UDP: the single SOA. */
 	if (q->qtype == DNS_T_IXFR &&
@@ -467,19 +488,8 @@ answer_query(srvd_responder_t *r, reply_t *rp, const srvd_zoneset_t *zs, const r
 		rp->rcode = DNS_RC_REFUSED;
 		return;
 	}
+	count_in(r, rp, z);
 	rp->rcode = resp_answer(r, zs, z, q, &rp->m, &rp->aa, &rp->tc);
-	zone_count(r, z, q->qtype, rp->rcode);
-}
-
-static void count(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
-                  const reply_t *rp)
-{
-	srvd_stats_t *s = &r->stats;
-	s->queries[sq->transport == SRVD_TCP]++;
-	s->qtype[q->qtype < SRVD_STAT_QTYPES - 1 ? q->qtype : SRVD_STAT_QTYPES - 1]++;
-	s->rcode[rp->rcode & 0xF]++;
-	s->truncated += rp->tc;
-	s->formerr += rp->rcode == DNS_RC_FORMERR;
 }
 
 /* The well-formed single-question cases. Returns SRVD_OK or SRVD_XFR. */
@@ -523,12 +533,11 @@ int resp_reply_rcode(srvd_responder_t *r, const resp_query_t *q, const srvd_quer
 	            q->edns && !q->edns_bad, true);
 	rp.rcode = (int)rcode;
 	rp.aa = aa;
-	count(r, q, sq, &rp);
 	*len = reply_end(&rp, r, q);
 	return 0;
 }
 
-int resp_reply_slip(const srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
+int resp_reply_slip(srvd_responder_t *r, const resp_query_t *q, const srvd_query_t *sq,
                     unsigned rcode, uint8_t *resp, size_t cap, size_t reserve, size_t *len)
 {
 	reply_t rp;
@@ -536,6 +545,7 @@ int resp_reply_slip(const srvd_responder_t *r, const resp_query_t *q, const srvd
 	            q->edns && !q->edns_bad, true);
 	rp.rcode = (int)rcode;
 	rp.tc = true;
+	rp.ctr = NULL; /* the answer it replaces was counted */
 	*len = reply_end(&rp, r, q);
 	return 0;
 }
@@ -559,7 +569,6 @@ static size_t reply_formerr(srvd_responder_t *r, const resp_query_t *q, resp_par
 {
 	resp_query_t nq = *q;
 	nq.qwire = NULL;
-	r->stats.formerr++;
 	return reply_error(r, &nq, resp, lim, DNS_RC_FORMERR,
 	                   pr == PARSE_FORMERR && q->edns && !q->edns_bad);
 }
@@ -592,8 +601,8 @@ respond_parsed(srvd_responder_t *r, const srvd_zoneset_t *zs, const resp_query_t
 		reply_begin(&rp, r, q, resp, lim, q->edns, true);
 		rc = dispatch(r, &rp, zs, q, sq);
 	}
-	count(r, q, sq, &rp);
 	if (rc == SRVD_XFR) {
+		count(r, q->qtype, rp.ctr, (unsigned)rp.rcode & 0xF, rp.tc);
 		r->stats.xfr++;
 		return SRVD_XFR;
 	}

@@ -40,6 +40,7 @@ struct srvd_xfr {
 	bool sign;          /* every message gets a TSIG (RFC 8945 5.3.1) */
 	xfr_tsig_key_t key; /* a copy: the keyring may go before the stream ends */
 	xfr_tsig_t tsig;
+	uint64_t bytes; /* of the messages made so far */
 };
 
 static int start(const srvd_zoneset_t *zs, const srvd_query_t *q, resp_query_t *pq,
@@ -126,6 +127,16 @@ int xfr_out_set_tsig(srvd_xfr_t *x, const xfr_tsig_t *t, const xfr_tsig_key_t *k
 int srvd_xfr_incremental(const srvd_xfr_t *x)
 {
 	return x && x->chain ? 1 : 0;
+}
+
+const srvd_zone_t *srvd_xfr_zone(const srvd_xfr_t *x)
+{
+	return x ? x->z : NULL;
+}
+
+uint64_t srvd_xfr_bytes(const srvd_xfr_t *x)
+{
+	return x ? x->bytes : 0;
 }
 
 void srvd_xfr_free(srvd_xfr_t *x)
@@ -254,5 +265,6 @@ int srvd_xfr_next(srvd_xfr_t *x, uint8_t *buf, size_t cap, size_t *len, int *mor
 		return SRVD_ESPACE;
 	*len = m.len;
 	*more = x->state != XS_DONE;
+	x->bytes += m.len;
 	return 0;
 }

@@ -118,9 +118,12 @@ struct srvd_zone {
 	bool from_snapshot;
 
 	/* Per-zone counters (stats.c): ctr_rows blocks, one per responder
-	 * row, or none. Set once, before the version is published. */
+	 * row, or none; ctr_size is their bytes, so that a responder checks
+	 * its row with one compare (resp.h: row_off). Set once, before the
+	 * version is published. */
 	struct zone_ctr *ctr;
 	unsigned ctr_rows;
+	size_t ctr_size;
 	bool ctr_tried;
 
 	/* A copy-on-write version (cow.c): the arrays above live in its
@@ -130,12 +133,13 @@ struct srvd_zone {
 
 typedef srvd_zone_t zone_t;
 
-/* One responder's counters for one zone version; written by that
- * responder only (ZONE_CTR_ADD), read by anyone with relaxed loads. A
- * cache line of its own start keeps two rows from sharing one. */
+/* One responder's counters for one zone version (or, in the responder, for
+ * the queries no zone answered): answers by query type and rcode together,
+ * so that a query costs one increment. Written by that responder only
+ * (ZONE_CTR_ADD), read by anyone with relaxed loads. A cache line of its
+ * own start keeps two rows from sharing one (22 lines a row). */
 typedef struct zone_ctr {
-	_Alignas(64) _Atomic uint64_t q[SRVD_ZSTAT_QTYPES];
-	_Atomic uint64_t rcode[SRVD_ZSTAT_RCODES];
+	_Alignas(64) _Atomic uint64_t n[SRVD_ZSTAT_QTYPES * SRVD_ZSTAT_RCODES];
 } zone_ctr_t;
 
 /* A plain load, add and store: only the owning thread writes. */
@@ -143,10 +147,22 @@ typedef struct zone_ctr {
 	atomic_store_explicit(&(c), atomic_load_explicit(&(c), memory_order_relaxed) + (n),        \
 	                      memory_order_relaxed)
 
-/* Query type -> label index (qtypes 512 and above are "other"), and
- * rcode -> label index. */
-extern const uint8_t zone_stat_qtype[512];
+/* Query type -> label index times SRVD_ZSTAT_RCODES, and rcode -> label
+ * index: a row's cell is the sum of the two. The type table covers every
+ * type (64 KiB, read-only, and only the lines of the types that come are
+ * ever touched), so that counting needs no bounds check. */
+extern const uint8_t zone_stat_qtype[65536];
 extern const uint8_t zone_stat_rcode[16];
+
+/* The cell of a query type and rcode in a row. */
+static inline unsigned zone_stat_cell(uint16_t qtype, int rcode)
+{
+	return (unsigned)zone_stat_qtype[qtype] + zone_stat_rcode[rcode & 0xF];
+}
+/* out->n += c (relaxed loads; the marginals are left alone). */
+void zone_ctr_read(const zone_ctr_t *c, srvd_zone_stats_t *out);
+/* out->queries and out->rcode from out->n. */
+void zone_stats_marginals(srvd_zone_stats_t *out);
 
 static inline const uint8_t *zone_node_name(const zone_t *z, const zone_node_t *n)
 {

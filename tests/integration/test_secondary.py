@@ -461,3 +461,52 @@ def test_reload_changes_key(peers, kind):
     s.ctl("reload")
     p.update(zone_text(ZONE, 2, records=50), 2)
     assert s.wait_serial(2, 10), s.log()
+
+
+def test_zone_stats_and_metrics_of_a_secondary(peers, kind):
+    """srvdctl stats ZONE and the metrics endpoint show a secondary's
+    transfers in with their bytes, the NOTIFY it accepted, and when its
+    data was last confirmed and expires."""
+    if kind != "knot":
+        pytest.skip("the counters are srvd's: one kind of primary shows them")
+    make_primary, make_srvd = peers
+    p = make_primary()
+    mport = free_ports(1, v6=False)
+    t_start = time.time()
+    s = make_srvd(p.port, server_extra={"metrics": f'"127.0.0.1@{mport}"'})
+    assert s.wait_serial(1, 10), s.log()
+    p.update(zone_text(ZONE, 2, records=50, extra=["new IN TXT changed"]), 2)
+    assert s.wait_serial(2, 10), s.log()
+
+    def stats():
+        rc, out, err = s.ctl("stats", ZONE, json_out=True)
+        assert rc == 0, err
+        return out["data"]
+
+    # the counts land as the transfer ends, just before the serial is served
+    assert wait_for(lambda: stats()["xfr_in"] >= 2, 10), stats()
+    st = stats()
+    assert st["zone"] == ZONE + "." and st["serial"] == 2
+    assert st["notify_in"] >= 1 and st["xfr_in_failed"] == 0
+    # bytes of real transfers: an AXFR of ~55 records is well over 1 KB
+    assert st["xfr_in_bytes"] > 1000, st
+    now = time.time()
+    assert t_start - 1 <= st["last_refresh_at"] <= now + 1
+    # expire in the primary's SOA is 604800 s (no bounds set here)
+    assert st["expires_at"] == st["last_refresh_at"] + 604800, st
+    # the same numbers on the metrics endpoint
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{mport}/metrics", timeout=10) as r:
+        text = r.read().decode()
+
+    def metric(name):
+        for line in text.splitlines():
+            if line.startswith(name + '{zone="' + ZONE + '"}'):
+                return float(line.rsplit(" ", 1)[1])
+        return None
+
+    assert metric("srvd_zone_transfers_in_total") == st["xfr_in"]
+    assert metric("srvd_zone_transfer_in_bytes_total") == st["xfr_in_bytes"]
+    assert metric("srvd_zone_notify_in_total") == st["notify_in"]
+    assert metric("srvd_zone_last_refresh_timestamp_seconds") == st["last_refresh_at"]
+    assert metric("srvd_zone_expire_timestamp_seconds") == st["expires_at"]
