@@ -402,7 +402,8 @@ static int filters(dt_out_t *o, const conf_dnstap_t *c)
 		wire_name_lower(o->zones[i], o->zones[i], len);
 	}
 	o->n_zones = c->n_zones;
-	memcpy(o->qtypes, c->qtypes, c->n_qtypes * sizeof(*c->qtypes));
+	if (c->n_qtypes) /* qtypes is NULL without any */
+		memcpy(o->qtypes, c->qtypes, c->n_qtypes * sizeof(*c->qtypes));
 	o->n_qtypes = c->n_qtypes;
 	return 0;
 }

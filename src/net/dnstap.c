@@ -7,9 +7,9 @@
  * says so): swapping the output under running workers would need a grace
  * period for something that changes once in a server's life.
  *
- * The I/O thread is stopped in free, after the workers are joined (net_free
- * frees services after the workers), so nobody submits to a queue that is
- * gone and every ring outlives its messages.
+ * The I/O thread is stopped in free, after the workers are joined and freed
+ * (net_free frees the services after the workers), so nobody submits to a
+ * queue that is gone and every ring outlives its messages.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,9 +98,7 @@ static void dnstap_free(void *state)
 	net_dnstap_t *d = state;
 	if (!d)
 		return;
-	for (unsigned i = 0; d->out && i < d->n->n_workers; i++)
-		d->n->workers[i]->dt = NULL;
-	dt_out_free(d->out);
+	dt_out_free(d->out); /* the workers are freed already (net_free) */
 	free(d->what);
 	free(d);
 }
