@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)"
 cd "$ROOT"
 
 PKGS=(build-essential cmake pkg-config libldns-dev libssl-dev libuv1-dev libyaml-dev libcbor-dev
-      libmicrohttpd-dev libcmocka-dev dnsutils)
+      libmicrohttpd-dev libfstrm-dev libprotobuf-c-dev protobuf-c-compiler libcmocka-dev dnsutils)
 
 # Run as root, or through sudo when it is there.
 SUDO=()
