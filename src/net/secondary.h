@@ -53,8 +53,7 @@ typedef void (*pj_append_done_fn)(void *ctx, int rc);
  * should be written to its file)? Clears the flag. */
 bool net_primary_journal_take_write(struct net_primary_journal *pj, const char *key);
 int net_primary_journal_append(struct net_primary_journal *pj, const char *key, xfr_diff_t *d,
-                               zone_t *new_, zone_t *file_ver, pj_append_done_fn done,
-                               void *ctx);
+                               zone_t *new_, zone_t *file_ver, pj_append_done_fn done, void *ctx);
 /* The primary journals of the secondary service that n runs, or NULL. */
 struct net_primary_journal *net_secondary_journals(net_t *n);
 void net_primary_journal_stop(struct net_primary_journal *pj);

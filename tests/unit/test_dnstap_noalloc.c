@@ -21,60 +21,8 @@
 #include "dnstap/dnstap.h"
 #include "test_helpers.h"
 
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-extern void __libc_free(void *p);
-extern void *__libc_memalign(size_t align, size_t n);
-
-static _Thread_local int counting;
-static _Thread_local unsigned long n_alloc, n_free;
-
-void *malloc(size_t n)
-{
-	if (counting)
-		n_alloc++;
-	return __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-	if (counting)
-		n_alloc++;
-	return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-	if (counting)
-		n_alloc++;
-	return __libc_realloc(p, n);
-}
-
-void free(void *p)
-{
-	if (counting && p)
-		n_free++;
-	__libc_free(p);
-}
-
-int posix_memalign(void **out, size_t align, size_t n)
-{
-	if (counting)
-		n_alloc++;
-	void *p = __libc_memalign(align, n);
-	if (!p)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-
-void *aligned_alloc(size_t align, size_t n)
-{
-	if (counting)
-		n_alloc++;
-	return __libc_memalign(align, n);
-}
+#define COUNTING_STORAGE static _Thread_local
+#include "counting_alloc.h"
 
 /* A query for _matrix-fed._tcp.example.com SRV, and an answer-sized blob. */
 static size_t make_query(uint8_t *q)
