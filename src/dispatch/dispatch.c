@@ -48,11 +48,6 @@ dsp_scratch_t *dsp_scratch(srvd_responder_t *r)
 	return (dsp_scratch_t *)(void *)r->dsp;
 }
 
-const char *dsp_peer(const void *sockaddr, char *buf, size_t cap)
-{
-	return resp_peer(sockaddr, buf, cap);
-}
-
 /* Counted by kind (srvd_stats_t.tsig_failed: the status, below 16) and
  * logged, rate-limited per peer. */
 static void tsig_refused(srvd_responder_t *r, const resp_query_t *q, const xfr_tsig_t *t,

@@ -186,7 +186,4 @@ void dsp_cookie_out(const uint8_t opt[DSP_COOKIE_OPT], uint8_t *resp, size_t cap
 /* The request's time: sq->now, or a coarse clock. */
 uint32_t dsp_now(const srvd_query_t *sq);
 
-/* "192.0.2.1" for a struct sockaddr (or "?"), for log lines. */
-const char *dsp_peer(const void *sockaddr, char *buf, size_t cap);
-
 #endif

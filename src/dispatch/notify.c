@@ -77,7 +77,7 @@ static void log_notify(srvd_responder_t *r, const dsp_rule_t *rule, const srvd_q
 		return;
 	}
 	char who[INET6_ADDRSTRLEN], zone[1024];
-	dsp_peer(sq->src_addr, who, sizeof(who));
+	resp_peer(sq->src_addr, who, sizeof(who));
 	wire_name_to_str(rule->lorigin, zone, sizeof(zone));
 	const char *tsig = sq->tsig_key ? " (TSIG)" : "";
 	if (res->has_serial)

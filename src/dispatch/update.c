@@ -41,7 +41,7 @@ static void log_refusal(const dsp_rule_t *rule, const uint8_t *key, const srvd_q
 	else if (v && wire_name_to_str(v->name, name, sizeof(name)) < 0)
 		snprintf(name, sizeof(name), "?");
 	log_warn("update: zone %s: refused from %s, key %s, name %s, type %u: %s", rule->origin,
-	         dsp_peer(sq->src_addr, who, sizeof(who)), kname, v ? name : "-", v ? v->type : 0u,
+	         resp_peer(sq->src_addr, who, sizeof(who)), kname, v ? name : "-", v ? v->type : 0u,
 	         v ? v->why : "no grant for this requester");
 }
 
@@ -60,7 +60,7 @@ int dsp_update(srvd_responder_t *r, const srvd_server_t *s, const resp_query_t *
 	if (!rule) { /* a zone with no update rules at all */
 		char who[INET6_ADDRSTRLEN];
 		log_warn("update: refused from %s: the zone takes no updates",
-		         dsp_peer(sq->src_addr, who, sizeof(who)));
+		         resp_peer(sq->src_addr, who, sizeof(who)));
 		return answer(r, sq, DNS_RC_REFUSED, resp, cap, res);
 	}
 	if (rule->secondary) {
